@@ -1,0 +1,82 @@
+// Policy: the validated, immutable model of a local-data-mode policy file.
+//
+// Built only by LoadPolicy (policy_loader.h), so every value here has been
+// checked. Shared read-only between threads once built (the daemon swaps a
+// std::shared_ptr<const Policy> on reload).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/ip_address.h"
+#include "policy/host_pattern.h"
+
+namespace flightwall {
+
+enum class PolicyMode : std::uint8_t { kEnforce, kAudit, kLockdown };
+
+struct PortRange {
+  std::uint16_t first = 0;
+  std::uint16_t last = 0;
+  bool Contains(std::uint16_t p) const { return p >= first && p <= last; }
+};
+
+enum class Transport : std::uint8_t { kTcp, kUdp };
+
+// Which traffic a policy governs. In forward mode the daemon selects by
+// interfaces and sources; in output mode by users/uids and cgroups. A
+// capture shows only addresses, so `audit` uses sources alone.
+struct FlightApp {
+  std::string name;
+  std::vector<std::string> interfaces;
+  std::vector<Cidr> sources;
+  std::vector<std::string> users;  // user names or numeric uids, as written
+  std::vector<std::string> cgroups;
+};
+
+struct AllowRule {
+  std::string name;
+  std::string origin;                // "file:line" where the rule was defined
+  std::vector<HostPattern> hosts;
+  std::vector<Cidr> cidrs;           // literal-IP destinations allowed without DNS
+  std::vector<PortRange> ports;      // empty = any port
+  std::vector<Transport> transports; // empty = tcp and udp
+  bool AllowsPort(std::uint16_t port) const;
+  bool AllowsTransport(Transport t) const;
+};
+
+// A catalog entry labels destinations in reports ("who was this for"). It
+// never allows anything.
+struct CatalogEntry {
+  std::string name;       // e.g. "dji-flight-log-sync"
+  std::string vendor;     // e.g. "DJI"
+  std::string category;   // e.g. "flight-logs", "analytics", "crash-reporting"
+  std::string source;     // public reference the entry was taken from
+  std::vector<HostPattern> hosts;
+};
+
+struct DnsPolicy {
+  std::vector<IpAddress> resolvers;  // the only DNS servers flight apps may use
+  std::vector<std::uint16_t> ports = {53};
+  std::uint32_t ttl_grace_seconds = 30;  // attestation lasts TTL + grace
+  std::uint32_t min_ttl_seconds = 60;    // very low TTLs are raised to this
+};
+
+struct Policy {
+  int version = 1;
+  std::string name;
+  std::string path;    // file it was loaded from
+  std::string sha256;  // of the top-level file's bytes
+  std::vector<std::string> included_files;  // every file read, in load order
+  PolicyMode mode = PolicyMode::kEnforce;
+  std::vector<FlightApp> flight_apps;
+  DnsPolicy dns;
+  std::vector<AllowRule> allow;
+  std::vector<CatalogEntry> catalog;
+  bool icmp_echo_to_allowed_hosts = false;  // allow ping to attested, allowed hosts
+};
+
+const char* PolicyModeName(PolicyMode mode);
+
+}  // namespace flightwall

@@ -1,0 +1,64 @@
+// QUIC Initial packets (RFC 9000/9001, v2 RFC 9369, draft-29): find the
+// client's ClientHello and its SNI.
+//
+// QuicInitialParser::Feed takes one client->server UDP payload (possibly
+// several coalesced QUIC packets). For each long-header Initial it derives the
+// client Initial keys from the Destination Connection ID of the flow's first
+// Initial (libcrypto HKDF-SHA256 + AES-128-GCM, header protection with
+// AES-128-ECB), decrypts, and collects CRYPTO frame data (any order, over
+// several packets) into a bounded buffer. Once the ClientHello is contiguous
+// from offset 0, Result() holds it. One parser per flow; state is inline and
+// bounded (kMaxCryptoBytes); only the libcrypto contexts are allocated, once.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "proto/parse_status.h"
+#include "proto/tls_client_hello.h"
+
+namespace flightwall {
+
+enum class QuicVersionKind : std::uint8_t { kUnknown, kV1, kV2, kDraft29 };
+
+struct QuicInitialStats {
+  std::uint32_t packets_seen = 0;
+  std::uint32_t initials_decrypted = 0;
+  std::uint32_t decrypt_failures = 0;
+};
+
+class QuicInitialParser {
+ public:
+  static constexpr std::size_t kMaxCryptoBytes = 8192;
+
+  QuicInitialParser();
+  ~QuicInitialParser();
+  QuicInitialParser(const QuicInitialParser&) = delete;
+  QuicInitialParser& operator=(const QuicInitialParser&) = delete;
+
+  // Quick check without state: does this UDP payload start with a QUIC long
+  // header Initial of a supported version?
+  static bool LooksLikeInitial(std::span<const std::uint8_t> udp_payload);
+
+  // kOk once the ClientHello is complete (further calls keep returning kOk),
+  // kNeedMore while CRYPTO data is missing, kNotMine if not QUIC Initial,
+  // kMalformed if decryption or frame parsing failed irrecoverably.
+  ParseStatus Feed(std::span<const std::uint8_t> udp_payload);
+  const ClientHelloInfo& Result() const { return hello_; }
+  QuicVersionKind Version() const { return version_; }
+  const QuicInitialStats& Stats() const { return stats_; }
+  void Reset();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;  // keys, crypto buffer and EVP contexts
+  ClientHelloInfo hello_;
+  QuicVersionKind version_ = QuicVersionKind::kUnknown;
+  QuicInitialStats stats_;
+  bool done_ = false;
+};
+
+}  // namespace flightwall

@@ -1,0 +1,42 @@
+// TLS ClientHello parser: SNI, ALPN, ECH/ESNI flags.
+//
+// ParseTlsClientHelloRecords reads the client's first bytes of a TLS stream
+// (one or more TLS records, the handshake possibly split across records) and
+// returns kNeedMore until the whole ClientHello handshake message is present.
+// ParseClientHelloHandshake reads a bare handshake message (type 1 + 24-bit
+// length + body), as QUIC carries it in CRYPTO frames. Neither allocates.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "common/fixed_string.h"
+#include "proto/parse_status.h"
+
+namespace flightwall {
+
+struct ClientHelloInfo {
+  static constexpr std::size_t kMaxAlpn = 8;
+
+  std::uint16_t legacy_version = 0;
+  HostName sni;              // server_name (host_name type), lower-cased; empty if absent
+  bool has_sni = false;
+  std::size_t alpn_count = 0;
+  std::array<FixedString<32>, kMaxAlpn> alpn;
+  bool has_ech = false;      // encrypted_client_hello (0xfe0d)
+  bool has_esni = false;     // draft encrypted_server_name (0xffce)
+  bool has_quic_transport_parameters = false;
+};
+
+// Record-layer input: bytes from the start of the client->server stream.
+// kNotMine if the first record is not a handshake record / not a ClientHello.
+ParseStatus ParseTlsClientHelloRecords(std::span<const std::uint8_t> stream,
+                                       ClientHelloInfo* out);
+
+// Handshake-layer input: bytes starting at the handshake type byte.
+ParseStatus ParseClientHelloHandshake(std::span<const std::uint8_t> handshake,
+                                      ClientHelloInfo* out);
+
+}  // namespace flightwall
