@@ -44,10 +44,13 @@ struct DecodedPacket {
 
   IpAddress src;
   IpAddress dst;
-  std::uint8_t protocol = 0;       // final upper-layer protocol (IpProto or other)
-  std::uint8_t ttl = 0;            // TTL / hop limit
-  std::uint32_t ip_length = 0;     // length of the (reassembled) IP datagram
-  bool reassembled = false;        // true when built from fragments
+  std::uint8_t protocol = 0;    // final upper-layer protocol (IpProto or other)
+  std::uint8_t ttl = 0;         // TTL / hop limit
+  std::uint32_t ip_length = 0;  // length of the (reassembled) IP datagram
+  bool reassembled = false;     // true when built from fragments
+  // The capture (snap length) or the IP/UDP length cut the datagram short:
+  // the payload is only what was captured.
+  bool truncated = false;
 
   // TCP / UDP
   std::uint16_t src_port = 0;

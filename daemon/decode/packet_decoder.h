@@ -2,11 +2,16 @@
 //
 // Decode() never throws and never reads past the frame. It owns an
 // IpReassembler with bounded memory; a fragment that does not complete a
-// datagram yields kHeld. Not thread-safe: one decoder per worker thread.
+// datagram yields kHeld (so does one dropped for lack of room: see
+// Stats().fragment_evictions). IP protocols other than TCP, UDP, ICMP and
+// ICMPv6 decode as kOk with ports 0, so the flow stage still sees them.
+// Not thread-safe: one decoder per worker thread.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string_view>
 
 #include "decode/decoded_packet.h"
@@ -19,13 +24,13 @@ enum class DecodeStatus : std::uint8_t {
   kHeld,         // an IP fragment was stored; the datagram is not complete yet
   kNotIp,        // ARP, LLDP, ... : nothing for the engine
   kUnsupported,  // a link type or protocol the decoder does not handle
-  kMalformed,    // truncated or inconsistent headers; DecodeError() says which
+  kMalformed,    // truncated or inconsistent headers; LastError() says which
 };
 
 struct DecoderLimits {
-  std::size_t max_datagrams_in_reassembly = 1024;  // concurrent incomplete datagrams
+  std::size_t max_datagrams_in_reassembly = 1024;      // concurrent incomplete datagrams
   std::size_t max_reassembly_bytes = 8 * 1024 * 1024;  // total bytes held in fragments
-  Timestamp fragment_timeout = 30 * 1000000;       // RFC 791 suggests 15 s minimum
+  Timestamp fragment_timeout = 30 * 1000000;           // RFC 791 suggests 15 s minimum
 };
 
 struct DecoderStats {
@@ -40,6 +45,7 @@ struct DecoderStats {
 };
 
 class IpReassembler;
+struct Fragment;
 
 class PacketDecoder {
  public:
@@ -54,6 +60,12 @@ class PacketDecoder {
   const DecoderStats& Stats() const { return stats_; }
 
  private:
+  DecodeStatus DecodeIpv4(std::span<const std::uint8_t> data, DecodedPacket* out);
+  DecodeStatus DecodeIpv6(std::span<const std::uint8_t> data, DecodedPacket* out);
+  DecodeStatus Reassemble(const Fragment& fragment, std::span<const std::uint8_t>* datagram,
+                          DecodedPacket* out);
+  DecodeStatus Fail(DecodeStatus status, const char* why);
+
   std::unique_ptr<IpReassembler> reassembler_;
   DecoderStats stats_;
   std::string_view last_error_;

@@ -1,0 +1,224 @@
+#include "source/pcap_source.h"
+
+#include <openssl/evp.h>
+#include <pcap/pcap.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string_view>
+
+namespace flightwall {
+namespace {
+
+struct FileCloser {
+  void operator()(std::FILE* f) const {
+    if (f != nullptr) std::fclose(f);
+  }
+};
+using FilePtr = std::unique_ptr<std::FILE, FileCloser>;
+
+struct MdCtxFree {
+  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
+
+std::string Hex(const unsigned char* bytes, unsigned len) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(len * 2);
+  for (unsigned i = 0; i < len; ++i) {
+    out.push_back(kDigits[bytes[i] >> 4]);
+    out.push_back(kDigits[bytes[i] & 0xf]);
+  }
+  return out;
+}
+
+// Hashes everything `in` yields and, when `copy` is set, writes it there too
+// (standard input has to be kept so that libpcap can read it afterwards).
+bool HashStream(std::FILE* in, std::FILE* copy, std::string* sha256, std::uint64_t* size,
+                std::string* why) {
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) {
+    *why = "cannot initialise SHA-256 (libcrypto)";
+    return false;
+  }
+  std::vector<unsigned char> buf(64 * 1024);
+  *size = 0;
+  for (;;) {
+    const std::size_t n = std::fread(buf.data(), 1, buf.size(), in);
+    if (n > 0) {
+      EVP_DigestUpdate(ctx.get(), buf.data(), n);
+      *size += n;
+      if (copy != nullptr && std::fwrite(buf.data(), 1, n, copy) != n) {
+        *why = std::string("cannot write temporary copy: ") + std::strerror(errno);
+        return false;
+      }
+    }
+    if (n < buf.size()) {
+      if (std::ferror(in)) {
+        *why = std::string("read error: ") + std::strerror(errno);
+        return false;
+      }
+      break;
+    }
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned digest_len = 0;
+  EVP_DigestFinal_ex(ctx.get(), digest, &digest_len);
+  *sha256 = Hex(digest, digest_len);
+  return true;
+}
+
+std::string NotACapture(const std::string& path, const char* libpcap_says) {
+  return path + ": not a pcap or pcapng file (libpcap: " + libpcap_says +
+         "); check the path, or convert the capture with `editcap -F pcapng`";
+}
+
+}  // namespace
+
+std::uint32_t PcapSource::LinkTypeFromDlt(int dlt) {
+  switch (dlt) {
+    case DLT_NULL:
+      return 0;
+    case DLT_EN10MB:
+      return 1;
+    case 12:  // DLT_RAW on most systems (DLT_LOOP on OpenBSD, which we do not run on)
+    case 14:  // DLT_RAW on BSD/OS
+    case 101:
+      return 101;
+    case 108:
+      return 108;
+    case 113:
+      return 113;
+    case 228:
+      return 228;
+    case 229:
+      return 229;
+    case 276:
+      return 276;
+    default:
+      // Outside the historical clash range (below 104) DLT and LINKTYPE agree.
+      return static_cast<std::uint32_t>(dlt);
+  }
+}
+
+const char* PcapSource::LinkTypeName(std::uint32_t link_type) {
+  switch (link_type) {
+    case 0:
+      return "null";
+    case 1:
+      return "ether";
+    case 101:
+      return "rawip";
+    case 108:
+      return "loop";
+    case 113:
+      return "linux-sll";
+    case 228:
+      return "rawip4";
+    case 229:
+      return "rawip6";
+    case 276:
+      return "linux-sll2";
+    default:
+      return "unsupported";
+  }
+}
+
+std::unique_ptr<PcapSource> PcapSource::Open(std::vector<std::string> paths, std::string* error) {
+  auto fail = [&](std::string msg) -> std::unique_ptr<PcapSource> {
+    if (error != nullptr) *error = std::move(msg);
+    return nullptr;
+  };
+  if (paths.empty()) return fail("no capture file given; pass one or more pcap/pcapng paths");
+  std::unique_ptr<PcapSource> source(new PcapSource());
+  bool stdin_used = false;
+  for (const std::string& path : paths) {
+    PcapInputInfo info;
+    info.path = path;
+    std::string why;
+    FilePtr file;
+    if (path == "-") {
+      if (stdin_used) return fail("-: standard input can be read only once; give it once");
+      stdin_used = true;
+      file.reset(std::tmpfile());
+      if (!file)
+        return fail(std::string("-: cannot create a temporary file: ") + std::strerror(errno) +
+                    "; set TMPDIR to a writable directory");
+      if (!HashStream(stdin, file.get(), &info.sha256, &info.size_bytes, &why)) {
+        return fail("-: " + why);
+      }
+      std::rewind(file.get());
+    } else {
+      file.reset(std::fopen(path.c_str(), "rb"));
+      if (!file) {
+        return fail(path + ": cannot open: " + std::strerror(errno) +
+                    "; check the path and permissions");
+      }
+      if (!HashStream(file.get(), nullptr, &info.sha256, &info.size_bytes, &why)) {
+        return fail(path + ": " + why);
+      }
+      std::rewind(file.get());
+    }
+    if (info.size_bytes == 0)
+      return fail(path + ": the file is empty; expected a pcap or pcapng capture");
+    char errbuf[PCAP_ERRBUF_SIZE] = {};
+    pcap_t* handle =
+        pcap_fopen_offline_with_tstamp_precision(file.get(), PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+    if (handle == nullptr) return fail(NotACapture(path, errbuf));
+    file.release();  // pcap_close() closes it from now on
+    source->handles_.push_back(handle);
+    info.link_type_number = LinkTypeFromDlt(pcap_datalink(handle));
+    info.link = static_cast<LinkType>(info.link_type_number);
+    info.link_type_name = LinkTypeName(info.link_type_number);
+    source->inputs_.push_back(std::move(info));
+  }
+  return source;
+}
+
+PcapSource::~PcapSource() {
+  for (pcap_t* handle : handles_) {
+    if (handle != nullptr) pcap_close(handle);
+  }
+}
+
+bool PcapSource::Next(RawPacket* out) {
+  while (current_ < handles_.size()) {
+    pcap_t* handle = handles_[current_];
+    PcapInputInfo& info = inputs_[current_];
+    pcap_pkthdr* header = nullptr;
+    const u_char* data = nullptr;
+    const int rc = pcap_next_ex(handle, &header, &data);
+    if (rc == 1) {
+      const Timestamp time =
+          static_cast<Timestamp>(header->ts.tv_sec) * kMicrosPerSecond + header->ts.tv_usec;
+      if (info.packets == 0) info.first_time = time;
+      info.last_time = time;
+      ++info.packets;
+      out->number = next_number_++;
+      out->time = time;
+      out->link = info.link;
+      out->wire_length = header->len;
+      out->data = std::span<const std::uint8_t>(data, header->caplen);
+      out->input_index = static_cast<std::uint32_t>(current_);
+      return true;
+    }
+    if (rc == PCAP_ERROR) {
+      const std::string_view libpcap_says = pcap_geterr(handle);
+      const bool truncated = libpcap_says.find("truncated") != std::string_view::npos;
+      info.truncated = truncated;
+      warnings_.push_back(
+          info.path + ": " + (truncated ? "truncated at packet " : "read error at packet ") +
+          std::to_string(info.packets + 1) + " (libpcap: " + std::string(libpcap_says) +
+          "); the packets before it were used, the rest of this file is lost");
+    }
+    // End of this input (normal or not): release it early and go on.
+    pcap_close(handle);
+    handles_[current_] = nullptr;
+    ++current_;
+  }
+  return false;
+}
+
+}  // namespace flightwall
