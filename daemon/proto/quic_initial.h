@@ -1,4 +1,4 @@
-// QUIC Initial packets (RFC 9000/9001, v2 RFC 9369, draft-29): find the
+// QUIC Initial packets (RFC 9000/9001, v2 RFC 9369, drafts 27-29): find the
 // client's ClientHello and its SNI.
 //
 // QuicInitialParser::Feed takes one client->server UDP payload (possibly
@@ -22,12 +22,15 @@
 
 namespace flightwall {
 
-enum class QuicVersionKind : std::uint8_t { kUnknown, kV1, kV2, kDraft29 };
+// kDraft28 covers drafts 27 and 28 (0xff00001b/0xff00001c), which share the
+// Initial salt of drafts 23-28; kDraft29 is 0xff00001d only.
+enum class QuicVersionKind : std::uint8_t { kUnknown, kV1, kV2, kDraft29, kDraft28 };
 
 struct QuicInitialStats {
-  std::uint32_t packets_seen = 0;
+  std::uint32_t packets_seen = 0;  // long-header packets of a supported version
   std::uint32_t initials_decrypted = 0;
-  std::uint32_t decrypt_failures = 0;
+  std::uint32_t decrypt_failures = 0;      // header/AEAD check failed: packet ignored
+  std::uint32_t crypto_bytes_dropped = 0;  // CRYPTO data past kMaxCryptoBytes or range table full
 };
 
 class QuicInitialParser {
@@ -43,9 +46,16 @@ class QuicInitialParser {
   // header Initial of a supported version?
   static bool LooksLikeInitial(std::span<const std::uint8_t> udp_payload);
 
-  // kOk once the ClientHello is complete (further calls keep returning kOk),
-  // kNeedMore while CRYPTO data is missing, kNotMine if not QUIC Initial,
-  // kMalformed if decryption or frame parsing failed irrecoverably.
+  // kOk once the ClientHello is complete (further calls keep returning kOk).
+  // kNeedMore while CRYPTO data is missing. kNotMine while the flow has not
+  // yet shown a client Initial of a supported version (short header, unknown
+  // version, garbage); once it has, datagrams without one give kNeedMore.
+  // A packet that fails header or AEAD authentication is counted in
+  // Stats().decrypt_failures and ignored (kNeedMore): forged or corrupted
+  // datagrams must not stop us from reading the genuine ClientHello.
+  // kMalformed (sticky) if an authenticated packet holds invalid frames, or
+  // the reassembled ClientHello is invalid or larger than kMaxCryptoBytes;
+  // Result() keeps what was read before the problem.
   ParseStatus Feed(std::span<const std::uint8_t> udp_payload);
   const ClientHelloInfo& Result() const { return hello_; }
   QuicVersionKind Version() const { return version_; }
