@@ -37,11 +37,11 @@ struct FlightApp {
 
 struct AllowRule {
   std::string name;
-  std::string origin;                // "file:line" where the rule was defined
+  std::string origin;  // "file:line" where the rule was defined
   std::vector<HostPattern> hosts;
-  std::vector<Cidr> cidrs;           // literal-IP destinations allowed without DNS
-  std::vector<PortRange> ports;      // empty = any port
-  std::vector<Transport> transports; // empty = tcp and udp
+  std::vector<Cidr> cidrs;            // literal-IP destinations allowed without DNS
+  std::vector<PortRange> ports;       // empty = any port
+  std::vector<Transport> transports;  // empty = tcp and udp
   bool AllowsPort(std::uint16_t port) const;
   bool AllowsTransport(Transport t) const;
 };
@@ -49,10 +49,11 @@ struct AllowRule {
 // A catalog entry labels destinations in reports ("who was this for"). It
 // never allows anything.
 struct CatalogEntry {
-  std::string name;       // e.g. "dji-flight-log-sync"
-  std::string vendor;     // e.g. "DJI"
-  std::string category;   // e.g. "flight-logs", "analytics", "crash-reporting"
-  std::string source;     // public reference the entry was taken from
+  std::string name;      // e.g. "dji-flight-log-sync"
+  std::string vendor;    // e.g. "DJI"
+  std::string category;  // e.g. "flight-logs", "analytics", "crash-reporting"
+  std::string source;    // public reference the entry was taken from
+  std::string note;      // optional: e.g. that a host's role is inferred
   std::vector<HostPattern> hosts;
 };
 
@@ -66,8 +67,8 @@ struct DnsPolicy {
 struct Policy {
   int version = 1;
   std::string name;
-  std::string path;    // file it was loaded from
-  std::string sha256;  // of the top-level file's bytes
+  std::string path;                         // file it was loaded from
+  std::string sha256;                       // of the top-level file's bytes
   std::vector<std::string> included_files;  // every file read, in load order
   PolicyMode mode = PolicyMode::kEnforce;
   std::vector<FlightApp> flight_apps;
