@@ -17,9 +17,9 @@ namespace flightwall {
 
 struct PolicyError {
   std::string file;
-  int line = 0;    // 1-based; 0 when unknown
-  int column = 0;  // 1-based; 0 when unknown
-  std::string message;  // what is wrong and what to do
+  int line = 0;                  // 1-based; 0 when unknown
+  int column = 0;                // 1-based; 0 when unknown
+  std::string message;           // what is wrong and what to do
   std::string ToString() const;  // "file:line:column: message"
 };
 
