@@ -13,6 +13,8 @@ constexpr std::uint16_t kEtherQinQ = 0x9100;
 constexpr std::uint16_t kEtherMplsUnicast = 0x8847;
 constexpr std::uint16_t kEtherMplsMulticast = 0x8848;
 constexpr std::uint16_t kEtherPppoeSession = 0x8864;
+constexpr std::uint16_t kPppIpv4 = 0x0021;
+constexpr std::uint16_t kPppIpv6 = 0x0057;
 
 LinkResult Malformed(const char* why) { return {LinkStatus::kMalformed, 0, {}, why}; }
 
@@ -36,8 +38,14 @@ LinkResult FromEtherType(std::uint16_t type, ByteCursor* cur) {
     case kEtherMplsUnicast:
     case kEtherMplsMulticast:
       return {LinkStatus::kUnsupported, 0, {}, "MPLS is not decoded"};
-    case kEtherPppoeSession:
-      return {LinkStatus::kUnsupported, 0, {}, "PPPoE is not decoded"};
+    case kEtherPppoeSession: {
+      cur->Skip(6);  // version/type, code, session id, length
+      const std::uint16_t ppp_protocol = cur->U16();
+      if (!cur->Ok()) return Malformed("PPPoE header truncated");
+      if (ppp_protocol == kPppIpv4) return Ip(4, cur->Rest());
+      if (ppp_protocol == kPppIpv6) return Ip(6, cur->Rest());
+      return {LinkStatus::kNotIp, 0, {}, nullptr};  // LCP, IPCP, ...
+    }
     default:
       // ARP, LLDP, 802.3 length fields with LLC, ...
       return {LinkStatus::kNotIp, 0, {}, nullptr};

@@ -1,5 +1,5 @@
 // DecodeLink: strips the link-layer header of a frame (Ethernet with VLAN
-// tags, Linux cooked v1/v2, BSD null / OpenBSD loop, raw IP) and says where
+// tags and PPPoE, Linux cooked v1/v2, BSD null / OpenBSD loop, raw IP) and says where
 // the IP datagram starts. Internal to the decode stage; stateless and
 // thread-safe. Never reads outside `frame`.
 #pragma once
