@@ -8,12 +8,43 @@ int RunCli(int argc, char** argv) {
   CLI::App app{"flightwall: enforce and verify local data mode for drone flight apps"};
   app.require_subcommand(1);
   app.set_version_flag("--version", FLIGHTWALL_VERSION);
+
+  CheckOptions check;
+  auto* check_cmd =
+      app.add_subcommand("check", "Validate a policy file and print its normalized summary");
+  check_cmd->add_option("--policy", check.policy, "Policy YAML file")->required();
+
+  AuditOptions audit;
+  auto* audit_cmd = app.add_subcommand(
+      "audit",
+      "Verify captures against a policy; exit 1 on leaks (or attempts with --fail-on attempts)");
+  audit_cmd->add_option("--policy", audit.policy, "Policy YAML file")->required();
+  audit_cmd
+      ->add_option("--vantage", audit.vantage,
+                   "network: capture from a gateway, flight_apps sources pick the app's "
+                   "traffic; device: capture on the device, all of it is the app's")
+      ->check(CLI::IsMember({"network", "device"}));
+  audit_cmd
+      ->add_option("--fail-on", audit.fail_on, "Exit 1 on 'leaks' (default) or on any 'attempts'")
+      ->check(CLI::IsMember({"leaks", "attempts"}));
+  audit_cmd->add_option("--report-json", audit.report_json,
+                        "Write the JSON report here ('-' = stdout)");
+  audit_cmd->add_option("--report-html", audit.report_html, "Write the HTML report here");
+  audit_cmd->add_option("--junit", audit.junit, "Write JUnit XML here");
+  audit_cmd->add_option("--events", audit.events, "Write JSON-lines events here");
+  audit_cmd->add_flag("--quiet,-q", audit.quiet, "Do not print the summary");
+  audit_cmd->add_option("captures", audit.captures, "pcap/pcapng files; '-' reads standard input")
+      ->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
+    const int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
   }
-  return 0;
+  if (check_cmd->parsed()) return RunCheck(check);
+  if (audit_cmd->parsed()) return RunAudit(audit);
+  return kExitUsage;
 }
 
 }  // namespace flightwall

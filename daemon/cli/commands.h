@@ -2,8 +2,33 @@
 // Exit codes: 0 success / clean, 1 findings (leaks), 2 usage or input error.
 #pragma once
 
+#include <string>
+#include <vector>
+
 namespace flightwall {
 
+constexpr int kExitOk = 0;
+constexpr int kExitFindings = 1;
+constexpr int kExitUsage = 2;
+
+struct AuditOptions {
+  std::string policy;
+  std::string vantage = "network";
+  std::string fail_on = "leaks";
+  std::string report_json;
+  std::string report_html;
+  std::string junit;
+  std::string events;
+  bool quiet = false;
+  std::vector<std::string> captures;
+};
+
+struct CheckOptions {
+  std::string policy;
+};
+
 int RunCli(int argc, char** argv);
+int RunAudit(const AuditOptions& options);
+int RunCheck(const CheckOptions& options);
 
 }  // namespace flightwall

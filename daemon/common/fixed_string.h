@@ -46,7 +46,9 @@ class FixedString {
   std::string_view View() const { return {buf_.data(), size_}; }
   std::string Str() const { return std::string(View()); }
 
-  friend bool operator==(const FixedString& a, const FixedString& b) { return a.View() == b.View(); }
+  friend bool operator==(const FixedString& a, const FixedString& b) {
+    return a.View() == b.View();
+  }
 
  private:
   std::array<char, N> buf_{};

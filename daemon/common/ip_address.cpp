@@ -14,10 +14,9 @@ IpAddress IpAddress::V4(std::span<const std::uint8_t> four) {
 }
 
 IpAddress IpAddress::V4(std::uint32_t host_order) {
-  const std::uint8_t b[4] = {static_cast<std::uint8_t>(host_order >> 24),
-                             static_cast<std::uint8_t>(host_order >> 16),
-                             static_cast<std::uint8_t>(host_order >> 8),
-                             static_cast<std::uint8_t>(host_order)};
+  const std::uint8_t b[4] = {
+      static_cast<std::uint8_t>(host_order >> 24), static_cast<std::uint8_t>(host_order >> 16),
+      static_cast<std::uint8_t>(host_order >> 8), static_cast<std::uint8_t>(host_order)};
   return V4(std::span<const std::uint8_t>(b, 4));
 }
 
@@ -76,8 +75,9 @@ std::optional<Cidr> Cidr::Parse(std::string_view text, std::string* why) {
       if (c < '0' || c > '9') return fail("prefix length must be a number");
       len = len * 10 + (c - '0');
     }
-    if (len > max_len) return fail(addr->IsV6() ? "IPv6 prefix length is at most 128"
-                                                : "IPv4 prefix length is at most 32");
+    if (len > max_len)
+      return fail(addr->IsV6() ? "IPv6 prefix length is at most 128"
+                               : "IPv4 prefix length is at most 32");
   }
   const auto& b = addr->Bytes();
   for (int bit = len; bit < max_len; ++bit) {
@@ -100,8 +100,6 @@ bool Cidr::Contains(const IpAddress& addr) const {
   return (a[full] & mask) == (b[full] & mask);
 }
 
-std::string Cidr::ToString() const {
-  return base_.ToString() + "/" + std::to_string(prefix_len_);
-}
+std::string Cidr::ToString() const { return base_.ToString() + "/" + std::to_string(prefix_len_); }
 
 }  // namespace flightwall

@@ -1,0 +1,159 @@
+// `flightwall audit`: replay captures through the engine with the policy and
+// write the verification reports.
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <memory>
+
+#include "cli/commands.h"
+#include "engine/engine.h"
+#include "policy/policy_loader.h"
+#include "sink/audit_report.h"
+#include "sink/event_log.h"
+#include "sink/report_writers.h"
+#include "source/pcap_source.h"
+
+namespace flightwall {
+namespace {
+
+// Opens `path` for writing ("-" = stdout); reports and returns false on error.
+bool WriteFile(const std::string& path, const std::function<void(std::ostream&)>& write) {
+  if (path == "-") {
+    write(std::cout);
+    return true;
+  }
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) {
+    std::cerr << "flightwall audit: cannot write " << path
+              << ": check that the directory exists and is writable\n";
+    return false;
+  }
+  write(out);
+  out.flush();
+  if (!out) {
+    std::cerr << "flightwall audit: writing " << path << " failed (disk full?)\n";
+    return false;
+  }
+  return true;
+}
+
+void AddSelectorNotes(const Policy& policy, Vantage vantage, AuditReport* report) {
+  for (const FlightApp& app : policy.flight_apps) {
+    if (!app.interfaces.empty() || !app.users.empty() || !app.cgroups.empty()) {
+      report->AddNote("flight app '" + app.name +
+                      "': interface, user and cgroup selectors cannot be seen in a capture and "
+                      "were ignored; source addresses decide which traffic is the app's");
+    }
+    if (app.sources.empty() && vantage == Vantage::kNetwork) {
+      report->AddNote("flight app '" + app.name +
+                      "' has no source CIDRs, so none of the captured traffic can be attributed "
+                      "to it; for a capture taken on the device use --vantage device");
+    }
+  }
+  if (vantage == Vantage::kDevice) {
+    report->AddNote("device vantage: all captured traffic is treated as flight-app '" +
+                    (policy.flight_apps.empty() ? std::string("?") : policy.flight_apps[0].name) +
+                    "' traffic");
+  }
+}
+
+}  // namespace
+
+int RunAudit(const AuditOptions& o) {
+  const PolicyLoadResult loaded = LoadPolicy(o.policy);
+  if (!loaded.policy) {
+    for (const auto& e : loaded.errors) std::cerr << e.ToString() << "\n";
+    std::cerr << "flightwall audit: the policy has " << loaded.errors.size()
+              << " error(s); run 'flightwall check --policy " << o.policy << "' after fixing\n";
+    return kExitUsage;
+  }
+  const Policy& policy = *loaded.policy;
+  std::string error;
+  auto source = PcapSource::Open(o.captures, &error);
+  if (!source) {
+    std::cerr << "flightwall audit: " << error << "\n";
+    return kExitUsage;
+  }
+  const Vantage vantage = o.vantage == "device" ? Vantage::kDevice : Vantage::kNetwork;
+  Engine engine(policy, vantage);
+  AuditReport report(policy);
+  report.SetVantage(o.vantage);
+  AddSelectorNotes(policy, vantage, &report);
+  engine.AddSink(&report);
+
+  std::ofstream events_file;
+  std::unique_ptr<EventLog> events;
+  if (!o.events.empty()) {
+    std::ostream* out = &std::cout;
+    if (o.events != "-") {
+      events_file.open(o.events, std::ios::binary | std::ios::trunc);
+      if (!events_file) {
+        std::cerr << "flightwall audit: cannot write " << o.events
+                  << ": check that the directory exists and is writable\n";
+        return kExitUsage;
+      }
+      out = &events_file;
+    }
+    events = std::make_unique<EventLog>(policy, *out);
+    engine.AddSink(events.get());
+  }
+
+  RawPacket raw;
+  while (source->Next(&raw)) engine.Process(raw);
+  engine.Finish();
+
+  for (const PcapInputInfo& in : source->Inputs()) {
+    InputSummary s;
+    s.path = in.path;
+    s.sha256 = in.sha256;
+    s.link_type = in.link_type_name;
+    s.packets = in.packets;
+    s.first_time = in.first_time;
+    s.last_time = in.last_time;
+    for (const auto& w : source->Warnings()) {
+      if (w.rfind(in.path + ":", 0) == 0) s.warnings.push_back(w);
+    }
+    report.AddInput(std::move(s));
+  }
+  const EngineStats& es = engine.Stats();
+  const DecoderStats& ds = engine.DecodeStats();
+  report.SetCounters({{"packets", es.packets},
+                      {"ip_packets", es.ip_packets},
+                      {"decode_malformed", ds.malformed},
+                      {"decode_not_ip", ds.not_ip},
+                      {"decode_unsupported", ds.unsupported},
+                      {"ip_fragments", ds.fragments},
+                      {"ip_reassembled", ds.reassembled},
+                      {"fragment_evictions", ds.fragment_evictions},
+                      {"flows_created", es.flows_created},
+                      {"flows_evicted", es.flows_evicted},
+                      {"flows_expired", es.flows_expired},
+                      {"stream_gaps", es.stream_gaps},
+                      {"stream_buffer_exhausted", es.stream_buffer_exhausted},
+                      {"quic_parser_exhausted", es.quic_parser_exhausted},
+                      {"dns_malformed", es.dns_malformed},
+                      {"dns_unmatched_responses", es.dns_unmatched_responses},
+                      {"names_bound", es.names_bound}});
+
+  bool ok = true;
+  if (!o.report_json.empty())
+    ok &= WriteFile(o.report_json, [&](std::ostream& s) { WriteReportJson(report, s); });
+  if (!o.report_html.empty())
+    ok &= WriteFile(o.report_html, [&](std::ostream& s) { WriteReportHtml(report, s); });
+  if (!o.junit.empty())
+    ok &= WriteFile(o.junit, [&](std::ostream& s) { WriteReportJunit(report, s); });
+  if (events_file.is_open()) {
+    events_file.flush();
+    if (!events_file) {
+      std::cerr << "flightwall audit: writing " << o.events << " failed (disk full?)\n";
+      ok = false;
+    }
+  }
+  if (!o.quiet && o.report_json != "-") WriteReportSummary(report, std::cout);
+  if (!ok) return kExitUsage;
+  if (report.LeakCount() > 0) return kExitFindings;
+  if (o.fail_on == "attempts" && !report.Attempts().empty()) return kExitFindings;
+  return kExitOk;
+}
+
+}  // namespace flightwall

@@ -1,0 +1,175 @@
+// BoundedTable<Key, Value, Hash>: a fixed-capacity hash table with LRU eviction.
+//
+// All memory is allocated once, in the constructor: slots, bucket heads and
+// the LRU links live in vectors sized by `capacity`, so Find/Insert/Erase
+// never allocate. When the table is full, Insert evicts the least recently
+// used entry and reports it (callers count evictions, they never grow).
+// Iteration order is deterministic (slot order). Values must be default
+// constructible; an erased slot's value is reset to Value{}.
+// Not thread-safe: one table per worker.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+namespace flightwall {
+
+template <typename Key, typename Value, typename Hash>
+class BoundedTable {
+ public:
+  static constexpr std::uint32_t kNone = 0xffffffffu;
+
+  explicit BoundedTable(std::size_t capacity)
+      : slots_(capacity == 0 ? 1 : capacity), buckets_(BucketCount(slots_.size()), kNone) {
+    for (std::uint32_t i = 0; i < slots_.size(); ++i) {
+      slots_[i].next_free = i + 1 < slots_.size() ? i + 1 : kNone;
+    }
+    free_head_ = 0;
+  }
+
+  std::size_t Size() const { return size_; }
+  std::size_t Capacity() const { return slots_.size(); }
+
+  // Returns the value for key or nullptr. Marks it most recently used.
+  Value* Find(const Key& key) {
+    const std::uint32_t i = FindIndex(key);
+    if (i == kNone) return nullptr;
+    Touch(i);
+    return &slots_[i].value;
+  }
+  const Value* Peek(const Key& key) const {
+    const std::uint32_t i = FindIndex(key);
+    return i == kNone ? nullptr : &slots_[i].value;
+  }
+
+  struct InsertResult {
+    Value* value = nullptr;
+    bool inserted = false;  // false: the key was already there
+    bool evicted = false;   // an LRU entry was dropped to make room
+    Key evicted_key{};
+    Value evicted_value{};  // moved out so the caller can finalize it
+  };
+
+  // Finds or inserts key (with Value{}), evicting the LRU entry when full.
+  InsertResult FindOrInsert(const Key& key) {
+    InsertResult r;
+    std::uint32_t i = FindIndex(key);
+    if (i != kNone) {
+      Touch(i);
+      r.value = &slots_[i].value;
+      return r;
+    }
+    if (free_head_ == kNone) {
+      const std::uint32_t victim = lru_tail_;
+      r.evicted = true;
+      r.evicted_key = slots_[victim].key;
+      r.evicted_value = std::move(slots_[victim].value);
+      EraseIndex(victim);
+    }
+    i = free_head_;
+    free_head_ = slots_[i].next_free;
+    Slot& s = slots_[i];
+    s.key = key;
+    s.value = Value{};
+    s.used = true;
+    const std::size_t b = Hash{}(key) % buckets_.size();
+    s.next_in_bucket = buckets_[b];
+    buckets_[b] = i;
+    LinkFront(i);
+    ++size_;
+    r.value = &s.value;
+    r.inserted = true;
+    return r;
+  }
+
+  bool Erase(const Key& key) {
+    const std::uint32_t i = FindIndex(key);
+    if (i == kNone) return false;
+    EraseIndex(i);
+    return true;
+  }
+
+  // Least recently used entry, or nullptr when empty (for expiry sweeps).
+  const Key* OldestKey() const { return lru_tail_ == kNone ? nullptr : &slots_[lru_tail_].key; }
+  Value* OldestValue() { return lru_tail_ == kNone ? nullptr : &slots_[lru_tail_].value; }
+
+  // Calls fn(key, value) for every entry in slot order.
+  template <typename Fn>
+  void ForEach(Fn&& fn) {
+    for (auto& s : slots_) {
+      if (s.used) fn(static_cast<const Key&>(s.key), s.value);
+    }
+  }
+
+ private:
+  struct Slot {
+    Key key{};
+    Value value{};
+    bool used = false;
+    std::uint32_t next_in_bucket = kNone;
+    std::uint32_t next_free = kNone;
+    std::uint32_t prev_lru = kNone;
+    std::uint32_t next_lru = kNone;
+  };
+
+  static std::size_t BucketCount(std::size_t capacity) { return capacity * 2 + 1; }
+
+  std::uint32_t FindIndex(const Key& key) const {
+    const std::size_t b = Hash{}(key) % buckets_.size();
+    for (std::uint32_t i = buckets_[b]; i != kNone; i = slots_[i].next_in_bucket) {
+      if (slots_[i].key == key) return i;
+    }
+    return kNone;
+  }
+
+  void EraseIndex(std::uint32_t i) {
+    Slot& s = slots_[i];
+    const std::size_t b = Hash{}(s.key) % buckets_.size();
+    std::uint32_t* link = &buckets_[b];
+    while (*link != i) link = &slots_[*link].next_in_bucket;
+    *link = s.next_in_bucket;
+    Unlink(i);
+    s.used = false;
+    s.key = Key{};
+    s.value = Value{};
+    s.next_free = free_head_;
+    free_head_ = i;
+    --size_;
+  }
+
+  void LinkFront(std::uint32_t i) {
+    slots_[i].prev_lru = kNone;
+    slots_[i].next_lru = lru_head_;
+    if (lru_head_ != kNone) slots_[lru_head_].prev_lru = i;
+    lru_head_ = i;
+    if (lru_tail_ == kNone) lru_tail_ = i;
+  }
+  void Unlink(std::uint32_t i) {
+    Slot& s = slots_[i];
+    if (s.prev_lru != kNone)
+      slots_[s.prev_lru].next_lru = s.next_lru;
+    else
+      lru_head_ = s.next_lru;
+    if (s.next_lru != kNone)
+      slots_[s.next_lru].prev_lru = s.prev_lru;
+    else
+      lru_tail_ = s.prev_lru;
+    s.prev_lru = s.next_lru = kNone;
+  }
+  void Touch(std::uint32_t i) {
+    if (lru_head_ == i) return;
+    Unlink(i);
+    LinkFront(i);
+  }
+
+  std::vector<Slot> slots_;
+  std::vector<std::uint32_t> buckets_;
+  std::uint32_t free_head_ = kNone;
+  std::uint32_t lru_head_ = kNone;
+  std::uint32_t lru_tail_ = kNone;
+  std::size_t size_ = 0;
+};
+
+}  // namespace flightwall

@@ -1,0 +1,21 @@
+// NameBinding: "DNS said `name` has this address", learned from one answer.
+// The flow stage stores them (NameCache); the policy stage judges whether a
+// binding still attests an address (TTL, grace, trusted resolver).
+#pragma once
+
+#include <cstdint>
+
+#include "common/fixed_string.h"
+#include "common/timestamp.h"
+
+namespace flightwall {
+
+struct NameBinding {
+  HostName name;              // the question name (CNAME chains are followed back)
+  Timestamp answered_at = 0;  // time of the DNS response
+  std::uint32_t ttl = 0;      // seconds, as answered (smallest TTL along the chain)
+  bool trusted = false;       // answered by an allowed resolver
+  std::uint64_t packet = 0;   // packet number of the answer (evidence)
+};
+
+}  // namespace flightwall

@@ -1,0 +1,153 @@
+// Verdict vocabulary shared by every stage: what was decided, why, and how a
+// flow's host name was learned. Kept in common/ so the flow table can store a
+// decision without depending on the policy stage that makes it.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace flightwall {
+
+enum class Verdict : std::uint8_t {
+  kNotGoverned,  // not flight-app traffic: the policy does not look at it
+  kAllow,
+  kDeny,
+};
+
+enum class Reason : std::uint8_t {
+  kNotFlightApp,
+  kPending,                // no decision yet (e.g. waiting for the first payload)
+  kAllowedHost,            // destination attested by DNS for an allowed name
+  kAllowedCidr,            // literal-IP destination inside an allowed CIDR
+  kDnsAllowed,             // DNS question for an allowed name to an allowed resolver
+  kDnsResolverNotAllowed,  // DNS to a server not in dns.resolvers
+  kDnsNameNotAllowed,      // question for a name no allow rule matches
+  kNoDnsAttestation,       // destination never named by DNS: a hard-coded IP
+  kNameNotAllowed,         // the (attested or revealed) name matches no allow rule
+  kNameNotAttested,        // allowed name revealed for an address DNS gave another name: fronting
+  kPortNotAllowed,         // allowed name, but not on this port/transport
+  kIcmpEchoDenied,
+  kIcmpEchoAllowed,
+  kIcmpErrorOfAllowedFlow,
+  kIcmpErrorOfDeniedFlow,
+  kIcmpNotAllowed,      // other ICMP types from a flight app
+  kProtocolNotAllowed,  // IP protocols other than TCP/UDP/ICMP
+  kLocalOnly,           // multicast, broadcast or link-local: never routed off the LAN
+};
+
+enum class NameSource : std::uint8_t { kNone, kDns, kSni, kHttpHost, kQuicSni };
+
+constexpr std::string_view VerdictName(Verdict v) {
+  switch (v) {
+    case Verdict::kNotGoverned:
+      return "not-governed";
+    case Verdict::kAllow:
+      return "allow";
+    case Verdict::kDeny:
+      return "deny";
+  }
+  return "unknown";
+}
+
+constexpr std::string_view ReasonName(Reason r) {
+  switch (r) {
+    case Reason::kNotFlightApp:
+      return "not-flight-app";
+    case Reason::kPending:
+      return "pending";
+    case Reason::kAllowedHost:
+      return "allowed-host";
+    case Reason::kAllowedCidr:
+      return "allowed-cidr";
+    case Reason::kDnsAllowed:
+      return "dns-allowed";
+    case Reason::kDnsResolverNotAllowed:
+      return "dns-resolver-not-allowed";
+    case Reason::kDnsNameNotAllowed:
+      return "dns-name-not-allowed";
+    case Reason::kNoDnsAttestation:
+      return "no-dns-attestation";
+    case Reason::kNameNotAllowed:
+      return "name-not-allowed";
+    case Reason::kNameNotAttested:
+      return "name-not-attested-for-address";
+    case Reason::kPortNotAllowed:
+      return "port-not-allowed";
+    case Reason::kIcmpEchoDenied:
+      return "icmp-echo-denied";
+    case Reason::kIcmpEchoAllowed:
+      return "icmp-echo-allowed";
+    case Reason::kIcmpErrorOfAllowedFlow:
+      return "icmp-error-of-allowed-flow";
+    case Reason::kIcmpErrorOfDeniedFlow:
+      return "icmp-error-of-denied-flow";
+    case Reason::kIcmpNotAllowed:
+      return "icmp-not-allowed";
+    case Reason::kProtocolNotAllowed:
+      return "protocol-not-allowed";
+    case Reason::kLocalOnly:
+      return "local-only";
+  }
+  return "unknown";
+}
+
+// A person-readable sentence for reports.
+constexpr std::string_view ReasonExplanation(Reason r) {
+  switch (r) {
+    case Reason::kNotFlightApp:
+      return "traffic of no flight app; the policy does not govern it";
+    case Reason::kPending:
+      return "no decision was reached";
+    case Reason::kAllowedHost:
+      return "destination attested by DNS for an allowed map-tile host";
+    case Reason::kAllowedCidr:
+      return "literal-IP destination inside a CIDR the policy allows";
+    case Reason::kDnsAllowed:
+      return "DNS question for an allowed name to an allowed resolver";
+    case Reason::kDnsResolverNotAllowed:
+      return "DNS sent to a server that is not an allowed resolver";
+    case Reason::kDnsNameNotAllowed:
+      return "DNS question for a name no allow rule matches (DNS carries data)";
+    case Reason::kNoDnsAttestation:
+      return "destination address was never named by an allowed DNS answer (hard-coded IP)";
+    case Reason::kNameNotAllowed:
+      return "host name matches no allow rule";
+    case Reason::kNameNotAttested:
+      return "allowed name sent to an address DNS gave only for other names (domain fronting)";
+    case Reason::kPortNotAllowed:
+      return "allowed host, but not on this port or transport";
+    case Reason::kIcmpEchoDenied:
+      return "ICMP echo to a destination the policy does not allow";
+    case Reason::kIcmpEchoAllowed:
+      return "ICMP echo to an allowed host";
+    case Reason::kIcmpErrorOfAllowedFlow:
+      return "ICMP error about an allowed flow";
+    case Reason::kIcmpErrorOfDeniedFlow:
+      return "ICMP error about a flow that is not allowed";
+    case Reason::kIcmpNotAllowed:
+      return "ICMP message type a flight app may not send";
+    case Reason::kProtocolNotAllowed:
+      return "IP protocol other than TCP, UDP and ICMP";
+    case Reason::kLocalOnly:
+      return "multicast, broadcast or link-local traffic that never leaves the LAN";
+  }
+  return "unknown";
+}
+
+constexpr std::string_view NameSourceName(NameSource s) {
+  switch (s) {
+    case NameSource::kNone:
+      return "none";
+    case NameSource::kDns:
+      return "dns";
+    case NameSource::kSni:
+      return "sni";
+    case NameSource::kHttpHost:
+      return "http-host";
+    case NameSource::kQuicSni:
+      return "quic-sni";
+  }
+  return "none";
+}
+
+}  // namespace flightwall

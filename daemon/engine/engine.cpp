@@ -1,0 +1,372 @@
+#include "engine/engine.h"
+
+#include <algorithm>
+
+#include "engine/engine_impl.h"
+
+namespace flightwall {
+namespace {
+
+bool SeqAfter(std::uint32_t a, std::uint32_t b) { return static_cast<std::int32_t>(a - b) > 0; }
+
+bool IsIcmp(std::uint8_t proto) {
+  return proto == static_cast<std::uint8_t>(IpProto::kIcmp) ||
+         proto == static_cast<std::uint8_t>(IpProto::kIcmpv6);
+}
+
+}  // namespace
+
+Engine::Impl::Impl(const Policy& p, Vantage v, const EngineLimits& l, const EngineTimeouts& t)
+    : policy(p),
+      vantage(v),
+      limits(l),
+      timeouts(t),
+      decoder(l.decoder),
+      flows(l.max_flows),
+      names(l.max_named_addresses),
+      dns_pending(l.max_pending_dns),
+      streams(l.stream_buffers, l.stream_buffer_bytes),
+      quic(l.quic_parsers),
+      dns_tcp(l.dns_tcp_reassemblers) {
+  finish_order.reserve(l.max_flows);
+}
+
+PacketOutcome Engine::Impl::Process(const RawPacket& raw) {
+  PacketOutcome out;
+  ++stats.packets;
+  out.decode = decoder.Decode(raw, &pkt);
+  if (out.decode != DecodeStatus::kOk) return out;
+  ++stats.ip_packets;
+  ExpireIdle(pkt.time);
+
+  bool to_server = true;
+  Flow* f = FlowFor(&to_server);
+  DirectionStats& ds = to_server ? f->to_server : f->to_client;
+  ++ds.packets;
+  ds.payload_bytes += pkt.payload.size();
+  ds.ip_bytes += pkt.ip_length;
+  f->last_time = pkt.time;
+  f->last_packet = pkt.number;
+
+  if (pkt.protocol == static_cast<std::uint8_t>(IpProto::kTcp)) {
+    TrackTcp(*f, to_server);
+  } else if (pkt.protocol == static_cast<std::uint8_t>(IpProto::kUdp)) {
+    if (IsDnsPort(policy, f->server_port) || f->server_port == 53 || f->server_port == 5353) {
+      HandleDnsPayload(*f, to_server, pkt.payload, false);
+    } else if (to_server && !pkt.payload.empty() && !f->inspection_done) {
+      InspectQuic(*f);
+    }
+  } else if (IsIcmp(pkt.protocol)) {
+    HandleIcmp(*f, to_server);
+  }
+  TrackDelivery(*f, to_server);
+
+  out.verdict = f->verdict;
+  out.reason = f->reason;
+  out.flow = f;
+  return out;
+}
+
+Flow* Engine::Impl::FlowFor(bool* to_server) {
+  std::uint16_t sport = pkt.src_port;
+  std::uint16_t dport = pkt.dst_port;
+  FlowKind kind = FlowKind::kOther;
+  if (pkt.protocol == static_cast<std::uint8_t>(IpProto::kTcp)) {
+    kind = FlowKind::kTcp;
+  } else if (pkt.protocol == static_cast<std::uint8_t>(IpProto::kUdp)) {
+    kind = FlowKind::kUdp;
+  } else if (IsIcmp(pkt.protocol)) {
+    if (pkt.icmp_is_echo_request || pkt.icmp_is_echo_reply) {
+      kind = FlowKind::kIcmpEcho;
+      sport = dport = pkt.icmp_id;
+    } else {
+      kind = pkt.icmp_is_error ? FlowKind::kIcmpError : FlowKind::kIcmpOther;
+      sport = pkt.icmp_type;
+      dport = pkt.icmp_code;
+    }
+  } else {
+    sport = dport = 0;
+  }
+  bool src_is_a = true;
+  const FlowKey key = MakeFlowKey(pkt.src, sport, pkt.dst, dport, pkt.protocol, &src_is_a);
+  auto r = flows.FindOrInsert(key);
+  if (r.evicted) {
+    ++stats.flows_evicted;
+    FinalizeFlow(r.evicted_value);
+  }
+  Flow& f = *r.value;
+  if (r.inserted) {
+    ++stats.flows_created;
+    f.kind = kind;
+    // Orientation: the side that started the conversation is the client.
+    bool src_is_client = true;
+    if (kind == FlowKind::kTcp) {
+      const std::uint8_t syn_ack = tcp_flags::kSyn | tcp_flags::kAck;
+      src_is_client = (pkt.tcp_flags_value & syn_ack) != syn_ack;
+    } else if (kind == FlowKind::kUdp) {
+      src_is_client = !(pkt.src_port < 1024 && pkt.dst_port >= 1024);
+    } else if (kind == FlowKind::kIcmpEcho) {
+      src_is_client = !pkt.icmp_is_echo_reply;
+    }
+    f.client = src_is_client ? pkt.src : pkt.dst;
+    f.server = src_is_client ? pkt.dst : pkt.src;
+    f.client_port = src_is_client ? sport : dport;
+    f.server_port = src_is_client ? dport : sport;
+    f.protocol = pkt.protocol;
+    f.icmp_type = pkt.icmp_type;
+    f.icmp_code = pkt.icmp_code;
+    f.first_time = pkt.time;
+    f.first_packet = pkt.number;
+    StartFlow(f, src_is_client);
+  }
+  *to_server = pkt.src == f.client && sport == f.client_port;
+  if (f.client == f.server && f.client_port == f.server_port) *to_server = true;
+  return &f;
+}
+
+void Engine::Impl::StartFlow(Flow& f, bool /*src_is_client*/) {
+  AppContext app;
+  app.source = f.client;
+  app.any_source = vantage == Vantage::kDevice;
+  f.app = MatchFlightApp(policy, app);
+  // How the destination is known before any payload: the DNS answer that
+  // named it (an attesting one first, else the newest).
+  const auto bindings = names.Lookup(f.server);
+  const NameBinding* best = nullptr;
+  for (const NameBinding& b : bindings) {
+    if (BindingAttests(policy, b, pkt.time)) {
+      best = &b;
+      break;
+    }
+  }
+  if (!best && !bindings.empty()) best = &bindings.front();
+  if (best) {
+    f.hostname = best->name;
+    f.dns_name = best->name;
+    f.name_source = NameSource::kDns;
+  }
+  if (f.kind == FlowKind::kIcmpError) {
+    Decision quoted;
+    bool known = false;
+    if (pkt.icmp_quoted.present) {
+      bool a = true;
+      const FlowKey qk =
+          MakeFlowKey(pkt.icmp_quoted.src, pkt.icmp_quoted.src_port, pkt.icmp_quoted.dst,
+                      pkt.icmp_quoted.dst_port, pkt.icmp_quoted.protocol, &a);
+      if (const Flow* q = flows.Peek(qk)) {
+        known = true;
+        quoted = {q->verdict, q->reason, q->rule};
+        f.hostname = q->hostname;
+        f.name_source = q->name_source;
+      }
+    }
+    if (f.app >= 0) ApplyDecision(f, DecideIcmpError(quoted, known));
+    return;
+  }
+  Decide(f);
+}
+
+void Engine::Impl::Decide(Flow& f) {
+  if (f.app < 0) return;
+  FlowFacts facts;
+  facts.dst = f.server;
+  facts.dst_port = f.server_port;
+  facts.now = pkt.time;
+  facts.dst_names = names.Lookup(f.server);
+  if (f.name_source != NameSource::kNone && f.name_source != NameSource::kDns) {
+    facts.revealed_name = f.hostname.View();
+    facts.revealed_source = f.name_source;
+  }
+  switch (f.kind) {
+    case FlowKind::kTcp:
+    case FlowKind::kUdp:
+      facts.transport = f.kind == FlowKind::kTcp ? Transport::kTcp : Transport::kUdp;
+      ApplyDecision(f, DecideFlow(policy, facts));
+      break;
+    case FlowKind::kIcmpEcho:
+      ApplyDecision(f, DecideIcmpEcho(policy, facts));
+      break;
+    case FlowKind::kIcmpOther:
+      ApplyDecision(f, DecideIcmpOther(f.protocol == static_cast<std::uint8_t>(IpProto::kIcmpv6),
+                                       f.icmp_type));
+      break;
+    case FlowKind::kIcmpError:
+      break;
+    case FlowKind::kOther:
+      ApplyDecision(f, IsLocalOnlyDestination(f.server)
+                           ? Decision{Verdict::kNotGoverned, Reason::kLocalOnly, -1}
+                           : Decision{Verdict::kDeny, Reason::kProtocolNotAllowed, -1});
+      break;
+  }
+}
+
+void Engine::Impl::ApplyDecision(Flow& f, const Decision& d) {
+  // A deny is final: a later, more favourable observation cannot undo it.
+  if (f.verdict == Verdict::kDeny) return;
+  f.verdict = d.verdict;
+  f.reason = d.reason;
+  f.rule = d.rule;
+  f.decision_packet = pkt.number;
+}
+
+std::span<const std::uint8_t> Engine::Impl::InOrder(StreamPosition& pos,
+                                                    std::span<const std::uint8_t> payload) {
+  if (payload.empty() || pos.gap) return {};
+  if (!pos.known) {
+    pos.known = true;
+    pos.next_seq = pkt.tcp_seq;
+  }
+  const std::int32_t delta = static_cast<std::int32_t>(pkt.tcp_seq - pos.next_seq);
+  if (delta > 0) {
+    pos.gap = true;  // a segment is missing; we never guess across a hole
+    ++stats.stream_gaps;
+    return {};
+  }
+  const std::size_t old = static_cast<std::size_t>(-static_cast<std::int64_t>(delta));
+  if (old >= payload.size()) return {};  // pure retransmission
+  auto fresh = payload.subspan(old);
+  pos.next_seq += static_cast<std::uint32_t>(fresh.size());
+  return fresh;
+}
+
+void Engine::Impl::TrackTcp(Flow& f, bool to_server) {
+  const std::uint8_t fl = pkt.tcp_flags_value;
+  StreamPosition& pos = to_server ? f.client_stream : f.server_stream;
+  if (fl & tcp_flags::kSyn) {
+    pos.known = true;
+    pos.next_seq = pkt.tcp_seq + 1;
+    if (to_server && !(fl & tcp_flags::kAck)) f.tcp_state = TcpState::kSynSent;
+    if (!to_server && (fl & tcp_flags::kAck)) f.tcp_state = TcpState::kSynReceived;
+  } else if (fl & tcp_flags::kRst) {
+    f.tcp_state = TcpState::kReset;
+  } else if (f.tcp_state == TcpState::kSynReceived || f.tcp_state == TcpState::kNone ||
+             f.tcp_state == TcpState::kSynSent) {
+    if (fl & tcp_flags::kAck) f.tcp_state = TcpState::kEstablished;
+  }
+  if (fl & tcp_flags::kFin) {
+    (to_server ? f.client_fin : f.server_fin) = true;
+    f.tcp_state = f.client_fin && f.server_fin ? TcpState::kClosed : TcpState::kClosing;
+  }
+  if (pkt.payload.empty()) return;
+  const auto fresh = InOrder(pos, pkt.payload);
+  if (IsDnsPort(policy, f.server_port) || f.server_port == 53) {
+    HandleDnsTcp(f, to_server, fresh);
+  } else if (to_server) {
+    InspectClientStream(f, fresh);
+  }
+}
+
+void Engine::Impl::TrackDelivery(Flow& f, bool to_server) {
+  if (to_server) {
+    const bool carries_data =
+        !pkt.payload.empty() || f.kind == FlowKind::kIcmpEcho || f.kind == FlowKind::kOther;
+    if (carries_data && f.first_payload_packet == 0) {
+      f.first_payload_packet = pkt.number;
+      f.first_payload_time = pkt.time;
+      f.first_payload_seq = pkt.tcp_seq;
+    }
+    return;
+  }
+  if (f.first_payload_packet == 0 || f.delivered_packet != 0) return;
+  bool delivered = false;
+  switch (f.kind) {
+    case FlowKind::kTcp:
+      delivered =
+          (pkt.tcp_flags_value & tcp_flags::kAck) && SeqAfter(pkt.tcp_ack, f.first_payload_seq);
+      break;
+    case FlowKind::kIcmpEcho:
+      delivered = pkt.icmp_is_echo_reply;
+      break;
+    default:
+      delivered = true;  // the peer answered after data reached it
+  }
+  if (delivered) {
+    f.delivered_packet = pkt.number;
+    f.delivered_time = pkt.time;
+  }
+}
+
+void Engine::Impl::HandleIcmp(Flow& f, bool /*to_server*/) {
+  if (f.kind == FlowKind::kIcmpEcho && f.app >= 0 && f.verdict == Verdict::kNotGoverned) Decide(f);
+}
+
+Timestamp Engine::Impl::IdleTimeout(const Flow& f) const {
+  switch (f.kind) {
+    case FlowKind::kTcp:
+      if (f.tcp_state == TcpState::kClosed || f.tcp_state == TcpState::kReset) {
+        return timeouts.tcp_closed;
+      }
+      return f.tcp_state == TcpState::kEstablished || f.tcp_state == TcpState::kClosing
+                 ? timeouts.tcp_established
+                 : timeouts.tcp_opening;
+    case FlowKind::kUdp:
+      return f.is_dns ? timeouts.dns : timeouts.udp;
+    default:
+      return timeouts.icmp;
+  }
+}
+
+void Engine::Impl::ExpireIdle(Timestamp now) {
+  while (Flow* oldest = flows.OldestValue()) {
+    if (now - oldest->last_time <= IdleTimeout(*oldest)) break;
+    ++stats.flows_expired;
+    const FlowKey key = *flows.OldestKey();
+    FinalizeFlow(*oldest);
+    flows.Erase(key);
+  }
+  while (DnsPending* p = dns_pending.OldestValue()) {
+    if (p->count == 0 || now - p->questions[0].time <= timeouts.dns) break;
+    const DnsPendingKey key = *dns_pending.OldestKey();
+    FinalizeDns(*p);
+    dns_pending.Erase(key);
+  }
+}
+
+void Engine::Impl::ReleaseSlots(Flow& f) {
+  if (f.stream_slot != Flow::kNoSlot) streams.Release(f.stream_slot);
+  if (f.quic_slot != Flow::kNoSlot) quic.Release(f.quic_slot);
+  if (f.dns_tcp_slot != Flow::kNoSlot) dns_tcp.Release(f.dns_tcp_slot);
+  f.stream_slot = f.quic_slot = f.dns_tcp_slot = Flow::kNoSlot;
+}
+
+void Engine::Impl::FinalizeFlow(Flow& f) {
+  ReleaseSlots(f);
+  // Fronted flows reveal an allowed name; who the data was for is what DNS
+  // called the address.
+  int catalog = CatalogIndex(policy, f.hostname.View());
+  if (catalog < 0) catalog = CatalogIndex(policy, f.dns_name.View());
+  for (EventSink* s : sinks) s->OnFlow(f, catalog);
+}
+
+void Engine::Impl::Finish() {
+  finish_order.clear();
+  flows.ForEach([&](const FlowKey&, Flow& f) { finish_order.push_back(&f); });
+  std::sort(finish_order.begin(), finish_order.end(),
+            [](const Flow* a, const Flow* b) { return a->first_packet < b->first_packet; });
+  for (Flow* f : finish_order) FinalizeFlow(*f);
+  std::vector<FlowKey> keys;
+  flows.ForEach([&](const FlowKey& k, Flow&) { keys.push_back(k); });
+  for (const auto& k : keys) flows.Erase(k);
+
+  std::vector<std::pair<DnsPendingKey, DnsPending*>> pending;
+  dns_pending.ForEach([&](const DnsPendingKey& k, DnsPending& p) { pending.emplace_back(k, &p); });
+  std::sort(pending.begin(), pending.end(), [](const auto& a, const auto& b) {
+    return a.second->questions[0].packet < b.second->questions[0].packet;
+  });
+  for (auto& [k, p] : pending) FinalizeDns(*p);
+  for (auto& [k, p] : pending) dns_pending.Erase(k);
+}
+
+Engine::Engine(const Policy& policy, Vantage vantage, const EngineLimits& limits,
+               const EngineTimeouts& timeouts)
+    : impl_(std::make_unique<Impl>(policy, vantage, limits, timeouts)) {}
+Engine::~Engine() = default;
+void Engine::AddSink(EventSink* sink) { impl_->sinks.push_back(sink); }
+PacketOutcome Engine::Process(const RawPacket& raw) { return impl_->Process(raw); }
+void Engine::Finish() { impl_->Finish(); }
+const EngineStats& Engine::Stats() const { return impl_->stats; }
+const DecoderStats& Engine::DecodeStats() const { return impl_->decoder.Stats(); }
+std::size_t Engine::ActiveFlows() const { return impl_->flows.Size(); }
+std::size_t Engine::NamedAddresses() const { return impl_->names.Addresses(); }
+
+}  // namespace flightwall

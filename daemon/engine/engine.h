@@ -1,0 +1,95 @@
+// Engine: decode -> flows and names -> policy -> sinks, for one packet source.
+//
+// `flightwall audit` feeds it captured frames; the daemon feeds it NFQUEUE
+// packets. Every table is bounded and preallocated in the constructor, so
+// Process() does not allocate once warmed up (sinks may). Not thread-safe:
+// one Engine per worker; the Policy is shared read-only and must outlive it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "common/verdict.h"
+#include "decode/packet_decoder.h"
+#include "engine/event_sink.h"
+#include "flow/flow.h"
+#include "policy/policy.h"
+#include "source/raw_packet.h"
+
+namespace flightwall {
+
+enum class Vantage : std::uint8_t {
+  kNetwork,  // capture on a gateway: flight_apps sources pick the app's traffic
+  kDevice,   // capture on the device: all traffic it starts is the app's
+};
+
+struct EngineLimits {
+  std::size_t max_flows = 65536;
+  std::size_t max_named_addresses = 16384;
+  std::size_t max_pending_dns = 4096;
+  std::size_t stream_buffers = 256;  // flows inspecting TLS/HTTP at once
+  std::size_t stream_buffer_bytes = 16384;
+  std::size_t quic_parsers = 64;          // flows decrypting QUIC Initials at once
+  std::size_t dns_tcp_reassemblers = 32;  // DNS-over-TCP flows at once
+  std::uint16_t max_http_requests_per_flow = 32;
+  DecoderLimits decoder;
+};
+
+struct EngineTimeouts {
+  Timestamp tcp_established = 3600 * kMicrosPerSecond;
+  Timestamp tcp_opening = 60 * kMicrosPerSecond;
+  Timestamp tcp_closed = 10 * kMicrosPerSecond;
+  Timestamp udp = 120 * kMicrosPerSecond;
+  Timestamp dns = 30 * kMicrosPerSecond;
+  Timestamp icmp = 30 * kMicrosPerSecond;
+};
+
+struct EngineStats {
+  std::uint64_t packets = 0;
+  std::uint64_t ip_packets = 0;
+  std::uint64_t flows_created = 0;
+  std::uint64_t flows_evicted = 0;  // dropped for space before they idled out
+  std::uint64_t flows_expired = 0;
+  std::uint64_t stream_buffer_exhausted = 0;
+  std::uint64_t quic_parser_exhausted = 0;
+  std::uint64_t dns_tcp_exhausted = 0;
+  std::uint64_t stream_gaps = 0;
+  std::uint64_t dns_pending_evicted = 0;
+  std::uint64_t dns_unmatched_responses = 0;
+  std::uint64_t dns_malformed = 0;
+  std::uint64_t names_bound = 0;
+};
+
+struct PacketOutcome {
+  DecodeStatus decode = DecodeStatus::kNotIp;
+  Verdict verdict = Verdict::kNotGoverned;
+  Reason reason = Reason::kNotFlightApp;
+  const Flow* flow = nullptr;  // valid until the next Process()
+};
+
+class Engine {
+ public:
+  Engine(const Policy& policy, Vantage vantage, const EngineLimits& limits = {},
+         const EngineTimeouts& timeouts = {});
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  void AddSink(EventSink* sink);  // not owned; must outlive the engine's use
+  PacketOutcome Process(const RawPacket& raw);
+  // End of input: finalizes every open flow and DNS question, in order of
+  // first packet, so output is deterministic.
+  void Finish();
+
+  const EngineStats& Stats() const;
+  const DecoderStats& DecodeStats() const;
+  std::size_t ActiveFlows() const;
+  std::size_t NamedAddresses() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace flightwall

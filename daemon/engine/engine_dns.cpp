@@ -1,0 +1,171 @@
+// DNS in the engine: questions become decisions (rule 2), answers become
+// name bindings (attribution), and an answer to a denied question is the
+// evidence that the question's data left.
+#include <algorithm>
+
+#include "engine/engine_impl.h"
+
+namespace flightwall {
+
+bool Engine::Impl::IsAllowedResolver(const IpAddress& a) const {
+  return std::find(policy.dns.resolvers.begin(), policy.dns.resolvers.end(), a) !=
+         policy.dns.resolvers.end();
+}
+
+void Engine::Impl::HandleDnsTcp(Flow& f, bool to_server, std::span<const std::uint8_t> part) {
+  if (part.empty() || f.inspection_done) return;
+  if (f.dns_tcp_slot == Flow::kNoSlot) {
+    f.dns_tcp_slot = dns_tcp.Acquire();
+    if (f.dns_tcp_slot == Flow::kNoSlot) {
+      ++stats.dns_tcp_exhausted;
+      f.inspection_done = true;
+      return;
+    }
+    for (auto& r : dns_tcp.Get(f.dns_tcp_slot)) r.Reset();
+  }
+  DnsTcpReassembler& r = dns_tcp.Get(f.dns_tcp_slot)[to_server ? 0 : 1];
+  if (!r.Append(part)) {
+    ++stats.dns_malformed;
+    return;
+  }
+  std::span<const std::uint8_t> message;
+  while (r.Next(&message)) HandleDnsPayload(f, to_server, message, true);
+}
+
+void Engine::Impl::HandleDnsPayload(Flow& f, bool to_server, std::span<const std::uint8_t> message,
+                                    bool tcp) {
+  const ParseStatus st = ParseDnsMessage(message, &dns_msg);
+  if (st == ParseStatus::kNotMine) return;
+  if (st == ParseStatus::kMalformed) ++stats.dns_malformed;
+  if (st != ParseStatus::kOk && dns_msg.questions_stored == 0) return;
+  f.is_dns = true;
+
+  DnsPendingKey key;
+  key.client = f.client;
+  key.server = f.server;
+  key.client_port = f.client_port;
+  key.server_port = f.server_port;
+  key.id = dns_msg.id;
+  key.tcp = tcp;
+
+  if (!dns_msg.is_response) {
+    if (!to_server) return;  // a query from the server side: not the app's question
+    auto r = dns_pending.FindOrInsert(key);
+    if (r.evicted) {
+      ++stats.dns_pending_evicted;
+      FinalizeDns(r.evicted_value);
+    }
+    if (!r.inserted) return;  // a retransmitted query
+    DnsPending& p = *r.value;
+    p.count = dns_msg.questions_stored;
+    for (std::size_t i = 0; i < p.count; ++i) {
+      DnsRecord& q = p.questions[i];
+      q.time = pkt.time;
+      q.packet = pkt.number;
+      q.app = f.app;
+      q.client = f.client;
+      q.client_port = f.client_port;
+      q.server = f.server;
+      q.server_port = f.server_port;
+      q.over_tcp = tcp;
+      q.id = dns_msg.id;
+      q.qname = dns_msg.questions[i].name;
+      q.qtype = dns_msg.questions[i].qtype;
+      q.query_bytes = static_cast<std::uint32_t>(message.size());
+      if (f.app >= 0) {
+        const Decision d = DecideDnsQuestion(policy, f.server, q.qname.View());
+        q.verdict = d.verdict;
+        q.reason = d.reason;
+        q.rule = d.rule;
+      }
+      NameObservation o;
+      o.packet = pkt.number;
+      o.source = NameSource::kDns;
+      o.name = q.qname.View();
+      o.flow = &f;
+      Observe(o);
+    }
+    return;
+  }
+
+  if (to_server) return;  // a "response" sent by the client: ignore
+  BindAnswers(f, IsAllowedResolver(f.server));
+  if (DnsPending* p = dns_pending.Find(key)) {
+    std::uint16_t addresses = 0;
+    for (std::size_t i = 0; i < dns_msg.answers_stored; ++i) {
+      const auto t = dns_msg.answers[i].type;
+      if (t == dns_type::kA || t == dns_type::kAaaa) ++addresses;
+    }
+    for (std::size_t i = 0; i < p->count; ++i) {
+      DnsRecord& q = p->questions[i];
+      q.answered = true;
+      q.rcode = dns_msg.rcode;
+      q.answer_packet = pkt.number;
+      q.answer_time = pkt.time;
+      q.answer_addresses = addresses;
+    }
+    FinalizeDns(*p);
+    dns_pending.Erase(key);
+  } else {
+    ++stats.dns_unmatched_responses;
+  }
+}
+
+void Engine::Impl::BindAnswers(const Flow& f, bool trusted) {
+  if (dns_msg.rcode != 0) return;
+  for (std::size_t i = 0; i < dns_msg.answers_stored; ++i) {
+    const DnsAnswer& a = dns_msg.answers[i];
+    // Follow CNAMEs back towards the question: the name the client asked for
+    // is the one its later connection will use.
+    std::string_view name = a.owner.View();
+    std::uint32_t ttl = a.ttl;
+    for (int hops = 0; hops < 16; ++hops) {
+      const DnsAnswer* parent = nullptr;
+      for (std::size_t j = 0; j < dns_msg.answers_stored; ++j) {
+        const DnsAnswer& c = dns_msg.answers[j];
+        if (c.type == dns_type::kCname && c.cname_target.View() == name && j != i) {
+          parent = &c;
+          break;
+        }
+      }
+      if (!parent) break;
+      name = parent->owner.View();
+      ttl = std::min(ttl, parent->ttl);
+    }
+    NameObservation o;
+    o.packet = pkt.number;
+    o.source = NameSource::kDns;
+    o.flow = &f;
+    o.is_dns_answer = true;
+    o.record_type = a.type;
+    if (a.type == dns_type::kCname) {
+      o.name = a.owner.View();
+      o.cname_target = a.cname_target.View();
+      Observe(o);
+      continue;
+    }
+    if (a.type != dns_type::kA && a.type != dns_type::kAaaa) continue;
+    NameBinding b;
+    b.name.Assign(name);
+    b.answered_at = pkt.time;
+    b.ttl = ttl;
+    b.trusted = trusted;
+    b.packet = pkt.number;
+    names.Bind(a.address, b);
+    ++stats.names_bound;
+    o.name = a.owner.View();
+    o.address = a.address;
+    Observe(o);
+  }
+}
+
+void Engine::Impl::FinalizeDns(DnsPending& pending) {
+  for (std::size_t i = 0; i < pending.count; ++i) {
+    const DnsRecord& q = pending.questions[i];
+    const int catalog = CatalogIndex(policy, q.qname.View());
+    for (EventSink* s : sinks) s->OnDns(q, catalog);
+  }
+  pending.count = 0;
+}
+
+}  // namespace flightwall

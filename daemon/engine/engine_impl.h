@@ -1,0 +1,98 @@
+// Engine internals shared by engine.cpp (packets and flow lifecycle),
+// engine_dns.cpp (DNS questions, answers, name binding) and
+// engine_inspect.cpp (TLS, HTTP and QUIC name extraction). Not a public API.
+#pragma once
+
+#include <array>
+#include <vector>
+
+#include "common/bounded_table.h"
+#include "engine/engine.h"
+#include "engine/inspection_pools.h"
+#include "flow/name_cache.h"
+#include "policy/decide.h"
+#include "proto/dns_parser.h"
+#include "proto/http_request.h"
+#include "proto/quic_initial.h"
+#include "proto/tls_client_hello.h"
+
+namespace flightwall {
+
+struct DnsPendingKey {
+  IpAddress client;
+  IpAddress server;
+  std::uint16_t client_port = 0;
+  std::uint16_t server_port = 0;
+  std::uint16_t id = 0;
+  bool tcp = false;
+  friend bool operator==(const DnsPendingKey&, const DnsPendingKey&) = default;
+};
+
+struct DnsPendingKeyHash {
+  std::size_t operator()(const DnsPendingKey& k) const {
+    return (k.client.Hash() * 31 + k.server.Hash()) * 131 +
+           ((std::size_t{k.client_port} << 17) ^ (std::size_t{k.id} << 1) ^ k.tcp);
+  }
+};
+
+struct DnsPending {
+  std::array<DnsRecord, DnsMessage::kMaxQuestions> questions{};
+  std::size_t count = 0;
+};
+
+using DnsTcpPair = std::array<DnsTcpReassembler, 2>;  // [0] to server, [1] to client
+
+struct Engine::Impl {
+  Impl(const Policy& p, Vantage v, const EngineLimits& l, const EngineTimeouts& t);
+
+  PacketOutcome Process(const RawPacket& raw);
+  void Finish();
+
+  // engine.cpp
+  Flow* FlowFor(bool* to_server);
+  void StartFlow(Flow& f, bool src_is_client);
+  void Decide(Flow& f);
+  void ApplyDecision(Flow& f, const Decision& d);
+  void TrackTcp(Flow& f, bool to_server);
+  void TrackDelivery(Flow& f, bool to_server);
+  void HandleIcmp(Flow& f, bool to_server);
+  void FinalizeFlow(Flow& f);
+  void ReleaseSlots(Flow& f);
+  void ExpireIdle(Timestamp now);
+  Timestamp IdleTimeout(const Flow& f) const;
+  std::span<const std::uint8_t> InOrder(StreamPosition& pos, std::span<const std::uint8_t> payload);
+
+  // engine_dns.cpp
+  void HandleDnsPayload(Flow& f, bool to_server, std::span<const std::uint8_t> message, bool tcp);
+  void HandleDnsTcp(Flow& f, bool to_server, std::span<const std::uint8_t> part);
+  void BindAnswers(const Flow& f, bool trusted);
+  void FinalizeDns(DnsPending& pending);
+  bool IsAllowedResolver(const IpAddress& a) const;
+
+  // engine_inspect.cpp
+  void InspectClientStream(Flow& f, std::span<const std::uint8_t> part);
+  void InspectQuic(Flow& f);
+  void Reveal(Flow& f, std::string_view name, NameSource source);
+  void Observe(const NameObservation& o);
+
+  const Policy& policy;
+  Vantage vantage;
+  EngineLimits limits;
+  EngineTimeouts timeouts;
+  PacketDecoder decoder;
+  DecodedPacket pkt;
+  BoundedTable<FlowKey, Flow, FlowKeyHash> flows;
+  NameCache names;
+  BoundedTable<DnsPendingKey, DnsPending, DnsPendingKeyHash> dns_pending;
+  StreamBufferPool streams;
+  ObjectPool<QuicInitialParser> quic;
+  ObjectPool<DnsTcpPair> dns_tcp;
+  DnsMessage dns_msg;
+  ClientHelloInfo hello;
+  HttpRequestInfo http;
+  std::vector<EventSink*> sinks;
+  EngineStats stats;
+  std::vector<Flow*> finish_order;  // reused by Finish()
+};
+
+}  // namespace flightwall

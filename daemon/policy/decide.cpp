@@ -1,0 +1,170 @@
+#include "policy/decide.h"
+
+#include <algorithm>
+
+namespace flightwall {
+namespace {
+
+bool RuleMatchesHost(const AllowRule& rule, std::string_view host) {
+  return std::any_of(rule.hosts.begin(), rule.hosts.end(),
+                     [&](const HostPattern& p) { return p.Matches(host); });
+}
+
+bool RuleAllowsEndpoint(const AllowRule& rule, Transport t, std::uint16_t port) {
+  return rule.AllowsTransport(t) && rule.AllowsPort(port);
+}
+
+// First rule that allows `host` on this transport/port, or -1; *host_known is
+// set when some rule names the host at all (so the port is what is wrong).
+int FindRuleForHost(const Policy& policy, std::string_view host, Transport t, std::uint16_t port,
+                    bool* host_known) {
+  for (std::size_t i = 0; i < policy.allow.size(); ++i) {
+    const AllowRule& rule = policy.allow[i];
+    if (!RuleMatchesHost(rule, host)) continue;
+    *host_known = true;
+    if (RuleAllowsEndpoint(rule, t, port)) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+Decision Allow(Reason reason, int rule) { return {Verdict::kAllow, reason, rule}; }
+Decision Deny(Reason reason) { return {Verdict::kDeny, reason, -1}; }
+
+}  // namespace
+
+int MatchFlightApp(const Policy& policy, const AppContext& app) {
+  if (app.any_source) return policy.flight_apps.empty() ? -1 : 0;
+  for (std::size_t i = 0; i < policy.flight_apps.size(); ++i) {
+    const FlightApp& fa = policy.flight_apps[i];
+    const bool by_source = std::any_of(fa.sources.begin(), fa.sources.end(),
+                                       [&](const Cidr& c) { return c.Contains(app.source); });
+    const bool by_interface =
+        !app.in_interface.empty() && std::find(fa.interfaces.begin(), fa.interfaces.end(),
+                                               app.in_interface) != fa.interfaces.end();
+    const bool by_uid = app.uid >= 0 && std::find(fa.users.begin(), fa.users.end(),
+                                                  std::to_string(app.uid)) != fa.users.end();
+    if (by_source || by_interface || by_uid) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+bool IsLocalOnlyDestination(const IpAddress& dst) {
+  const auto& b = dst.Bytes();
+  if (!dst.IsV6()) {
+    if (b[0] >= 224 && b[0] <= 239) return true;                                // multicast
+    if (b[0] == 255 && b[1] == 255 && b[2] == 255 && b[3] == 255) return true;  // broadcast
+    if (b[0] == 169 && b[1] == 254) return true;                                // link-local
+    return false;
+  }
+  if (b[0] == 0xff) return true;                           // multicast
+  if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return true;  // fe80::/10
+  return false;
+}
+
+bool BindingAttests(const Policy& policy, const NameBinding& binding, Timestamp now) {
+  if (!binding.trusted || binding.answered_at > now) return false;
+  const std::uint64_t ttl = std::max(binding.ttl, policy.dns.min_ttl_seconds);
+  const Timestamp valid_for =
+      static_cast<Timestamp>(ttl + policy.dns.ttl_grace_seconds) * kMicrosPerSecond;
+  return now - binding.answered_at <= valid_for;
+}
+
+bool IsDnsPort(const Policy& policy, std::uint16_t port) {
+  return std::find(policy.dns.ports.begin(), policy.dns.ports.end(), port) !=
+         policy.dns.ports.end();
+}
+
+Decision DecideFlow(const Policy& policy, const FlowFacts& f) {
+  if (IsLocalOnlyDestination(f.dst)) return {Verdict::kNotGoverned, Reason::kLocalOnly, -1};
+  if (IsDnsPort(policy, f.dst_port)) {
+    const bool resolver = std::find(policy.dns.resolvers.begin(), policy.dns.resolvers.end(),
+                                    f.dst) != policy.dns.resolvers.end();
+    return resolver ? Allow(Reason::kDnsAllowed, -1) : Deny(Reason::kDnsResolverNotAllowed);
+  }
+  // Rule 4: literal-IP destinations the policy lists by CIDR.
+  for (std::size_t i = 0; i < policy.allow.size(); ++i) {
+    const AllowRule& rule = policy.allow[i];
+    if (!RuleAllowsEndpoint(rule, f.transport, f.dst_port)) continue;
+    for (const Cidr& c : rule.cidrs) {
+      if (c.Contains(f.dst)) return Allow(Reason::kAllowedCidr, static_cast<int>(i));
+    }
+  }
+  // Rule 3: the address must be attested by a fresh, trusted DNS answer.
+  bool any_fresh = false;
+  bool any_allowed_name = false;
+  int attested_rule = -1;
+  for (const NameBinding& b : f.dst_names) {
+    if (!BindingAttests(policy, b, f.now)) continue;
+    any_fresh = true;
+    bool known = false;
+    const int r = FindRuleForHost(policy, b.name.View(), f.transport, f.dst_port, &known);
+    any_allowed_name = any_allowed_name || known;
+    if (r >= 0 && (attested_rule < 0 || r < attested_rule)) attested_rule = r;
+  }
+  if (!f.revealed_name.empty()) {
+    bool known = false;
+    const int r = FindRuleForHost(policy, f.revealed_name, f.transport, f.dst_port, &known);
+    if (r < 0) return Deny(known ? Reason::kPortNotAllowed : Reason::kNameNotAllowed);
+    const bool attested = std::any_of(f.dst_names.begin(), f.dst_names.end(), [&](const auto& b) {
+      return b.name.View() == f.revealed_name && BindingAttests(policy, b, f.now);
+    });
+    if (attested) return Allow(Reason::kAllowedHost, r);
+    return Deny(any_fresh ? Reason::kNameNotAttested : Reason::kNoDnsAttestation);
+  }
+  if (attested_rule >= 0) return Allow(Reason::kAllowedHost, attested_rule);
+  if (!any_fresh) return Deny(Reason::kNoDnsAttestation);
+  return Deny(any_allowed_name ? Reason::kPortNotAllowed : Reason::kNameNotAllowed);
+}
+
+Decision DecideDnsQuestion(const Policy& policy, const IpAddress& server, std::string_view qname) {
+  const bool resolver = std::find(policy.dns.resolvers.begin(), policy.dns.resolvers.end(),
+                                  server) != policy.dns.resolvers.end();
+  if (!resolver) return Deny(Reason::kDnsResolverNotAllowed);
+  for (std::size_t i = 0; i < policy.allow.size(); ++i) {
+    if (RuleMatchesHost(policy.allow[i], qname))
+      return Allow(Reason::kDnsAllowed, static_cast<int>(i));
+  }
+  return Deny(Reason::kDnsNameNotAllowed);
+}
+
+Decision DecideIcmpEcho(const Policy& policy, const FlowFacts& f) {
+  if (IsLocalOnlyDestination(f.dst)) return {Verdict::kNotGoverned, Reason::kLocalOnly, -1};
+  if (!policy.icmp_echo_to_allowed_hosts) return Deny(Reason::kIcmpEchoDenied);
+  for (const NameBinding& b : f.dst_names) {
+    if (!BindingAttests(policy, b, f.now)) continue;
+    for (std::size_t i = 0; i < policy.allow.size(); ++i) {
+      if (RuleMatchesHost(policy.allow[i], b.name.View())) {
+        return Allow(Reason::kIcmpEchoAllowed, static_cast<int>(i));
+      }
+    }
+  }
+  return Deny(Reason::kIcmpEchoDenied);
+}
+
+Decision DecideIcmpError(const Decision& quoted_flow, bool quoted_flow_known) {
+  if (quoted_flow_known && quoted_flow.verdict != Verdict::kDeny) {
+    return Allow(Reason::kIcmpErrorOfAllowedFlow, quoted_flow.rule);
+  }
+  return Deny(Reason::kIcmpErrorOfDeniedFlow);
+}
+
+Decision DecideIcmpOther(bool v6, std::uint8_t type) {
+  // ICMPv6 router/neighbor discovery (133-137) and MLD (130-132, 143) are
+  // link-local plumbing; without them IPv6 does not work at all.
+  if (v6 && ((type >= 130 && type <= 137) || type == 143)) {
+    return {Verdict::kNotGoverned, Reason::kLocalOnly, -1};
+  }
+  return Deny(Reason::kIcmpNotAllowed);
+}
+
+int CatalogIndex(const Policy& policy, std::string_view host) {
+  if (host.empty()) return -1;
+  for (std::size_t i = 0; i < policy.catalog.size(); ++i) {
+    for (const HostPattern& p : policy.catalog[i].hosts) {
+      if (p.Matches(host)) return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+}  // namespace flightwall

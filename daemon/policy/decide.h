@@ -1,0 +1,79 @@
+// The decision functions: the one place a verdict is made.
+//
+// `flightwall audit` and the daemon call exactly these, so a capture of a
+// protected session audits clean with the policy that was enforced. They are
+// pure: they read the Policy and the facts the caller gathered (addresses,
+// ports, DNS bindings for the destination, a name the flow revealed) and
+// return a Decision. No I/O, no allocation, safe to call from any thread
+// that holds the Policy.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "common/ip_address.h"
+#include "common/name_binding.h"
+#include "common/timestamp.h"
+#include "common/verdict.h"
+#include "policy/policy.h"
+
+namespace flightwall {
+
+struct Decision {
+  Verdict verdict = Verdict::kNotGoverned;
+  Reason reason = Reason::kNotFlightApp;
+  int rule = -1;  // index into Policy::allow of the rule that allowed, or -1
+};
+
+// What identifies a flight app's traffic. A capture only shows addresses;
+// the daemon also knows the input interface and, in output mode, the uid.
+struct AppContext {
+  IpAddress source;
+  std::string_view in_interface;  // empty when unknown
+  std::int64_t uid = -1;          // -1 when unknown
+  bool any_source = false;        // device vantage: everything is the app's
+};
+
+// Index into Policy::flight_apps of the app this traffic belongs to, or -1.
+int MatchFlightApp(const Policy& policy, const AppContext& app);
+
+// True for destinations that never leave the local link (multicast,
+// broadcast, link-local): local data by definition.
+bool IsLocalOnlyDestination(const IpAddress& dst);
+
+// True when DNS answered by `binding` still vouches for its address at `now`
+// (trusted resolver, answered no later than now, within TTL + grace).
+bool BindingAttests(const Policy& policy, const NameBinding& binding, Timestamp now);
+
+struct FlowFacts {
+  Transport transport = Transport::kTcp;
+  IpAddress dst;
+  std::uint16_t dst_port = 0;
+  Timestamp now = 0;
+  std::span<const NameBinding> dst_names;  // DNS bindings for dst, any age
+  std::string_view revealed_name;          // SNI, Host or QUIC SNI; empty if none yet
+  NameSource revealed_source = NameSource::kNone;
+};
+
+// Rules 1, 3 and 4: a TCP/UDP flow of a flight app. DNS-port flows are
+// judged by resolver here; their questions by DecideDnsQuestion.
+Decision DecideFlow(const Policy& policy, const FlowFacts& facts);
+
+// Rule 2: one DNS question from a flight app to `server`.
+Decision DecideDnsQuestion(const Policy& policy, const IpAddress& server, std::string_view qname);
+
+// True when dst_port is one of the policy's DNS ports.
+bool IsDnsPort(const Policy& policy, std::uint16_t port);
+
+// Rule 5: ICMP echo to dst (allowed only to attested, allowed hosts and only
+// if the policy enables it), ICMP errors about a flow (pass when that flow
+// was allowed), and other ICMP types. Neighbor discovery and MLD are local.
+Decision DecideIcmpEcho(const Policy& policy, const FlowFacts& facts);
+Decision DecideIcmpError(const Decision& quoted_flow, bool quoted_flow_known);
+Decision DecideIcmpOther(bool v6, std::uint8_t type);
+
+// Index into Policy::catalog of the first entry naming host, or -1.
+int CatalogIndex(const Policy& policy, std::string_view host);
+
+}  // namespace flightwall

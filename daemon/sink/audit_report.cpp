@@ -1,0 +1,147 @@
+#include "sink/audit_report.h"
+
+#include <algorithm>
+
+namespace flightwall {
+
+std::string ProtocolName(std::uint8_t protocol) {
+  switch (protocol) {
+    case 1:
+      return "icmp";
+    case 6:
+      return "tcp";
+    case 17:
+      return "udp";
+    case 58:
+      return "icmpv6";
+    default:
+      return "ip-" + std::to_string(protocol);
+  }
+}
+
+AuditReport::AuditReport(const Policy& policy) : policy_(policy) {}
+
+std::string AuditReport::CategoryOf(int catalog_index, bool allowed) const {
+  if (catalog_index >= 0) return policy_.catalog[catalog_index].category;
+  return allowed ? "map-tiles" : "uncategorized";
+}
+
+std::string AuditReport::VendorOf(int catalog_index) const {
+  return catalog_index >= 0 ? policy_.catalog[catalog_index].vendor : "";
+}
+
+void AuditReport::OnFlow(const Flow& flow, int catalog_index) {
+  if (flow.app < 0 || flow.verdict == Verdict::kNotGoverned) {
+    ++other_flows_;
+    return;
+  }
+  ++governed_flows_;
+  const bool denied = flow.verdict == Verdict::kDeny;
+  const bool leaked = denied && flow.delivered_packet != 0;
+  const std::string dst = flow.server.ToString();
+  const std::string host = flow.hostname.Empty() ? dst : flow.hostname.Str();
+  const std::string category = flow.is_dns ? "dns" : CategoryOf(catalog_index, !denied);
+  const std::string app = policy_.flight_apps[flow.app].name;
+
+  Destination& d = destinations_[host];
+  if (d.flows == 0) {
+    d.host = host;
+    d.name_source = std::string(NameSourceName(flow.name_source));
+    d.category = category;
+    d.vendor = VendorOf(catalog_index);
+    d.verdict = "allow";
+    d.first_packet = flow.first_packet;
+  }
+  d.first_packet = std::min(d.first_packet, flow.first_packet);
+  d.addresses.insert(dst);
+  d.endpoints.insert(ProtocolName(flow.protocol) + "/" + std::to_string(flow.server_port));
+  d.reasons.insert(std::string(ReasonName(flow.reason)));
+  ++d.flows;
+  d.bytes_out += flow.to_server.payload_bytes;
+  d.bytes_in += flow.to_client.payload_bytes;
+  if (denied) {
+    d.verdict = "deny";
+    ++d.attempts;
+    if (leaked) ++d.leaks;
+  }
+  if (flow.to_server.payload_bytes > 0) {
+    series_.push_back({flow.first_payload_time ? flow.first_payload_time : flow.first_time,
+                       denied ? category : "allowed", flow.to_server.payload_bytes});
+  }
+  // Flows that carried DNS are judged question by question (OnDns).
+  if (!denied || flow.is_dns) return;
+  Finding f;
+  f.kind = "flow";
+  f.app = app;
+  f.protocol = ProtocolName(flow.protocol);
+  f.src = flow.client.ToString();
+  f.sport = flow.client_port;
+  f.dst = dst;
+  f.dport = flow.server_port;
+  f.hostname = flow.hostname.Str();
+  f.name_source = std::string(NameSourceName(flow.name_source));
+  f.category = category;
+  f.vendor = d.vendor;
+  f.reason = std::string(ReasonName(flow.reason));
+  f.packets_out = flow.to_server.packets;
+  f.bytes_out = flow.to_server.payload_bytes;
+  f.bytes_in = flow.to_client.payload_bytes;
+  f.leaked = leaked;
+  f.first_packet = flow.first_packet;
+  f.first_time = flow.first_time;
+  f.evidence_packet = flow.delivered_packet;
+  f.evidence_time = flow.delivered_time;
+  attempts_.push_back(std::move(f));
+}
+
+void AuditReport::OnDns(const DnsRecord& r, int catalog_index) {
+  if (r.app < 0 || r.verdict == Verdict::kNotGoverned) return;
+  ++dns_questions_;
+  if (r.verdict != Verdict::kDeny) return;
+  ++dns_denied_;
+  Finding f;
+  f.kind = "dns";
+  f.app = policy_.flight_apps[r.app].name;
+  f.protocol = r.over_tcp ? "dns-tcp" : "dns";
+  f.src = r.client.ToString();
+  f.sport = r.client_port;
+  f.dst = r.server.ToString();
+  f.dport = r.server_port;
+  f.hostname = r.qname.Str();
+  f.name_source = "dns";
+  f.category = catalog_index >= 0 ? policy_.catalog[catalog_index].category : "dns-query";
+  f.vendor = VendorOf(catalog_index);
+  f.reason = std::string(ReasonName(r.reason));
+  f.packets_out = 1;
+  f.bytes_out = r.query_bytes;
+  f.leaked = r.answered;
+  f.first_packet = r.packet;
+  f.first_time = r.time;
+  f.evidence_packet = r.answer_packet;
+  f.evidence_time = r.answer_time;
+  series_.push_back({r.time, f.category, r.query_bytes});
+  attempts_.push_back(std::move(f));
+}
+
+std::vector<const Destination*> AuditReport::Destinations() const {
+  std::vector<const Destination*> out;
+  out.reserve(destinations_.size());
+  for (const auto& [k, d] : destinations_) out.push_back(&d);
+  std::sort(out.begin(), out.end(), [](const Destination* a, const Destination* b) {
+    return a->first_packet != b->first_packet ? a->first_packet < b->first_packet
+                                              : a->host < b->host;
+  });
+  return out;
+}
+
+std::size_t AuditReport::LeakCount() const {
+  return static_cast<std::size_t>(
+      std::count_if(attempts_.begin(), attempts_.end(), [](const Finding& f) { return f.leaked; }));
+}
+
+std::string AuditReport::Verdict() const {
+  if (LeakCount() > 0) return "leak";
+  return attempts_.empty() ? "clean" : "attempts";
+}
+
+}  // namespace flightwall

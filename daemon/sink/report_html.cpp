@@ -1,0 +1,220 @@
+// The HTML report reads like an FTI-style data-flow review: the verdict
+// first, then the method, the evidence inputs and their hashes, the
+// destinations, the violations, and a chart of bytes over time. One file,
+// no scripts, no network.
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <sstream>
+#include <vector>
+
+#include "common/time_format.h"
+#include "sink/report_writers.h"
+#include "sink/xml_escape.h"
+
+namespace flightwall {
+namespace {
+
+constexpr const char* kCss = R"(
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:70rem;color:#1d2330;line-height:1.45}
+h1{font-size:1.6rem;margin-bottom:.2rem}h2{border-bottom:1px solid #ccd;padding-bottom:.2rem;margin-top:2rem}
+table{border-collapse:collapse;width:100%;font-size:.88rem}th,td{border:1px solid #d5d9e2;padding:.3rem .45rem;text-align:left;vertical-align:top}
+th{background:#eef1f6}td.num{text-align:right;font-variant-numeric:tabular-nums}code{font-size:.85em}
+.verdict{padding:1rem 1.2rem;border-radius:.4rem;font-size:1.15rem;margin:1rem 0}
+.clean{background:#e3f5e6;border:1px solid #6dbb7a}.attempts{background:#fff6db;border:1px solid #e0b43c}.leak{background:#fde4e4;border:1px solid #d9534f}
+tr.leak td{background:#fdecec}.muted{color:#66708a}.tag{display:inline-block;padding:0 .35rem;border-radius:.25rem;background:#eef1f6;margin:0 .15rem .1rem 0}
+)";
+
+const char* Colour(std::size_t i) {
+  static const char* kPalette[] = {"#4e79a7", "#e15759", "#f28e2b", "#76b7b2", "#59a14f",
+                                   "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
+  return kPalette[i % (sizeof(kPalette) / sizeof(kPalette[0]))];
+}
+
+std::string Bytes(std::uint64_t b) {
+  char buf[32];
+  if (b >= 1024 * 1024) {
+    std::snprintf(buf, sizeof(buf), "%.1f MiB", b / 1048576.0);
+  } else if (b >= 1024) {
+    std::snprintf(buf, sizeof(buf), "%.1f KiB", b / 1024.0);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%llu B", static_cast<unsigned long long>(b));
+  }
+  return buf;
+}
+
+// Stacked bars of bytes sent per category over the capture's time span.
+std::string Chart(const AuditReport& r) {
+  const auto& series = r.Series();
+  if (series.empty()) return "<p class=\"muted\">No payload bytes were sent by flight apps.</p>";
+  Timestamp t0 = series.front().time, t1 = series.front().time;
+  std::vector<std::string> categories;
+  for (const auto& p : series) {
+    t0 = std::min(t0, p.time);
+    t1 = std::max(t1, p.time);
+    if (std::find(categories.begin(), categories.end(), p.category) == categories.end()) {
+      categories.push_back(p.category);
+    }
+  }
+  std::sort(categories.begin(), categories.end());
+  constexpr int kBins = 40;
+  const double span = std::max<double>(1.0, static_cast<double>(t1 - t0));
+  std::vector<std::map<std::string, std::uint64_t>> bins(kBins);
+  std::uint64_t peak = 1;
+  for (const auto& p : series) {
+    int b = static_cast<int>((p.time - t0) / span * (kBins - 1));
+    bins[std::clamp(b, 0, kBins - 1)][p.category] += p.bytes;
+  }
+  for (const auto& bin : bins) {
+    std::uint64_t sum = 0;
+    for (const auto& [c, v] : bin) sum += v;
+    peak = std::max(peak, sum);
+  }
+  constexpr int kW = 800, kH = 220, kLeft = 70, kBottom = 30;
+  const double bar_w = static_cast<double>(kW - kLeft - 10) / kBins;
+  std::ostringstream svg;
+  svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << kW << "\" height=\""
+      << kH + 20 * ((categories.size() + 3) / 4) + 10 << "\" role=\"img\" "
+      << "aria-label=\"bytes sent over time by destination category\">";
+  svg << "<line x1=\"" << kLeft << "\" y1=\"" << kH - kBottom << "\" x2=\"" << kW - 10 << "\" y2=\""
+      << kH - kBottom << "\" stroke=\"#888\"/>";
+  svg << "<text x=\"4\" y=\"14\" font-size=\"11\">" << XmlEscape(Bytes(peak)) << "</text>";
+  svg << "<text x=\"4\" y=\"" << kH - kBottom << "\" font-size=\"11\">0</text>";
+  for (int i = 0; i < kBins; ++i) {
+    double y = kH - kBottom;
+    for (std::size_t c = 0; c < categories.size(); ++c) {
+      auto it = bins[i].find(categories[c]);
+      if (it == bins[i].end()) continue;
+      const double h = static_cast<double>(it->second) / peak * (kH - kBottom - 20);
+      y -= h;
+      svg << "<rect x=\"" << kLeft + i * bar_w << "\" y=\"" << y << "\" width=\"" << bar_w - 1
+          << "\" height=\"" << std::max(h, 0.5) << "\" fill=\"" << Colour(c) << "\"><title>"
+          << XmlEscape(categories[c] + ": " + Bytes(it->second)) << "</title></rect>";
+    }
+  }
+  svg << "<text x=\"" << kLeft << "\" y=\"" << kH - 10 << "\" font-size=\"11\">"
+      << XmlEscape(FormatTime(t0)) << "</text>";
+  svg << "<text x=\"" << kW - 10 << "\" y=\"" << kH - 10
+      << "\" font-size=\"11\" text-anchor=\"end\">" << XmlEscape(FormatTime(t1)) << "</text>";
+  for (std::size_t c = 0; c < categories.size(); ++c) {
+    const int x = kLeft + static_cast<int>(c % 4) * 180;
+    const int y = kH + 5 + static_cast<int>(c / 4) * 20;
+    svg << "<rect x=\"" << x << "\" y=\"" << y << "\" width=\"12\" height=\"12\" fill=\""
+        << Colour(c) << "\"/><text x=\"" << x + 16 << "\" y=\"" << y + 11 << "\" font-size=\"12\">"
+        << XmlEscape(categories[c]) << "</text>";
+  }
+  svg << "</svg>";
+  return svg.str();
+}
+
+}  // namespace
+
+void WriteReportHtml(const AuditReport& r, std::ostream& out) {
+  const std::string verdict = r.Verdict();
+  const Policy& p = r.policy();
+  out << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+      << "<title>flightwall verification report: " << XmlEscape(p.name) << "</title><style>" << kCss
+      << "</style></head><body>\n";
+  out << "<h1>Local data mode verification report</h1>\n<p class=\"muted\">flightwall "
+      << FLIGHTWALL_VERSION << " &middot; policy <b>" << XmlEscape(p.name) << "</b> ("
+      << PolicyModeName(p.mode) << ")</p>\n";
+  out << "<div class=\"verdict " << verdict << "\"><b>";
+  if (verdict == "leak") {
+    out << "FAIL: " << r.LeakCount() << " transfer(s) left the device for destinations the "
+        << "policy does not allow.";
+  } else if (verdict == "attempts") {
+    out << "PASS with attempts: " << r.Attempts().size() << " denied attempt(s), none of "
+        << "which delivered data.";
+  } else {
+    out << "PASS: flight-app traffic reached only allowed map-tile hosts.";
+  }
+  out << "</b><br>" << r.GovernedFlows() << " flight-app flow(s), " << r.DnsQuestions()
+      << " DNS question(s), " << r.Attempts().size() << " attempt(s), " << r.LeakCount()
+      << " leak(s).</div>\n";
+
+  out << "<h2>Method</h2>\n<p>Every packet of the inputs below was decoded (link layer, IPv4/IPv6 "
+      << "with fragment reassembly, TCP, UDP, ICMP) and grouped into flows. Host names were "
+      << "attributed from DNS answers, TLS ClientHello SNI, HTTP Host headers and decrypted QUIC "
+      << "Initial packets. Each flight-app flow and DNS question was judged by the policy's "
+      << "decision function, the same one the flightwall daemon enforces. An <i>attempt</i> is "
+      << "flight-app traffic the policy denies; a <i>leak</i> is an attempt whose data left: TCP "
+      << "payload acknowledged by the peer, UDP or ICMP payload answered, a DNS question "
+      << "answered. Vantage: <b>" << XmlEscape(r.vantage()) << "</b>.</p>\n";
+  if (!r.notes().empty()) {
+    out << "<ul>";
+    for (const auto& n : r.notes()) out << "<li>" << XmlEscape(n) << "</li>";
+    out << "</ul>\n";
+  }
+  out << "<h2>Evidence inputs</h2>\n<table><tr><th>File</th><th>SHA-256</th><th>Link type</th>"
+      << "<th>Packets</th><th>First packet</th><th>Last packet</th></tr>\n";
+  for (const auto& in : r.inputs()) {
+    out << "<tr><td>" << XmlEscape(in.path) << "</td><td><code>" << in.sha256 << "</code></td><td>"
+        << XmlEscape(in.link_type) << "</td><td class=\"num\">" << in.packets << "</td><td>"
+        << (in.packets ? FormatTime(in.first_time) : "") << "</td><td>"
+        << (in.packets ? FormatTime(in.last_time) : "") << "</td></tr>\n";
+    for (const auto& w : in.warnings) {
+      out << "<tr><td colspan=\"6\" class=\"muted\">warning: " << XmlEscape(w) << "</td></tr>\n";
+    }
+  }
+  out << "</table>\n<p>Policy file <code>" << XmlEscape(p.path) << "</code>, SHA-256 <code>"
+      << p.sha256 << "</code>.</p>\n";
+
+  out << "<h2>Bytes sent over time by destination category</h2>\n" << Chart(r) << "\n";
+
+  out << "<h2>Destinations</h2>\n<table><tr><th>Host</th><th>Learned from</th><th>Addresses</th>"
+      << "<th>Endpoints</th><th>Category</th><th>Verdict</th><th>Flows</th><th>Bytes out</th>"
+      << "<th>Bytes in</th><th>Leaks</th></tr>\n";
+  for (const Destination* d : r.Destinations()) {
+    out << "<tr" << (d->leaks ? " class=\"leak\"" : "") << "><td>" << XmlEscape(d->host)
+        << "</td><td>" << XmlEscape(d->name_source) << "</td><td>";
+    for (const auto& a : d->addresses) out << "<span class=\"tag\">" << XmlEscape(a) << "</span>";
+    out << "</td><td>";
+    for (const auto& e : d->endpoints) out << "<span class=\"tag\">" << XmlEscape(e) << "</span>";
+    out << "</td><td>" << XmlEscape(d->category)
+        << (d->vendor.empty() ? "" : " (" + XmlEscape(d->vendor) + ")") << "</td><td>"
+        << XmlEscape(d->verdict) << "</td><td class=\"num\">" << d->flows
+        << "</td><td class=\"num\">" << d->bytes_out << "</td><td class=\"num\">" << d->bytes_in
+        << "</td><td class=\"num\">" << d->leaks << "</td></tr>\n";
+  }
+  out << "</table>\n";
+
+  out << "<h2>Violations</h2>\n";
+  if (r.Attempts().empty()) {
+    out << "<p>None.</p>\n";
+  } else {
+    out << "<table><tr><th>Packet</th><th>Time</th><th>Kind</th><th>Destination</th><th>Host</th>"
+        << "<th>Category</th><th>Reason</th><th>Bytes out</th><th>Data left?</th></tr>\n";
+    for (const Finding& f : r.Attempts()) {
+      out << "<tr" << (f.leaked ? " class=\"leak\"" : "") << "><td class=\"num\">" << f.first_packet
+          << "</td><td>" << FormatTime(f.first_time) << "</td><td>" << XmlEscape(f.protocol)
+          << "</td><td>" << XmlEscape(f.dst) << ":" << f.dport << "</td><td>"
+          << XmlEscape(f.hostname) << " <span class=\"muted\">(" << XmlEscape(f.name_source)
+          << ")</span></td><td>" << XmlEscape(f.category) << "</td><td>" << XmlEscape(f.reason)
+          << "</td><td class=\"num\">" << f.bytes_out << "</td><td>"
+          << (f.leaked ? "yes, packet " + std::to_string(f.evidence_packet) : std::string("no"))
+          << "</td></tr>\n";
+    }
+    out << "</table>\n";
+  }
+  out << "<h2>Engine counters</h2>\n<table>";
+  for (const auto& [k, v] : r.counters()) {
+    out << "<tr><td>" << XmlEscape(k) << "</td><td class=\"num\">" << v << "</td></tr>";
+  }
+  out << "</table>\n</body></html>\n";
+}
+
+void WriteReportSummary(const AuditReport& r, std::ostream& out) {
+  out << "flightwall audit: " << r.Verdict() << " (policy " << r.policy().name << ")\n";
+  std::uint64_t packets = 0;
+  for (const auto& in : r.inputs()) packets += in.packets;
+  out << "  inputs: " << r.inputs().size() << " file(s), " << packets << " packets\n";
+  out << "  flight-app flows: " << r.GovernedFlows() << ", DNS questions: " << r.DnsQuestions()
+      << ", attempts: " << r.Attempts().size() << ", leaks: " << r.LeakCount() << "\n";
+  for (const Finding& f : r.Attempts()) {
+    out << "  " << (f.leaked ? "LEAK    " : "attempt ") << f.protocol << " " << f.dst << ":"
+        << f.dport << " " << (f.hostname.empty() ? "-" : f.hostname) << " [" << f.category << "] "
+        << f.reason << " (" << f.bytes_out << " bytes, packet " << f.first_packet << ")\n";
+  }
+}
+
+}  // namespace flightwall

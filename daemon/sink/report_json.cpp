@@ -1,0 +1,105 @@
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "common/time_format.h"
+#include "sink/report_writers.h"
+
+namespace flightwall {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Json FindingJson(const Finding& f) {
+  Json j;
+  j["kind"] = f.kind;
+  j["app"] = f.app;
+  j["protocol"] = f.protocol;
+  j["src"] = f.src;
+  j["sport"] = f.sport;
+  j["dst"] = f.dst;
+  j["dport"] = f.dport;
+  j["hostname"] = f.hostname;
+  j["name_source"] = f.name_source;
+  j["category"] = f.category;
+  j["vendor"] = f.vendor;
+  j["reason"] = f.reason;
+  j["packets_out"] = f.packets_out;
+  j["bytes_out"] = f.bytes_out;
+  j["bytes_in"] = f.bytes_in;
+  j["leaked"] = f.leaked;
+  j["evidence"] = {{"first_packet", f.first_packet}, {"first_time", FormatTime(f.first_time)}};
+  if (f.leaked) {
+    j["evidence"]["delivery_packet"] = f.evidence_packet;
+    j["evidence"]["delivery_time"] = FormatTime(f.evidence_time);
+  }
+  return j;
+}
+
+}  // namespace
+
+void WriteReportJson(const AuditReport& r, std::ostream& out) {
+  Json j;
+  j["tool"] = {{"name", "flightwall"}, {"version", FLIGHTWALL_VERSION}};
+  j["verdict"] = r.Verdict();
+  j["summary"] = {{"leaks", r.LeakCount()},
+                  {"attempts", r.Attempts().size()},
+                  {"flight_app_flows", r.GovernedFlows()},
+                  {"other_flows", r.OtherFlows()},
+                  {"dns_questions", r.DnsQuestions()},
+                  {"dns_questions_denied", r.DnsDenied()}};
+  j["vantage"] = r.vantage();
+  Json inputs = Json::array();
+  for (const auto& in : r.inputs()) {
+    Json i;
+    i["file"] = in.path;
+    i["sha256"] = in.sha256;
+    i["link_type"] = in.link_type;
+    i["packets"] = in.packets;
+    i["first_time"] = in.packets ? FormatTime(in.first_time) : "";
+    i["last_time"] = in.packets ? FormatTime(in.last_time) : "";
+    i["warnings"] = in.warnings;
+    inputs.push_back(i);
+  }
+  j["inputs"] = inputs;
+  const Policy& p = r.policy();
+  j["policy"] = {
+      {"name", p.name}, {"file", p.path}, {"sha256", p.sha256}, {"mode", PolicyModeName(p.mode)}};
+  j["notes"] = r.notes();
+  Json dests = Json::array();
+  for (const Destination* d : r.Destinations()) {
+    Json e;
+    e["host"] = d->host;
+    e["name_source"] = d->name_source;
+    e["addresses"] = d->addresses;
+    e["endpoints"] = d->endpoints;
+    e["category"] = d->category;
+    e["vendor"] = d->vendor;
+    e["verdict"] = d->verdict;
+    e["reasons"] = d->reasons;
+    e["flows"] = d->flows;
+    e["bytes_out"] = d->bytes_out;
+    e["bytes_in"] = d->bytes_in;
+    e["attempts"] = d->attempts;
+    e["leaks"] = d->leaks;
+    dests.push_back(e);
+  }
+  j["destinations"] = dests;
+  std::vector<const Finding*> sorted;
+  for (const auto& f : r.Attempts()) sorted.push_back(&f);
+  std::stable_sort(sorted.begin(), sorted.end(), [](const Finding* a, const Finding* b) {
+    return a->first_packet < b->first_packet;
+  });
+  Json attempts = Json::array();
+  Json leaks = Json::array();
+  for (const Finding* f : sorted) {
+    attempts.push_back(FindingJson(*f));
+    if (f->leaked) leaks.push_back(FindingJson(*f));
+  }
+  j["attempts"] = attempts;
+  j["leaks"] = leaks;
+  j["counters"] = r.counters();
+  // Names from DNS tunnels are arbitrary bytes: invalid UTF-8 becomes U+FFFD.
+  out << j.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
+}
+
+}  // namespace flightwall

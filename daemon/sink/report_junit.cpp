@@ -1,0 +1,58 @@
+#include <string>
+
+#include "sink/report_writers.h"
+#include "sink/xml_escape.h"
+
+namespace flightwall {
+
+void WriteReportJunit(const AuditReport& r, std::ostream& out) {
+  // One testcase per destination and per denied DNS name; a leak is a
+  // failure, an attempt that was stopped before data left is not.
+  std::size_t tests = 0;
+  std::size_t failures = 0;
+  std::string body;
+  for (const Destination* d : r.Destinations()) {
+    ++tests;
+    body += "    <testcase classname=\"flightwall.destination." + XmlEscape(d->category) +
+            "\" name=\"" + XmlEscape(d->host) + "\">\n";
+    if (d->leaks > 0) {
+      ++failures;
+      std::string reasons;
+      for (const auto& s : d->reasons) reasons += (reasons.empty() ? "" : ", ") + s;
+      body += "      <failure type=\"leak\" message=\"" +
+              XmlEscape(std::to_string(d->leaks) + " leak(s) to " + d->host + ": " + reasons) +
+              "\">" +
+              XmlEscape(std::to_string(d->bytes_out) + " bytes sent in " +
+                        std::to_string(d->flows) + " flow(s)") +
+              "</failure>\n";
+    } else if (d->attempts > 0) {
+      body += "      <system-out>" +
+              XmlEscape(std::to_string(d->attempts) + " attempt(s) denied, no data delivered") +
+              "</system-out>\n";
+    }
+    body += "    </testcase>\n";
+  }
+  for (const Finding& f : r.Attempts()) {
+    if (f.kind != "dns") continue;
+    ++tests;
+    body += "    <testcase classname=\"flightwall.dns\" name=\"" + XmlEscape(f.hostname) + " @" +
+            XmlEscape(f.dst) + "#" + std::to_string(f.first_packet) + "\">\n";
+    if (f.leaked) {
+      ++failures;
+      body += "      <failure type=\"leak\" message=\"" +
+              XmlEscape("DNS question answered: " + f.reason) + "\">packet " +
+              std::to_string(f.first_packet) + " answered by packet " +
+              std::to_string(f.evidence_packet) + "</failure>\n";
+    }
+    body += "    </testcase>\n";
+  }
+  out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  out << "<testsuites name=\"flightwall audit\" tests=\"" << tests << "\" failures=\"" << failures
+      << "\">\n";
+  out << "  <testsuite name=\"" << XmlEscape(r.policy().name) << "\" tests=\"" << tests
+      << "\" failures=\"" << failures << "\" errors=\"0\">\n";
+  out << body;
+  out << "  </testsuite>\n</testsuites>\n";
+}
+
+}  // namespace flightwall
