@@ -125,11 +125,6 @@ TEST(PublicPcapsTest, MatchesTsharkPacketCountsAndConversations) {
     if (name == "dns_fragmented.pcap" || name == "ip_fragmented_garbage.pcap") {
       EXPECT_GT(seen.stats.reassembled, 0u) << "these captures exist to exercise reassembly";
     }
-    std::printf("%-55s pkts %5llu frag %4llu reasm %3llu evict %3llu malformed %3llu notip %3llu\n",
-                name.c_str(), (unsigned long long)seen.packets,
-                (unsigned long long)seen.stats.fragments, (unsigned long long)seen.stats.reassembled,
-                (unsigned long long)seen.stats.fragment_evictions,
-                (unsigned long long)seen.stats.malformed, (unsigned long long)seen.stats.not_ip);
     const auto tcp = Expected(name, facts.at("tcp_conversations"));
     const auto udp = Expected(name, facts.at("udp_conversations"));
     EXPECT_EQ(seen.tcp, tcp) << "decoder only:\n"
