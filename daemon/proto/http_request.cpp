@@ -69,9 +69,9 @@ bool NextLine(ByteCursor* cursor, std::string_view* line) {
   return true;
 }
 
-// Host of an authority ("Host" value, "host:port", "[v6]:port"), port and
-// brackets removed, lower-cased. False when it does not fit a HostName or a
-// bracket is unbalanced.
+// Host of an authority ("Host" value, "host:port", "[v6]:port"), port,
+// brackets and a trailing dot removed, lower-cased. False when it does not
+// fit a HostName or a bracket is unbalanced.
 bool HostFromAuthority(std::string_view authority, HostName* out) {
   std::string_view host = authority;
   if (!host.empty() && host.front() == '[') {
@@ -88,6 +88,9 @@ bool HostFromAuthority(std::string_view authority, HostName* out) {
       host = host.substr(0, colon);
     }
   }
+  // "tiles.example." names the same host; DNS names are kept without the
+  // root dot, so attribution compares like with like.
+  if (!host.empty() && host.back() == '.') host.remove_suffix(1);
   out->Clear();
   for (const char c : host) {
     if (!out->Append(LowerAscii(c))) return false;

@@ -32,9 +32,10 @@ struct HttpRequestInfo {
 
   FixedString<16> method;
   FixedString<256> target;  // truncated if longer
-  // Lower-cased, port and IPv6 brackets removed; empty if absent. Taken from
-  // the Host header, or, when there is none (or it is empty), from an
-  // absolute-form target ("http://host/...") or a CONNECT authority.
+  // Lower-cased, port, IPv6 brackets and a trailing dot removed; empty if
+  // absent. Taken from the Host header, or, when there is none (or it is
+  // empty), from an absolute-form target ("http://host/...") or a CONNECT
+  // authority.
   HostName host;
   bool has_host = false;          // host is non-empty
   bool host_from_target = false;  // host came from the request target

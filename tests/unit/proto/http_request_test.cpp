@@ -81,6 +81,12 @@ TEST(HttpRequestTest, Ipv6LiteralHost) {
   EXPECT_EQ(Parse("GET / HTTP/1.1\r\nHost: [::1]x\r\n\r\n", &info), ParseStatus::kMalformed);
 }
 
+TEST(HttpRequestTest, TrailingDotIsDropped) {
+  HttpRequestInfo info;
+  ASSERT_EQ(Parse("GET / HTTP/1.1\r\nHost: Tiles.Example.:443\r\n\r\n", &info), ParseStatus::kOk);
+  EXPECT_EQ(info.host.View(), "tiles.example");
+}
+
 TEST(HttpRequestTest, Ipv4HostWithPort) {
   HttpRequestInfo info;
   ASSERT_EQ(Parse("GET / HTTP/1.1\r\nHost: 192.0.2.7:80\r\n\r\n", &info), ParseStatus::kOk);
