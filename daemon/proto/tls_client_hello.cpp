@@ -167,6 +167,7 @@ ParseStatus ParseTlsClientHelloRecords(std::span<const std::uint8_t> stream, Cli
     if (record_length > kMaxRecordLength || record_length == 0) return ParseStatus::kMalformed;
     // A record still arriving contributes the bytes we have so far.
     const std::size_t available = std::min<std::size_t>(record_length, records.Remaining());
+    if (available == 0) return ParseStatus::kNeedMore;
     const std::span<const std::uint8_t> fragment = records.Bytes(available);
     if (first_record && fragment[0] != kHandshakeClientHello) return ParseStatus::kNotMine;
     first_record = false;

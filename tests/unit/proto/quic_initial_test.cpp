@@ -82,7 +82,8 @@ TEST(QuicInitialTest, EveryTruncationIsRejectedWithoutCrash) {
   const Bytes packet = FromHex(testing::kRfc9001ClientInitialHex);
   for (std::size_t n = 0; n < packet.size(); ++n) {
     QuicInitialParser parser;
-    const ParseStatus status = parser.Feed(std::span(packet).first(n));
+    const Bytes prefix(packet.begin(), packet.begin() + static_cast<std::ptrdiff_t>(n));
+    const ParseStatus status = parser.Feed(prefix);
     // The Length field overruns a truncated datagram, so nothing is read.
     EXPECT_EQ(status, ParseStatus::kNotMine) << n;
   }

@@ -14,6 +14,11 @@ using testing::Bytes;
 using testing::ClientHelloSpec;
 using testing::WrapInRecords;
 
+// An exact-size copy, so AddressSanitizer flags any read past the prefix.
+Bytes Prefix(const Bytes& bytes, std::size_t n) {
+  return Bytes(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(n));
+}
+
 ClientHelloSpec FullSpec() {
   ClientHelloSpec spec;
   spec.sni = "Telemetry.DJI.example";
@@ -87,8 +92,7 @@ TEST(TlsClientHelloTest, SplitAcrossTwoRecords) {
   EXPECT_EQ(info.sni.View(), "telemetry.dji.example");
   // Every strict prefix (any TCP segmentation) is a valid beginning.
   for (std::size_t n = 0; n < stream.size(); ++n) {
-    EXPECT_EQ(ParseTlsClientHelloRecords(std::span(stream).first(n), &info), ParseStatus::kNeedMore)
-        << n;
+    EXPECT_EQ(ParseTlsClientHelloRecords(Prefix(stream, n), &info), ParseStatus::kNeedMore) << n;
   }
 }
 
@@ -100,7 +104,7 @@ TEST(TlsClientHelloTest, ManyTinyRecordsAndSegments) {
   ClientHelloInfo info;
   std::size_t first_ok = 0;
   for (std::size_t n = 0; n <= stream.size(); ++n) {
-    const ParseStatus status = ParseTlsClientHelloRecords(std::span(stream).first(n), &info);
+    const ParseStatus status = ParseTlsClientHelloRecords(Prefix(stream, n), &info);
     if (status == ParseStatus::kOk) {
       first_ok = n;
       break;
@@ -109,6 +113,18 @@ TEST(TlsClientHelloTest, ManyTinyRecordsAndSegments) {
   }
   EXPECT_EQ(first_ok, stream.size());
   EXPECT_EQ(info.sni.View(), "telemetry.dji.example");
+}
+
+TEST(TlsClientHelloTest, RecordHeaderAloneNeedsMore) {
+  // Found by the fuzzer: a complete header with none of its body yet. The
+  // copy ends at the header so nothing past the input can be read.
+  const Bytes header_only = {0x16, 0x03, 0x01, 0x02, 0x00};
+  ClientHelloInfo info;
+  EXPECT_EQ(ParseTlsClientHelloRecords(header_only, &info), ParseStatus::kNeedMore);
+  const Bytes hello = BuildClientHello(FullSpec());
+  const Bytes two = WrapInRecords(hello, {50});
+  const Bytes second_header_only(two.begin(), two.begin() + 5 + 50 + 5);
+  EXPECT_EQ(ParseTlsClientHelloRecords(second_header_only, &info), ParseStatus::kNeedMore);
 }
 
 TEST(TlsClientHelloTest, TrailingBytesAfterClientHelloAreIgnored) {
@@ -194,8 +210,7 @@ TEST(TlsClientHelloTest, TruncatedAtEveryByte) {
   ClientHelloInfo info;
   for (std::size_t n = 0; n < good.size(); ++n) {
     // A prefix: the 24-bit length promises more.
-    EXPECT_EQ(ParseClientHelloHandshake(std::span(good).first(n), &info), ParseStatus::kNeedMore)
-        << n;
+    EXPECT_EQ(ParseClientHelloHandshake(Prefix(good, n), &info), ParseStatus::kNeedMore) << n;
     if (n < 4) continue;
     // A consistent header over a cut body: never out of bounds, and only the
     // cut right after the compression methods (no extensions) is valid.
