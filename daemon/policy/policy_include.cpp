@@ -139,7 +139,7 @@ void FollowInclude(YamlFile& from, const YAML::Node& include_value, std::string_
     const std::string_view other = is_allow ? "catalog" : "allow";
     std::string hint;
     for (auto it = root->begin(); it != root->end(); ++it) {
-      if (it->first.IsScalar() && it->first.Scalar() == other) {
+      if (const YAML::Node top_key = it->first; top_key.IsScalar() && top_key.Scalar() == other) {
         hint = "; this is " + std::string(other == "allow" ? "an allow" : "a catalog") +
                " file: include it under '" + std::string(other) + ":' instead";
       }

@@ -21,7 +21,7 @@ constexpr std::size_t kMaxLabelBytes = 256;
 bool IsIncludeEntry(const YAML::Node& item) {
   if (!item.IsMap()) return false;
   for (auto it = item.begin(); it != item.end(); ++it) {
-    if (it->first.IsScalar() && it->first.Scalar() == "include") return true;
+    if (const YAML::Node key = it->first; key.IsScalar() && key.Scalar() == "include") return true;
   }
   return false;
 }

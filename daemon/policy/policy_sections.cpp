@@ -192,7 +192,9 @@ void ParseDns(YamlFile& file, const YAML::Node& node, DnsPolicy* dns) {
     for (const YAML::Node& item : file.List(*ports, "'ports'")) {
       if (auto port = ParsePortRange(file, item, false)) dns->ports.push_back(port->first);
     }
-    if (dns->ports.empty()) file.Error(*ports, "'ports' under 'dns' needs at least one port");
+    if (ports->IsNull() || (ports->IsSequence() && ports->size() == 0)) {
+      file.Error(*ports, "'ports' under 'dns' needs at least one port (or leave it out for 53)");
+    }
   }
   if (const YAML::Node* grace = map.Find("ttl_grace_seconds")) {
     if (auto v = file.Unsigned(*grace, "'ttl_grace_seconds'", kMaxTtlSeconds)) {

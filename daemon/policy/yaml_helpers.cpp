@@ -124,7 +124,9 @@ MapReader::MapReader(YamlFile& file, const YAML::Node& map,
     : file_(file), map_(map), what_(what) {
   if (!map.IsMap()) return;
   for (auto it = map.begin(); it != map.end(); ++it) {
-    const YAML::Node& key = it->first;
+    // Copies: yaml-cpp's iterator hands out a temporary pair.
+    const YAML::Node key = it->first;
+    const YAML::Node value = it->second;
     if (!key.IsScalar()) {
       file_.Error(key, "keys in " + what_ + " must be plain words");
       continue;
@@ -145,7 +147,7 @@ MapReader::MapReader(YamlFile& file, const YAML::Node& map,
       file_.Error(key, "key " + Quoted(name) + " appears twice in " + what_ + "; keep one");
       continue;
     }
-    values_.emplace_back(name, it->second);
+    values_.emplace_back(name, value);
   }
 }
 
