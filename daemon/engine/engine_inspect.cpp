@@ -105,7 +105,10 @@ void Engine::Impl::InspectClientStream(Flow& f, std::span<const std::uint8_t> pa
 void Engine::Impl::InspectQuic(Flow& f) {
   if (f.quic_slot == Flow::kNoSlot) {
     if (!QuicInitialParser::LooksLikeInitial(pkt.payload)) {
-      if (f.to_server.packets >= 2) f.inspection_done = true;
+      // 0-RTT packets may precede the Initial; a short header or plain
+      // UDP for a while means there is no Initial to wait for.
+      const bool long_header = !pkt.payload.empty() && (pkt.payload[0] & 0x80) != 0;
+      if (!long_header || f.to_server.packets >= kMaxQuicPackets) f.inspection_done = true;
       return;
     }
     f.quic_slot = quic.Acquire();

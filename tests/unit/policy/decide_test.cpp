@@ -126,18 +126,17 @@ TEST_F(DecideTest, Rule3AttestationMustBeFreshAndFromAnAllowedResolver) {
   EXPECT_EQ(Flow("198.51.100.10", 443, {Bind("api.mapbox.com", false)}).reason,
             Reason::kNoDnsAttestation);
   // TTL 300 + grace 30 elapsed long ago.
-  EXPECT_EQ(Flow("198.51.100.10", 443,
-                 {Bind("api.mapbox.com", true, 300, kNow - 400 * kMicrosPerSecond)})
-                .reason,
-            Reason::kNoDnsAttestation);
+  EXPECT_EQ(
+      Flow("198.51.100.10", 443, {Bind("api.mapbox.com", true, 300, kNow - 400 * kMicrosPerSecond)})
+          .reason,
+      Reason::kNoDnsAttestation);
   // Inside TTL + grace.
-  EXPECT_EQ(Flow("198.51.100.10", 443,
-                 {Bind("api.mapbox.com", true, 300, kNow - 320 * kMicrosPerSecond)})
-                .verdict,
-            Verdict::kAllow);
+  EXPECT_EQ(
+      Flow("198.51.100.10", 443, {Bind("api.mapbox.com", true, 300, kNow - 320 * kMicrosPerSecond)})
+          .verdict,
+      Verdict::kAllow);
   // An answer "from the future" (after the connection) does not attest it.
-  EXPECT_EQ(Flow("198.51.100.10", 443,
-                 {Bind("api.mapbox.com", true, 300, kNow + kMicrosPerSecond)})
+  EXPECT_EQ(Flow("198.51.100.10", 443, {Bind("api.mapbox.com", true, 300, kNow + kMicrosPerSecond)})
                 .reason,
             Reason::kNoDnsAttestation);
 }
@@ -170,10 +169,8 @@ TEST_F(DecideTest, Rule4LiteralIpsOnlyWhereACidrIsListed) {
   EXPECT_EQ(d.verdict, Verdict::kAllow);
   EXPECT_EQ(d.reason, Reason::kAllowedCidr);
   EXPECT_EQ(d.rule, 1);
-  EXPECT_EQ(Flow("198.51.100.123", 123, {}, "", Transport::kTcp).reason,
-            Reason::kNoDnsAttestation);
-  EXPECT_EQ(Flow("198.51.100.124", 123, {}, "", Transport::kUdp).reason,
-            Reason::kNoDnsAttestation);
+  EXPECT_EQ(Flow("198.51.100.123", 123, {}, "", Transport::kTcp).reason, Reason::kNoDnsAttestation);
+  EXPECT_EQ(Flow("198.51.100.124", 123, {}, "", Transport::kUdp).reason, Reason::kNoDnsAttestation);
 }
 
 TEST_F(DecideTest, Rule5IcmpEchoDeniedErrorsOfAllowedFlowsPass) {
@@ -186,7 +183,7 @@ TEST_F(DecideTest, Rule5IcmpEchoDeniedErrorsOfAllowedFlowsPass) {
   EXPECT_EQ(DecideIcmpError(allowed, true).verdict, Verdict::kAllow);
   EXPECT_EQ(DecideIcmpError(denied, true).reason, Reason::kIcmpErrorOfDeniedFlow);
   EXPECT_EQ(DecideIcmpError(allowed, false).verdict, Verdict::kDeny);
-  EXPECT_EQ(DecideIcmpOther(true, 135).verdict, Verdict::kNotGoverned);  // neighbor solicitation
+  EXPECT_EQ(DecideIcmpOther(true, 135).verdict, Verdict::kNotGoverned);   // neighbor solicitation
   EXPECT_EQ(DecideIcmpOther(false, 13).reason, Reason::kIcmpNotAllowed);  // timestamp request
 }
 
