@@ -72,7 +72,8 @@ bool HashStream(std::FILE* in, std::FILE* copy, std::string* sha256, std::uint64
 
 std::string NotACapture(const std::string& path, const char* libpcap_says) {
   return path + ": not a pcap or pcapng file (libpcap: " + libpcap_says +
-         "); check the path, or convert the capture with `editcap -F pcapng`";
+         "); check that the path is a capture, and convert other capture formats with `editcap -F "
+         "pcapng IN OUT`";
 }
 
 }  // namespace
