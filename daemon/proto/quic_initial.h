@@ -43,7 +43,7 @@ class QuicInitialParser {
   QuicInitialParser& operator=(const QuicInitialParser&) = delete;
 
   // Quick check without state: does this UDP payload start with a QUIC long
-  // header Initial of a supported version?
+  // header Initial of a supported version whose Length fits the payload?
   static bool LooksLikeInitial(std::span<const std::uint8_t> udp_payload);
 
   // kOk once the ClientHello is complete (further calls keep returning kOk).

@@ -4,7 +4,13 @@
 // (one or more TLS records, the handshake possibly split across records) and
 // returns kNeedMore until the whole ClientHello handshake message is present.
 // ParseClientHelloHandshake reads a bare handshake message (type 1 + 24-bit
-// length + body), as QUIC carries it in CRYPTO frames. Neither allocates.
+// length + body), as QUIC carries it in CRYPTO frames. Neither allocates:
+// fragments are joined in a bounded stack buffer (a ClientHello over 16 KiB
+// is kMalformed). On kMalformed, fields read before the inconsistency (for
+// example the SNI when a later extension overruns) stay in `out`; the caller
+// decides whether to trust them. SNI bytes are kept as sent (ASCII letters
+// lower-cased, NUL and non-ASCII kept), truncated to HostName's 255 bytes.
+// Stateless and thread-safe.
 #pragma once
 
 #include <array>
@@ -21,19 +27,18 @@ struct ClientHelloInfo {
   static constexpr std::size_t kMaxAlpn = 8;
 
   std::uint16_t legacy_version = 0;
-  HostName sni;              // server_name (host_name type), lower-cased; empty if absent
+  HostName sni;  // server_name (host_name type), lower-cased; empty if absent
   bool has_sni = false;
   std::size_t alpn_count = 0;
   std::array<FixedString<32>, kMaxAlpn> alpn;
-  bool has_ech = false;      // encrypted_client_hello (0xfe0d)
-  bool has_esni = false;     // draft encrypted_server_name (0xffce)
+  bool has_ech = false;   // encrypted_client_hello (0xfe0d)
+  bool has_esni = false;  // draft encrypted_server_name (0xffce)
   bool has_quic_transport_parameters = false;
 };
 
 // Record-layer input: bytes from the start of the client->server stream.
 // kNotMine if the first record is not a handshake record / not a ClientHello.
-ParseStatus ParseTlsClientHelloRecords(std::span<const std::uint8_t> stream,
-                                       ClientHelloInfo* out);
+ParseStatus ParseTlsClientHelloRecords(std::span<const std::uint8_t> stream, ClientHelloInfo* out);
 
 // Handshake-layer input: bytes starting at the handshake type byte.
 ParseStatus ParseClientHelloHandshake(std::span<const std::uint8_t> handshake,
