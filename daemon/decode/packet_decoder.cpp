@@ -54,6 +54,10 @@ DecodeStatus PacketDecoder::DecodeIpv4(std::span<const std::uint8_t> data, Decod
   std::span<const std::uint8_t> payload = ip.payload;
   if (ip.IsFragment()) {
     if (ip.truncated) return Fail(DecodeStatus::kMalformed, "IP fragment truncated by the capture");
+    // The ping of death: fragments that add up to more than an IP datagram can hold.
+    if (ip.header_length + ip.fragment_offset + ip.payload.size() > 65535) {
+      return Fail(DecodeStatus::kMalformed, "IPv4 fragment ends beyond 65535 bytes");
+    }
     Fragment fragment;
     fragment.key = {ip.src, ip.dst, ip.id, ip.protocol};
     fragment.offset = ip.fragment_offset;

@@ -144,6 +144,16 @@ TEST(PacketDecoderTest, ConflictingFragmentsAreMalformedAndCounted) {
   EXPECT_EQ(decoder.Stats().fragment_overlaps, 1u);
 }
 
+TEST(PacketDecoderTest, PingOfDeathIsMalformed) {
+  // Offset 65528 + 8 bytes of data + 20 header bytes > 65535.
+  const Bytes f =
+      testing::Ipv4("192.0.2.1", "192.0.2.2", 1, Bytes(8, 0), testing::Ipv4Options().Offset(65528));
+  PacketDecoder decoder;
+  DecodedPacket d;
+  EXPECT_EQ(decoder.Decode(Raw(LinkType::kRaw, f), &d), DecodeStatus::kMalformed);
+  EXPECT_EQ(decoder.LastError(), "IPv4 fragment ends beyond 65535 bytes");
+}
+
 TEST(PacketDecoderTest, FragmentLimitsEvictAndCount) {
   DecoderLimits limits;
   limits.max_datagrams_in_reassembly = 2;
