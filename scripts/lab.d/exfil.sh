@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by scripts/lab and scripts/lab-app: the DNS-exfiltration payload
 # and the query names that carry it. Both sides derive the names from the same
 # fixed payload so the lab resolver can answer each TXT question (a tunnel's
