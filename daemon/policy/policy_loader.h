@@ -5,6 +5,12 @@
 // Includes are resolved relative to the including file; cycles and missing
 // files are errors. Loading collects all errors it can instead of stopping
 // at the first one.
+//
+// Policy files may be hostile, so loading is bounded: 1 MiB per file,
+// includes at most 16 deep and 256 files in all, YAML nesting at most 64
+// levels (checked before yaml-cpp parses), 200,000 list items in all
+// (aliases included). Only regular files are read. The schema is described
+// in rules/README.md. Thread-safe: loads share no state.
 #pragma once
 
 #include <optional>
