@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# `flightwall audit` on local-data-mode sessions recorded with real clients in
+# the namespace lab (scripts/lab):
+#  1. the committed captures tests/data/lab/{leaky,tiles-only}.pcap;
+#  2. as root, sessions recorded afresh in a lab this test builds and removes
+#     (nginx's access log is the independent witness that the uploads the
+#     audit calls leaks really reached the vendor server).
+# A leaky session must exit 1 with exactly the expected leaks and no tile
+# flow among them; a tiles-only session must exit 0. Reports must be
+# deterministic and the event log's hash chain intact.
+set -uo pipefail
+SRC="${FLIGHTWALL_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+FW="${FLIGHTWALL:-$SRC/build/daemon/flightwall}"
+DATA="$SRC/tests/data/lab"
+POLICY="$DATA/lab-policy.yaml"
+CHECK="$SRC/tests/integration/check_audit_report.py"
+WORK=$(mktemp -d)
+FAILED=0
+LAB_UP=0
+cleanup() {
+  if ((LAB_UP)); then "$SRC/scripts/lab" down >/dev/null 2>&1 || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*"; FAILED=$((FAILED + 1)); }
+pass() { echo "PASS: $*"; }
+
+verify_chain() { # the event log's hash chain, recomputed independently
+  python3 - "$1" <<'PY'
+import hashlib, json, sys
+prev = ""
+for n, line in enumerate(open(sys.argv[1]), 1):
+    obj = json.loads(line)
+    h = obj.pop("hash")
+    body = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    if obj["prev"] != prev or hashlib.sha256((prev + "\n" + body).encode()).hexdigest() != h:
+        print(f"chain broken at line {n}")
+        sys.exit(1)
+    prev = h
+print(f"chain intact over {n} lines")
+PY
+}
+
+audit_scenario() { # audit_scenario NAME CAPTURE EXPECTED_EXIT
+  local name="$1" capture="$2" want="$3" out="$WORK/$1"
+  mkdir -p "$out"
+  "$FW" audit --policy "$POLICY" --report-json "$out/r1.json" --report-html "$out/r.html" \
+    --junit "$out/j.xml" --events "$out/e1.jsonl" "$capture" >"$out/stdout" 2>&1
+  local rc=$?
+  if [[ $rc -eq $want ]]; then pass "$name: exit $rc"; else
+    fail "$name: exit $rc, expected $want"; cat "$out/stdout"; fi
+  if python3 "$CHECK" "$out/r1.json" "$DATA/${name%%@*}.expected.json"; then
+    pass "$name: attempts and leaks are exactly the expected ones"
+  else fail "$name: report differs from $DATA/${name%%@*}.expected.json"; fi
+  "$FW" audit --policy "$POLICY" --report-json "$out/r2.json" --events "$out/e2.jsonl" -q \
+    "$capture" >/dev/null 2>&1
+  if cmp -s "$out/r1.json" "$out/r2.json" && cmp -s "$out/e1.jsonl" "$out/e2.jsonl"; then
+    pass "$name: JSON report and events are byte-identical across runs"
+  else fail "$name: output differs between two runs of the same input"; fi
+  if verify_chain "$out/e1.jsonl"; then pass "$name: event hash chain"; else fail "$name: event hash chain"; fi
+  if grep -q '<svg' "$out/r.html" && grep -q 'Evidence inputs' "$out/r.html" &&
+     ! grep -qiE '<script|https?://[a-z]' <(grep -v 'xmlns=' "$out/r.html"); then
+    pass "$name: HTML report is self-contained with its chart"
+  else fail "$name: HTML report"; fi
+  local leaks failures
+  leaks=$(python3 -c 'import json,sys;print(len(json.load(open(sys.argv[1]))["leaks"]))' "$out/r1.json")
+  failures=$(python3 -c 'import sys,xml.etree.ElementTree as E;r=E.parse(sys.argv[1]).getroot();print(r.get("failures"))' "$out/j.xml")
+  if [[ ($leaks -eq 0 && $failures -eq 0) || ($leaks -gt 0 && $failures -gt 0) ]]; then
+    pass "$name: JUnit shows $failures failing destination(s) for $leaks leak(s)"
+  else fail "$name: JUnit failures=$failures but leaks=$leaks"; fi
+}
+
+# 1. Committed captures.
+audit_scenario leaky "$DATA/leaky.pcap" 1
+audit_scenario tiles-only "$DATA/tiles-only.pcap" 0
+# Standard input gives the same findings.
+"$FW" audit --policy "$POLICY" --report-json "$WORK/stdin.json" -q - <"$DATA/leaky.pcap" >/dev/null 2>&1
+if python3 "$CHECK" "$WORK/stdin.json" "$DATA/leaky.expected.json" >/dev/null; then
+  pass "capture on standard input"; else fail "capture on standard input"; fi
+# --fail-on attempts turns attempts without leaks into failures; tiles-only has none.
+"$FW" audit --policy "$POLICY" --fail-on attempts -q "$DATA/tiles-only.pcap" >/dev/null 2>&1
+[[ $? -eq 0 ]] && pass "--fail-on attempts on a clean session" || fail "--fail-on attempts on a clean session"
+
+# 2. Sessions recorded now, with real clients, in a lab of our own.
+if [[ $EUID -ne 0 ]]; then
+  echo "SKIP (part 2): recording a fresh session needs root for network namespaces"
+else
+  missing=""
+  for t in ip dnsmasq nginx openssl curl dig tcpdump ping; do
+    command -v "$t" >/dev/null 2>&1 || missing+=" $t"
+  done
+  if [[ -n $missing ]]; then
+    echo "SKIP (part 2): missing tools:$missing (run scripts/setup)"
+  else
+    export FW_LAB_PREFIX="fwa$$"
+    export FW_LAB_DIR="$WORK/lab"
+    mkdir -p "$FW_LAB_DIR"
+    if "$SRC/scripts/lab" up >"$WORK/lab-up.log" 2>&1; then
+      LAB_UP=1
+      for scenario in tiles-only leaky; do
+        if "$SRC/scripts/lab" record "$scenario" "$WORK/live-$scenario.pcap" >"$WORK/rec-$scenario.log" 2>&1; then
+          pass "recorded a live $scenario session"
+        else fail "recording $scenario"; cat "$WORK/rec-$scenario.log"; fi
+      done
+      # Independent witness: the vendor server's own log saw the upload.
+      if grep -q 'flightlog.dji.com' "$FW_LAB_DIR/logs/nginx-access.log" 2>/dev/null; then
+        pass "nginx access log witnesses the flight-log upload the audit must flag"
+      else fail "nginx access log has no flightlog.dji.com request"; fi
+      "$SRC/scripts/lab" down >/dev/null 2>&1
+      LAB_UP=0
+      audit_scenario "tiles-only@live" "$WORK/live-tiles-only.pcap" 0
+      audit_scenario "leaky@live" "$WORK/live-leaky.pcap" 1
+    else
+      fail "scripts/lab up"
+      tail -20 "$WORK/lab-up.log"
+    fi
+  fi
+fi
+
+echo "audit_lab_test: $FAILED failure(s)"
+[[ $FAILED -eq 0 ]]
