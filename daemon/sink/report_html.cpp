@@ -208,6 +208,9 @@ void WriteReportSummary(const AuditReport& r, std::ostream& out) {
   std::uint64_t packets = 0;
   for (const auto& in : r.inputs()) packets += in.packets;
   out << "  inputs: " << r.inputs().size() << " file(s), " << packets << " packets\n";
+  for (const auto& in : r.inputs()) {
+    for (const auto& w : in.warnings) out << "  warning: " << w << "\n";
+  }
   out << "  flight-app flows: " << r.GovernedFlows() << ", DNS questions: " << r.DnsQuestions()
       << ", attempts: " << r.Attempts().size() << ", leaks: " << r.LeakCount() << "\n";
   for (const Finding& f : r.Attempts()) {

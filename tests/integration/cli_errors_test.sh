@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Operator-facing errors of the CLI: exit code 2 and a message that names the
+# file (and line:column for policies) and says what to do. Never a crash.
+set -uo pipefail
+SRC="${FLIGHTWALL_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+FW="${FLIGHTWALL:-$SRC/build/daemon/flightwall}"
+POLICY="$SRC/tests/data/lab/lab-policy.yaml"
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+FAILED=0
+
+expect() { # expect DESC WANT_RC PATTERN CMD...
+  local desc="$1" want="$2" pattern="$3"
+  shift 3
+  "$@" >"$WORK/out" 2>&1
+  local rc=$?
+  if [[ $rc -eq $want ]] && grep -qE -- "$pattern" "$WORK/out"; then
+    echo "PASS: $desc"
+  else
+    echo "FAIL: $desc (exit $rc, wanted $want and /$pattern/):"
+    sed 's/^/    /' "$WORK/out" | head -20
+    FAILED=$((FAILED + 1))
+  fi
+}
+
+cat >"$WORK/typo.yaml" <<'Y'
+version: 1
+name: typo
+flight_apps:
+  - name: tablet
+    sources: [192.0.2.0/24]
+dns:
+  resolver: [203.0.113.53]
+allow:
+  - name: tiles
+    hosts: [api.mapbox.com]
+Y
+cat >"$WORK/badcidr.yaml" <<'Y'
+version: 1
+name: bad
+flight_apps:
+  - name: tablet
+    sources: [192.0.2.1/24]
+dns:
+  resolvers: [203.0.113.53]
+allow:
+  - name: tiles
+    hosts: [api.mapbox.com]
+Y
+printf 'not a capture at all\n' >"$WORK/garbage.pcap"
+head -c 100 "$SRC/tests/data/lab/leaky.pcap" >"$WORK/cut.pcap"
+
+expect "check: valid policy" 0 "policy: local-data-mode-lab" "$FW" check --policy "$POLICY"
+expect "check: shipped default policy" 0 "policy: local-data-mode" "$FW" check --policy "$SRC/rules/local-data-mode.yaml"
+expect "check: unknown key with did-you-mean" 2 "typo.yaml:7:3: .*resolvers" "$FW" check --policy "$WORK/typo.yaml"
+expect "check: bad CIDR names file:line:column" 2 "badcidr.yaml:5:[0-9]+: .*network address" "$FW" check --policy "$WORK/badcidr.yaml"
+expect "check: missing policy file" 2 "nothere.yaml" "$FW" check --policy "$WORK/nothere.yaml"
+expect "audit: broken policy" 2 "typo.yaml:7:3" "$FW" audit --policy "$WORK/typo.yaml" "$SRC/tests/data/lab/leaky.pcap"
+expect "audit: missing capture" 2 "missing.pcap" "$FW" audit --policy "$POLICY" "$WORK/missing.pcap"
+expect "audit: not a capture" 2 "garbage.pcap.*not a pcap or pcapng" "$FW" audit --policy "$POLICY" "$WORK/garbage.pcap"
+expect "audit: truncated capture is used up to the cut, with a warning" 0 "warning: .*cut.pcap.*truncated" "$FW" audit --policy "$POLICY" "$WORK/cut.pcap"
+expect "audit: unwritable report path" 2 "cannot write" "$FW" audit --policy "$POLICY" --report-json /nonexistent/dir/r.json "$SRC/tests/data/lab/tiles-only.pcap"
+expect "audit: bad --vantage" 2 "vantage" "$FW" audit --policy "$POLICY" --vantage moon "$SRC/tests/data/lab/tiles-only.pcap"
+expect "audit: no capture given" 2 "captures" "$FW" audit --policy "$POLICY"
+expect "unknown command" 2 "" "$FW" frobnicate
+echo "cli_errors_test: $FAILED failure(s)"
+[[ $FAILED -eq 0 ]]
