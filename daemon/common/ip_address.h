@@ -33,7 +33,8 @@ class IpAddress {
   std::size_t Hash() const;
 
   friend bool operator==(const IpAddress& a, const IpAddress& b) = default;
-  friend auto operator<=>(const IpAddress& a, const IpAddress& b) = default;
+  friend auto operator<=>(const IpAddress& a,
+                          const IpAddress& b) = default;  // NOLINT(modernize-use-nullptr)
 
  private:
   std::array<std::uint8_t, 16> bytes_{};

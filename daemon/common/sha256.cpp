@@ -28,7 +28,7 @@ std::string Sha256Hasher::FinalHex() {
   unsigned int len = 0;
   EVP_DigestFinal_ex(ctx_->md, digest, &len);
   EVP_DigestInit_ex(ctx_->md, EVP_sha256(), nullptr);
-  static const char* kHex = "0123456789abcdef";
+  static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(len * 2);
   for (unsigned int i = 0; i < len; ++i) {

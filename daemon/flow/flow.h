@@ -91,7 +91,7 @@ struct Flow {
   HostName hostname;
   NameSource name_source = NameSource::kNone;
   std::uint64_t name_packet = 0;  // packet that revealed the name (0 for dns)
-  HostName dns_name;  // what DNS called the destination when the flow began
+  HostName dns_name;              // what DNS called the destination when the flow began
 
   // Inspection state (indices into engine-owned pools; kNoSlot when none)
   static constexpr std::uint32_t kNoSlot = 0xffffffffu;

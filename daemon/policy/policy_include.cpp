@@ -79,10 +79,10 @@ std::string CanonicalKey(const std::string& path) {
 
 void FollowInclude(YamlFile& from, const YAML::Node& include_value, std::string_view list_key,
                    const std::function<void(YamlFile&, const YAML::Node&)>& body) {
-  LoadState& state = *from.state();
+  LoadState& state = *from.State();
   auto relative = from.String(include_value, "'include'");
   if (!relative) return;
-  const std::string display = DisplayPath(from.base_dir(), *relative);
+  const std::string display = DisplayPath(from.BaseDir(), *relative);
   const std::string key = CanonicalKey(display);
 
   const auto seen = std::find(state.stack_keys.begin(), state.stack_keys.end(), key);

@@ -66,7 +66,7 @@ bool IsCategory(std::string_view text) {
 void ParseAllowRule(YamlFile& file, const YAML::Node& item, std::vector<AllowRule>* rules) {
   MapReader map(file, item, kAllowRuleKeys, "an allow rule");
   AllowRule rule;
-  auto name = ParseUniqueName(file, map, "allow rule", &file.state()->allow_names);
+  auto name = ParseUniqueName(file, map, "allow rule", &file.State()->allow_names);
   rule.origin = file.Origin(item);
   const YAML::Node* hosts = map.Find("hosts");
   const YAML::Node* cidrs = map.Find("cidrs");
@@ -117,7 +117,7 @@ void ParseAllowRule(YamlFile& file, const YAML::Node& item, std::vector<AllowRul
 void ParseCatalogEntry(YamlFile& file, const YAML::Node& item, std::vector<CatalogEntry>* entries) {
   MapReader map(file, item, kCatalogKeys, "a catalog entry");
   CatalogEntry entry;
-  auto name = ParseUniqueName(file, map, "catalog entry", &file.state()->catalog_names);
+  auto name = ParseUniqueName(file, map, "catalog entry", &file.State()->catalog_names);
   if (const YAML::Node* category = map.Require("category")) {
     auto text = file.String(*category, "'category'");
     if (text && !IsCategory(*text)) {

@@ -1,10 +1,9 @@
 #include "policy/policy_loader.h"
 
-#include <openssl/evp.h>
-
 #include <array>
 #include <filesystem>
 
+#include "common/sha256.h"
 #include "policy/did_you_mean.h"
 #include "policy/policy_include.h"
 #include "policy/policy_sections.h"
@@ -16,22 +15,6 @@ namespace {
 constexpr std::array<std::string_view, 9> kTopLevelKeys = {
     "version", "name", "description", "mode", "flight_apps", "dns", "allow", "icmp", "catalog"};
 constexpr std::array<std::string_view, 3> kModeNames = {"enforce", "audit", "lockdown"};
-
-std::string Sha256Hex(const std::string& bytes) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int length = 0;
-  if (EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1) {
-    return "";
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(length * 2);
-  for (unsigned int i = 0; i < length; ++i) {
-    hex.push_back(kHex[digest[i] >> 4]);
-    hex.push_back(kHex[digest[i] & 0xf]);
-  }
-  return hex;
-}
 
 void ParseMode(YamlFile& file, const YAML::Node& node, PolicyMode* mode) {
   auto text = file.String(node, "'mode'");

@@ -128,7 +128,7 @@ void ParseFlightApps(YamlFile& file, const YAML::Node& node, std::vector<FlightA
     if (!file.IsMap(item, "a flight app")) continue;
     MapReader map(file, item, kFlightAppKeys, "a flight app");
     FlightApp app;
-    auto name = ParseUniqueName(file, map, "flight app", &file.state()->flight_app_names);
+    auto name = ParseUniqueName(file, map, "flight app", &file.State()->flight_app_names);
     ParseStrings(file, map.Find("interfaces"), "'interfaces'", IsInterfaceName,
                  "is not a network interface name (at most 15 characters, no '/' or spaces)",
                  &app.interfaces);

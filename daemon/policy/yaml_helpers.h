@@ -52,9 +52,9 @@ class YamlFile {
   YamlFile(LoadState* state, std::string display_name, std::string base_dir)
       : state_(state), name_(std::move(display_name)), base_dir_(std::move(base_dir)) {}
 
-  const std::string& name() const { return name_; }
-  const std::string& base_dir() const { return base_dir_; }
-  LoadState* state() const { return state_; }
+  const std::string& Name() const { return name_; }
+  const std::string& BaseDir() const { return base_dir_; }
+  LoadState* State() const { return state_; }
 
   void Error(const YAML::Mark& at, std::string message);
   void Error(const YAML::Node& at, std::string message);
@@ -88,7 +88,7 @@ class MapReader {
   const YAML::Node* Find(std::string_view key) const;
   // Like Find, but reports a missing key at the map.
   const YAML::Node* Require(std::string_view key);
-  const YAML::Node& map() const { return map_; }
+  const YAML::Node& Map() const { return map_; }
 
  private:
   YamlFile& file_;

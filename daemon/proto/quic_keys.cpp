@@ -64,19 +64,20 @@ const VersionParams* ParamsFor(QuicVersionKind version) {
 // The HKDF implementation and the AES ciphers are fetched once per process:
 // an implicit fetch on every EVP_*Init would search the provider store.
 EVP_KDF* FetchHkdf() {
-  static EVP_KDF* const kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
-  return kdf;
+  static EVP_KDF* const kKdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
+  return kKdf;
 }
 const EVP_CIPHER* AesEcb() {
-  static EVP_CIPHER* const cipher = EVP_CIPHER_fetch(nullptr, "AES-128-ECB", nullptr);
-  return cipher;
+  static EVP_CIPHER* const kCipher = EVP_CIPHER_fetch(nullptr, "AES-128-ECB", nullptr);
+  return kCipher;
 }
 const EVP_CIPHER* AesGcm() {
-  static EVP_CIPHER* const cipher = EVP_CIPHER_fetch(nullptr, "AES-128-GCM", nullptr);
-  return cipher;
+  static EVP_CIPHER* const kCipher = EVP_CIPHER_fetch(nullptr, "AES-128-GCM", nullptr);
+  return kCipher;
 }
 
-char kSha256[] = "SHA256";
+// OSSL_PARAM wants a mutable char*; this is the digest name HKDF uses.
+char sha256_name[] = "SHA256";
 
 }  // namespace
 
@@ -137,7 +138,7 @@ bool QuicInitialCrypto::HkdfExtract(std::span<const std::uint8_t> salt,
   // of nullptr, so point at the salt (any non-null address) with length 0.
   const std::uint8_t* ikm_ptr = ikm.empty() ? salt.data() : ikm.data();
   const OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, kSha256, 0),
+      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, sha256_name, 0),
       OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<std::uint8_t*>(ikm_ptr),
                                         ikm.size()),
@@ -163,7 +164,7 @@ bool QuicInitialCrypto::HkdfExpandLabel(std::span<const std::uint8_t> secret,
   info[n++] = 0;
   int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
   const OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, kSha256, 0),
+      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, sha256_name, 0),
       OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
                                         const_cast<std::uint8_t*>(secret.data()), secret.size()),

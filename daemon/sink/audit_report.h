@@ -88,11 +88,11 @@ class AuditReport : public EventSink {
     counters_ = std::move(counters);
   }
 
-  const Policy& policy() const { return policy_; }
-  const std::vector<InputSummary>& inputs() const { return inputs_; }
-  const std::vector<std::string>& notes() const { return notes_; }
-  const std::string& vantage() const { return vantage_; }
-  const std::map<std::string, std::uint64_t>& counters() const { return counters_; }
+  const Policy& PolicyUsed() const { return policy_; }
+  const std::vector<InputSummary>& Inputs() const { return inputs_; }
+  const std::vector<std::string>& Notes() const { return notes_; }
+  const std::string& VantageName() const { return vantage_; }
+  const std::map<std::string, std::uint64_t>& Counters() const { return counters_; }
   // Destinations of flight-app traffic, ordered by first packet.
   std::vector<const Destination*> Destinations() const;
   const std::vector<Finding>& Attempts() const { return attempts_; }

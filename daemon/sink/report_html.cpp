@@ -26,8 +26,8 @@ tr.leak td{background:#fdecec}.muted{color:#66708a}.tag{display:inline-block;pad
 )";
 
 const char* Colour(std::size_t i) {
-  static const char* kPalette[] = {"#4e79a7", "#e15759", "#f28e2b", "#76b7b2", "#59a14f",
-                                   "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
+  static constexpr const char* kPalette[] = {"#4e79a7", "#e15759", "#f28e2b", "#76b7b2", "#59a14f",
+                                             "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
   return kPalette[i % (sizeof(kPalette) / sizeof(kPalette[0]))];
 }
 
@@ -111,7 +111,7 @@ std::string Chart(const AuditReport& r) {
 
 void WriteReportHtml(const AuditReport& r, std::ostream& out) {
   const std::string verdict = r.Verdict();
-  const Policy& p = r.policy();
+  const Policy& p = r.PolicyUsed();
   out << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
       << "<title>flightwall verification report: " << XmlEscape(p.name) << "</title><style>" << kCss
       << "</style></head><body>\n";
@@ -139,15 +139,15 @@ void WriteReportHtml(const AuditReport& r, std::ostream& out) {
       << "decision function, the same one the flightwall daemon enforces. An <i>attempt</i> is "
       << "flight-app traffic the policy denies; a <i>leak</i> is an attempt whose data left: TCP "
       << "payload acknowledged by the peer, UDP or ICMP payload answered, a DNS question "
-      << "answered. Vantage: <b>" << XmlEscape(r.vantage()) << "</b>.</p>\n";
-  if (!r.notes().empty()) {
+      << "answered. Vantage: <b>" << XmlEscape(r.VantageName()) << "</b>.</p>\n";
+  if (!r.Notes().empty()) {
     out << "<ul>";
-    for (const auto& n : r.notes()) out << "<li>" << XmlEscape(n) << "</li>";
+    for (const auto& n : r.Notes()) out << "<li>" << XmlEscape(n) << "</li>";
     out << "</ul>\n";
   }
   out << "<h2>Evidence inputs</h2>\n<table><tr><th>File</th><th>SHA-256</th><th>Link type</th>"
       << "<th>Packets</th><th>First packet</th><th>Last packet</th></tr>\n";
-  for (const auto& in : r.inputs()) {
+  for (const auto& in : r.Inputs()) {
     out << "<tr><td>" << XmlEscape(in.path) << "</td><td><code>" << in.sha256 << "</code></td><td>"
         << XmlEscape(in.link_type) << "</td><td class=\"num\">" << in.packets << "</td><td>"
         << (in.packets ? FormatTime(in.first_time) : "") << "</td><td>"
@@ -197,18 +197,18 @@ void WriteReportHtml(const AuditReport& r, std::ostream& out) {
     out << "</table>\n";
   }
   out << "<h2>Engine counters</h2>\n<table>";
-  for (const auto& [k, v] : r.counters()) {
+  for (const auto& [k, v] : r.Counters()) {
     out << "<tr><td>" << XmlEscape(k) << "</td><td class=\"num\">" << v << "</td></tr>";
   }
   out << "</table>\n</body></html>\n";
 }
 
 void WriteReportSummary(const AuditReport& r, std::ostream& out) {
-  out << "flightwall audit: " << r.Verdict() << " (policy " << r.policy().name << ")\n";
+  out << "flightwall audit: " << r.Verdict() << " (policy " << r.PolicyUsed().name << ")\n";
   std::uint64_t packets = 0;
-  for (const auto& in : r.inputs()) packets += in.packets;
-  out << "  inputs: " << r.inputs().size() << " file(s), " << packets << " packets\n";
-  for (const auto& in : r.inputs()) {
+  for (const auto& in : r.Inputs()) packets += in.packets;
+  out << "  inputs: " << r.Inputs().size() << " file(s), " << packets << " packets\n";
+  for (const auto& in : r.Inputs()) {
     for (const auto& w : in.warnings) out << "  warning: " << w << "\n";
   }
   out << "  flight-app flows: " << r.GovernedFlows() << ", DNS questions: " << r.DnsQuestions()

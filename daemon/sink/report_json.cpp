@@ -47,9 +47,9 @@ void WriteReportJson(const AuditReport& r, std::ostream& out) {
                   {"other_flows", r.OtherFlows()},
                   {"dns_questions", r.DnsQuestions()},
                   {"dns_questions_denied", r.DnsDenied()}};
-  j["vantage"] = r.vantage();
+  j["vantage"] = r.VantageName();
   Json inputs = Json::array();
-  for (const auto& in : r.inputs()) {
+  for (const auto& in : r.Inputs()) {
     Json i;
     i["file"] = in.path;
     i["sha256"] = in.sha256;
@@ -61,10 +61,10 @@ void WriteReportJson(const AuditReport& r, std::ostream& out) {
     inputs.push_back(i);
   }
   j["inputs"] = inputs;
-  const Policy& p = r.policy();
+  const Policy& p = r.PolicyUsed();
   j["policy"] = {
       {"name", p.name}, {"file", p.path}, {"sha256", p.sha256}, {"mode", PolicyModeName(p.mode)}};
-  j["notes"] = r.notes();
+  j["notes"] = r.Notes();
   Json dests = Json::array();
   for (const Destination* d : r.Destinations()) {
     Json e;
@@ -97,7 +97,7 @@ void WriteReportJson(const AuditReport& r, std::ostream& out) {
   }
   j["attempts"] = attempts;
   j["leaks"] = leaks;
-  j["counters"] = r.counters();
+  j["counters"] = r.Counters();
   // Names from DNS tunnels are arbitrary bytes: invalid UTF-8 becomes U+FFFD.
   out << j.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
 }

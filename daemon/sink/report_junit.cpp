@@ -49,7 +49,7 @@ void WriteReportJunit(const AuditReport& r, std::ostream& out) {
   out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   out << "<testsuites name=\"flightwall audit\" tests=\"" << tests << "\" failures=\"" << failures
       << "\">\n";
-  out << "  <testsuite name=\"" << XmlEscape(r.policy().name) << "\" tests=\"" << tests
+  out << "  <testsuite name=\"" << XmlEscape(r.PolicyUsed().name) << "\" tests=\"" << tests
       << "\" failures=\"" << failures << "\" errors=\"0\">\n";
   out << body;
   out << "  </testsuite>\n</testsuites>\n";

@@ -29,10 +29,10 @@ inline std::string XmlEscape(std::string_view s) {
         out += "&#39;";
         break;
       default:
-        if (c < 0x20 && c != '\n' && c != '\t') {
+        // Control characters are invalid in XML; bytes >= 0x80 could form
+        // invalid UTF-8 (names are bytes, not text).
+        if ((c < 0x20 && c != '\n' && c != '\t') || c >= 0x80) {
           out += '?';
-        } else if (c >= 0x80) {
-          out += '?';  // names are bytes, not text: never emit invalid UTF-8
         } else {
           out += static_cast<char>(c);
         }

@@ -1,13 +1,16 @@
 #include "source/pcap_source.h"
 
-#include <openssl/evp.h>
 #include <pcap/pcap.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <span>
 #include <string_view>
+#include <vector>
+
+#include "common/sha256.h"
 
 namespace flightwall {
 namespace {
@@ -19,36 +22,17 @@ struct FileCloser {
 };
 using FilePtr = std::unique_ptr<std::FILE, FileCloser>;
 
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-};
-
-std::string Hex(const unsigned char* bytes, unsigned len) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (unsigned i = 0; i < len; ++i) {
-    out.push_back(kDigits[bytes[i] >> 4]);
-    out.push_back(kDigits[bytes[i] & 0xf]);
-  }
-  return out;
-}
-
 // Hashes everything `in` yields and, when `copy` is set, writes it there too
 // (standard input has to be kept so that libpcap can read it afterwards).
 bool HashStream(std::FILE* in, std::FILE* copy, std::string* sha256, std::uint64_t* size,
                 std::string* why) {
-  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) {
-    *why = "cannot initialise SHA-256 (libcrypto)";
-    return false;
-  }
-  std::vector<unsigned char> buf(64 * 1024);
+  Sha256Hasher hasher;
+  std::vector<std::uint8_t> buf(64 * 1024);
   *size = 0;
   for (;;) {
     const std::size_t n = std::fread(buf.data(), 1, buf.size(), in);
     if (n > 0) {
-      EVP_DigestUpdate(ctx.get(), buf.data(), n);
+      hasher.Update(std::span<const std::uint8_t>(buf.data(), n));
       *size += n;
       if (copy != nullptr && std::fwrite(buf.data(), 1, n, copy) != n) {
         *why = std::string("cannot write temporary copy: ") + std::strerror(errno);
@@ -63,10 +47,7 @@ bool HashStream(std::FILE* in, std::FILE* copy, std::string* sha256, std::uint64
       break;
     }
   }
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned digest_len = 0;
-  EVP_DigestFinal_ex(ctx.get(), digest, &digest_len);
-  *sha256 = Hex(digest, digest_len);
+  *sha256 = hasher.FinalHex();
   return true;
 }
 
@@ -127,7 +108,8 @@ const char* PcapSource::LinkTypeName(std::uint32_t link_type) {
   }
 }
 
-std::unique_ptr<PcapSource> PcapSource::Open(std::vector<std::string> paths, std::string* error) {
+std::unique_ptr<PcapSource> PcapSource::Open(const std::vector<std::string>& paths,
+                                             std::string* error) {
   auto fail = [&](std::string msg) -> std::unique_ptr<PcapSource> {
     if (error != nullptr) *error = std::move(msg);
     return nullptr;
@@ -158,7 +140,9 @@ std::unique_ptr<PcapSource> PcapSource::Open(std::vector<std::string> paths, std
                     "; check the path and permissions");
       }
       if (!HashStream(file.get(), nullptr, &info.sha256, &info.size_bytes, &why)) {
-        return fail(path + ": " + why);
+        std::string msg = path;
+        msg.append(": ").append(why);
+        return fail(msg);
       }
       std::rewind(file.get());
     }
@@ -168,7 +152,7 @@ std::unique_ptr<PcapSource> PcapSource::Open(std::vector<std::string> paths, std
     pcap_t* handle =
         pcap_fopen_offline_with_tstamp_precision(file.get(), PCAP_TSTAMP_PRECISION_MICRO, errbuf);
     if (handle == nullptr) return fail(NotACapture(path, errbuf));
-    file.release();  // pcap_close() closes it from now on
+    static_cast<void>(file.release());  // pcap_close() closes it from now on
     source->handles_.push_back(handle);
     info.link_type_number = LinkTypeFromDlt(pcap_datalink(handle));
     info.link = static_cast<LinkType>(info.link_type_number);

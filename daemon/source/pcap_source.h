@@ -47,7 +47,8 @@ class PcapSource {
  public:
   // Opens all paths, in order. On failure returns nullptr and sets *error to a
   // message naming the file and saying what to do.
-  static std::unique_ptr<PcapSource> Open(std::vector<std::string> paths, std::string* error);
+  static std::unique_ptr<PcapSource> Open(const std::vector<std::string>& paths,
+                                          std::string* error);
   ~PcapSource();
   PcapSource(const PcapSource&) = delete;
   PcapSource& operator=(const PcapSource&) = delete;

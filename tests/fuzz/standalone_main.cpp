@@ -14,7 +14,8 @@ namespace {
 
 void RunFile(const std::filesystem::path& p, std::size_t* runs) {
   std::ifstream in(p, std::ios::binary);
-  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                                  std::istreambuf_iterator<char>());
   LLVMFuzzerTestOneInput(bytes.data(), bytes.size());
   ++*runs;
   const std::size_t limit = bytes.size() < 4096 ? bytes.size() : 4096;

@@ -28,7 +28,11 @@ std::string AsText(std::string_view bytes) {
   std::string out;
   for (std::size_t i = 0; i < bytes.size();) {
     const auto c = static_cast<unsigned char>(bytes[i]);
-    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    std::size_t len = c < 0x80           ? 1
+                      : (c >> 5) == 0x6  ? 2
+                      : (c >> 4) == 0xe  ? 3
+                      : (c >> 3) == 0x1e ? 4
+                                         : 0;
     bool ok = len > 0 && i + len <= bytes.size();
     for (std::size_t k = 1; ok && k < len; ++k) {
       ok = (static_cast<unsigned char>(bytes[i + k]) & 0xc0) == 0x80;
@@ -76,10 +80,17 @@ class Collector : public EventSink {
           out_->dns_answers[name][o.record_type == 1 ? "a" : "aaaa"].insert(o.address.ToString());
         }
         break;
-      case NameSource::kSni: out_->tls_sni.insert(name); break;
-      case NameSource::kHttpHost: out_->http_host.insert(name); break;
-      case NameSource::kQuicSni: out_->quic_sni.insert(name); break;
-      case NameSource::kNone: break;
+      case NameSource::kSni:
+        out_->tls_sni.insert(name);
+        break;
+      case NameSource::kHttpHost:
+        out_->http_host.insert(name);
+        break;
+      case NameSource::kQuicSni:
+        out_->quic_sni.insert(name);
+        break;
+      case NameSource::kNone:
+        break;
     }
   }
 
