@@ -1,0 +1,51 @@
+// Building and sending the packets that make denied traffic fail fast:
+// a TCP reset to the client, an ICMP/ICMPv6 destination-unreachable for
+// denied UDP, and a local DNS answer (REFUSED or NXDOMAIN) to a question for
+// a denied name, spoofed from the resolver it was sent to.
+//
+// The Build* functions are pure (no I/O): they take the offending packet's
+// IP datagram and write the reply datagram into a caller buffer, returning
+// its length (0 if the offending packet is not suitable, e.g. a RST is never
+// answered). PacketInjector sends them with raw sockets (IPPROTO_RAW, and an
+// IPv6 raw socket), in the namespace the daemon runs in.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+namespace flightwall {
+
+constexpr std::size_t kMaxInjectedPacket = 1280;
+
+// TCP RST (with ACK) from the destination to the source of `datagram`.
+std::size_t BuildTcpReset(std::span<const std::uint8_t> datagram, std::span<std::uint8_t> out);
+// ICMP port/admin-prohibited unreachable (v4 type 3 code 13, v6 type 1 code 1)
+// quoting the start of `datagram`, sent from `datagram`'s destination.
+std::size_t BuildIcmpUnreachable(std::span<const std::uint8_t> datagram,
+                                 std::span<std::uint8_t> out);
+// A DNS response to the UDP DNS query in `datagram` with the given rcode
+// (3 NXDOMAIN, 5 REFUSED), echoing the question, from the queried server.
+std::size_t BuildDnsRefusal(std::span<const std::uint8_t> datagram, std::uint8_t rcode,
+                            std::span<std::uint8_t> out);
+
+class PacketInjector {
+ public:
+  static std::unique_ptr<PacketInjector> Open(std::string* error);
+  ~PacketInjector();
+  PacketInjector(const PacketInjector&) = delete;
+  PacketInjector& operator=(const PacketInjector&) = delete;
+  // Sends a full IPv4 or IPv6 datagram; false (and counted) on failure.
+  bool Send(std::span<const std::uint8_t> datagram);
+  std::uint64_t Failures() const { return failures_; }
+
+ private:
+  PacketInjector() = default;
+  int fd4_ = -1;
+  int fd6_ = -1;
+  std::uint64_t failures_ = 0;
+};
+
+}  // namespace flightwall
