@@ -33,6 +33,7 @@ enum class Reason : std::uint8_t {
   kIcmpNotAllowed,      // other ICMP types from a flight app
   kProtocolNotAllowed,  // IP protocols other than TCP/UDP/ICMP
   kLocalOnly,           // multicast, broadcast or link-local: never routed off the LAN
+  kDnsMalformed,        // bytes to a DNS port that are not a DNS question
 };
 
 enum class NameSource : std::uint8_t { kNone, kDns, kSni, kHttpHost, kQuicSni };
@@ -87,6 +88,8 @@ constexpr std::string_view ReasonName(Reason r) {
       return "protocol-not-allowed";
     case Reason::kLocalOnly:
       return "local-only";
+    case Reason::kDnsMalformed:
+      return "dns-malformed";
   }
   return "unknown";
 }
@@ -130,6 +133,8 @@ constexpr std::string_view ReasonExplanation(Reason r) {
       return "IP protocol other than TCP, UDP and ICMP";
     case Reason::kLocalOnly:
       return "multicast, broadcast or link-local traffic that never leaves the LAN";
+    case Reason::kDnsMalformed:
+      return "bytes sent to a DNS port that are not a DNS question";
   }
   return "unknown";
 }

@@ -36,6 +36,7 @@ PacketOutcome Engine::Impl::Process(const RawPacket& raw) {
   ++stats.packets;
   out.decode = decoder.Decode(raw, &pkt);
   if (out.decode != DecodeStatus::kOk) return out;
+  dns_denied_in_packet = false;
   ++stats.ip_packets;
   ExpireIdle(pkt.time);
 
@@ -64,7 +65,52 @@ PacketOutcome Engine::Impl::Process(const RawPacket& raw) {
   out.verdict = f->verdict;
   out.reason = f->reason;
   out.flow = f;
+  out.to_server = to_server;
+  out.is_dns = f->is_dns || IsDnsPort(policy, f->server_port);
+  out.dns_question_denied = dns_denied_in_packet;
+  out.dns_reason = dns_denied_reason;
+  SettleDecision(*f, &out);
   return out;
+}
+
+void Engine::Impl::SettleDecision(Flow& f, PacketOutcome* out) {
+  if (f.app < 0 || f.verdict == Verdict::kNotGoverned) return;
+  const bool has_payload = !pkt.payload.empty();
+  const bool stream = f.kind == FlowKind::kTcp || f.kind == FlowKind::kUdp;
+  if (stream && out->to_server && has_payload && !f.payload_judged) {
+    const bool revealed = f.name_source == NameSource::kSni ||
+                          f.name_source == NameSource::kHttpHost ||
+                          f.name_source == NameSource::kQuicSni;
+    if (revealed || f.inspection_done) f.payload_judged = true;
+  }
+  if (out->is_dns) return;  // DNS is judged question by question, never bypassed
+  out->awaiting_name =
+      stream && out->to_server && has_payload && !f.payload_judged && f.verdict != Verdict::kDeny;
+  if (!f.decision_final) {
+    if (f.verdict == Verdict::kDeny) {
+      f.decision_final = true;
+    } else if (!stream) {
+      f.decision_final = true;
+    } else if (f.payload_judged && f.name_source != NameSource::kHttpHost) {
+      // Plain HTTP stays under inspection: a later request on the same
+      // connection may name another host.
+      f.decision_final = true;
+    }
+  }
+  out->final = f.decision_final;
+  if (f.decision_final && !f.decision_reported) {
+    f.decision_reported = true;
+    const int catalog = CatalogFor(f);
+    for (EventSink* s : sinks) s->OnDecision(f, catalog);
+  }
+}
+
+int Engine::Impl::CatalogFor(const Flow& f) const {
+  // Fronted flows reveal an allowed name; who the data was for is what DNS
+  // called the address.
+  int catalog = CatalogIndex(policy, f.hostname.View());
+  if (catalog < 0) catalog = CatalogIndex(policy, f.dns_name.View());
+  return catalog;
 }
 
 Flow* Engine::Impl::FlowFor(bool* to_server) {
@@ -249,6 +295,7 @@ void Engine::Impl::TrackTcp(Flow& f, bool to_server) {
   }
   if (pkt.payload.empty()) return;
   const auto fresh = InOrder(pos, pkt.payload);
+  if (to_server && pos.gap) f.inspection_done = true;  // cannot read past a hole
   if (IsDnsPort(policy, f.server_port) || f.server_port == 53) {
     HandleDnsTcp(f, to_server, fresh);
   } else if (to_server) {
@@ -331,10 +378,7 @@ void Engine::Impl::ReleaseSlots(Flow& f) {
 
 void Engine::Impl::FinalizeFlow(Flow& f) {
   ReleaseSlots(f);
-  // Fronted flows reveal an allowed name; who the data was for is what DNS
-  // called the address.
-  int catalog = CatalogIndex(policy, f.hostname.View());
-  if (catalog < 0) catalog = CatalogIndex(policy, f.dns_name.View());
+  const int catalog = CatalogFor(f);
   for (EventSink* s : sinks) s->OnFlow(f, catalog);
 }
 

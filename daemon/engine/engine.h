@@ -66,6 +66,18 @@ struct PacketOutcome {
   Verdict verdict = Verdict::kNotGoverned;
   Reason reason = Reason::kNotFlightApp;
   const Flow* flow = nullptr;  // valid until the next Process()
+  bool to_server = true;       // packet direction within the flow
+  // The flow's verdict cannot change any more: an enforcer may let the
+  // kernel apply it to the rest of the connection (connmark).
+  bool final = false;
+  // Payload whose name is not known yet (a ClientHello split over segments,
+  // a QUIC Initial over several datagrams): an enforcer holds the packet
+  // until a later packet makes the decision final.
+  bool awaiting_name = false;
+  // DNS: this packet is a question from a flight app that the policy denies.
+  bool dns_question_denied = false;
+  Reason dns_reason = Reason::kNotFlightApp;
+  bool is_dns = false;
 };
 
 class Engine {

@@ -35,9 +35,16 @@ void Engine::Impl::HandleDnsTcp(Flow& f, bool to_server, std::span<const std::ui
 void Engine::Impl::HandleDnsPayload(Flow& f, bool to_server, std::span<const std::uint8_t> message,
                                     bool tcp) {
   const ParseStatus st = ParseDnsMessage(message, &dns_msg);
-  if (st == ParseStatus::kNotMine) return;
   if (st == ParseStatus::kMalformed) ++stats.dns_malformed;
-  if (st != ParseStatus::kOk && dns_msg.questions_stored == 0) return;
+  if (st != ParseStatus::kOk && dns_msg.questions_stored == 0) {
+    // Bytes on a DNS port that are not a DNS question cannot be judged by
+    // name: from a flight app they are denied (a tunnel needs no parser).
+    if (to_server && f.app >= 0) {
+      dns_denied_in_packet = true;
+      dns_denied_reason = Reason::kDnsMalformed;
+    }
+    return;
+  }
   f.is_dns = true;
 
   DnsPendingKey key;
@@ -55,7 +62,15 @@ void Engine::Impl::HandleDnsPayload(Flow& f, bool to_server, std::span<const std
       ++stats.dns_pending_evicted;
       FinalizeDns(r.evicted_value);
     }
-    if (!r.inserted) return;  // a retransmitted query
+    if (!r.inserted) {  // a retransmitted query: same questions, same verdict
+      for (std::size_t i = 0; i < r.value->count; ++i) {
+        if (r.value->questions[i].verdict == Verdict::kDeny) {
+          dns_denied_in_packet = true;
+          dns_denied_reason = r.value->questions[i].reason;
+        }
+      }
+      return;
+    }
     DnsPending& p = *r.value;
     p.count = dns_msg.questions_stored;
     for (std::size_t i = 0; i < p.count; ++i) {
@@ -77,6 +92,10 @@ void Engine::Impl::HandleDnsPayload(Flow& f, bool to_server, std::span<const std
         q.verdict = d.verdict;
         q.reason = d.reason;
         q.rule = d.rule;
+        if (d.verdict == Verdict::kDeny) {
+          dns_denied_in_packet = true;
+          dns_denied_reason = d.reason;
+        }
       }
       NameObservation o;
       o.packet = pkt.number;

@@ -57,6 +57,8 @@ struct Engine::Impl {
   void TrackDelivery(Flow& f, bool to_server);
   void HandleIcmp(Flow& f, bool to_server);
   void FinalizeFlow(Flow& f);
+  int CatalogFor(const Flow& f) const;
+  void SettleDecision(Flow& f, PacketOutcome* out);
   void ReleaseSlots(Flow& f);
   void ExpireIdle(Timestamp now);
   Timestamp IdleTimeout(const Flow& f) const;
@@ -93,6 +95,9 @@ struct Engine::Impl {
   std::vector<EventSink*> sinks;
   EngineStats stats;
   std::vector<Flow*> finish_order;  // reused by Finish()
+  // Set by HandleDnsPayload for the packet being processed.
+  bool dns_denied_in_packet = false;
+  Reason dns_denied_reason = Reason::kNotFlightApp;
 };
 
 }  // namespace flightwall

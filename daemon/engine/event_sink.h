@@ -60,6 +60,9 @@ class EventSink {
   // A DNS question was answered or given up on.
   virtual void OnDns(const DnsRecord& record, int catalog_index) = 0;
   virtual void OnName(const NameObservation& /*observation*/) {}
+  // A flight-app flow's verdict became final (the daemon logs here, when it
+  // acts; `audit` logs at OnFlow, when the whole flow is known).
+  virtual void OnDecision(const Flow& /*flow*/, int /*catalog_index*/) {}
 };
 
 }  // namespace flightwall

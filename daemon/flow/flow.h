@@ -112,6 +112,9 @@ struct Flow {
   Reason reason = Reason::kNotFlightApp;
   int rule = -1;
   std::uint64_t decision_packet = 0;
+  bool payload_judged = false;     // the first client payload's name check is over
+  bool decision_final = false;     // no later packet can change the verdict
+  bool decision_reported = false;  // OnDecision was called
 
   // Evidence that data left: payload sent, then acknowledged or answered.
   std::uint64_t first_payload_packet = 0;
