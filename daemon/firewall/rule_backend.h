@@ -10,8 +10,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "policy/policy.h"
@@ -24,6 +27,12 @@ constexpr std::uint32_t kConnmarkGoverned = 0x40000000;  // a flight app's conne
 constexpr std::uint32_t kConnmarkAllowed = 0x10000000;   // decided: pass in the kernel
 constexpr std::uint32_t kConnmarkDenied = 0x20000000;    // decided: drop in the kernel
 constexpr std::uint32_t kConnmarkVerdictMask = 0x30000000;
+// Packet mark (SO_MARK) the daemon puts on the packets it injects (RST, ICMP
+// unreachable, DNS refusal). In output mode these loop back through OUTPUT on
+// a connection marked denied; the chains let them pass untouched instead of
+// dropping or re-queueing them. Only CAP_NET_ADMIN can set SO_MARK, so a
+// flight app cannot use it to skip inspection.
+constexpr std::uint32_t kPacketMarkInjected = 0x08000000;
 
 enum class InterceptMode : std::uint8_t { kForward, kOutput };
 enum class BackendKind : std::uint8_t { kIptables, kNftables, kNone };
@@ -33,8 +42,8 @@ struct InterceptSettings {
   std::uint16_t queue_first = 0;
   std::uint16_t queue_last = 0;  // == queue_first for a single queue
   BackendKind backend = BackendKind::kIptables;
-  bool fail_open = false;        // --queue-bypass / "bypass": pass when no daemon listens
-  bool every_packet = false;     // inspect: every-packet: never bypass by connmark
+  bool fail_open = false;     // --queue-bypass / "bypass": pass when no daemon listens
+  bool every_packet = false;  // inspect: every-packet: never bypass by connmark
   std::string chain_prefix = "FLIGHTWALL";
 };
 
@@ -48,12 +57,33 @@ struct RuleSelector {
 struct RulePlan {
   InterceptSettings settings;
   std::vector<RuleSelector> selectors;
+  // The policy's DNS ports: DNS is always queued, even on connections marked
+  // allowed, so every question is judged and every answer attests names.
+  std::vector<std::uint16_t> dns_ports;
   std::vector<std::string> warnings;  // e.g. "user 'pilot' does not exist; skipped"
 };
 
+// How PlanRules looks up what the policy names; tests replace it.
+struct SelectorResolver {
+  // uid of a user name (getpwnam), nullopt when there is no such user.
+  std::function<std::optional<std::uint32_t>(const std::string& user)> uid_of;
+  // Whether a cgroup (path from the cgroup2 root) exists now: the kernel
+  // resolves cgroup paths when a rule is loaded and rejects missing ones.
+  std::function<bool(const std::string& path, std::string* why)> cgroup_exists;
+};
+SelectorResolver SystemSelectorResolver();
+
 // Resolves users to uids (getpwnam) and collects the policy's selectors for
 // the intercept mode (interfaces+sources in forward, users+cgroups in output).
+// Selectors that cannot be used become warnings, never errors.
 RulePlan PlanRules(const Policy& policy, const InterceptSettings& settings);
+RulePlan PlanRules(const Policy& policy, const InterceptSettings& settings,
+                   const SelectorResolver& resolver);
+
+// Chain prefixes become iptables chain names (with "_APP", at most 28
+// characters) and a lower-case nftables table name: 1-24 characters of
+// [A-Za-z0-9_], starting with a letter.
+bool IsValidChainPrefix(std::string_view prefix, std::string* why);
 
 class FirewallBackend {
  public:

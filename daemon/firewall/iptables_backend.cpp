@@ -1,0 +1,283 @@
+// Why the mangle table: an ACCEPT ends only the table it is in. Our
+// "allowed: pass in the kernel" ACCEPT (and the daemon's NF_ACCEPT verdicts)
+// must not skip the operator's own filter rules, and in mangle they do not:
+// the filter table still runs after us. Denied connections are dropped here,
+// which is final in any table. mangle OUTPUT also runs before nat OUTPUT, so
+// in output mode we see the destination the app asked for, not a DNAT one.
+//
+// Output mode: the owner and cgroup matches are only valid on the output
+// path (the kernel refuses them in a chain reachable from INPUT), so INPUT
+// jumps straight to ${P}_APP for replies of governed connections. Looped-back
+// packets (-i lo) are skipped in INPUT: they were already inspected once in
+// OUTPUT, where their socket's uid is known; queueing them twice would make
+// the engine see every loopback packet twice. Other processes' loopback
+// traffic is queued only when it belongs to a governed connection (a local
+// stub resolver answering a flight app), never otherwise.
+#include "firewall/iptables_backend.h"
+
+#include <cstdio>
+#include <sstream>
+
+namespace flightwall {
+namespace {
+
+std::string Hex(std::uint32_t value) {
+  char buffer[16];
+  std::snprintf(buffer, sizeof buffer, "0x%x", value);
+  return buffer;
+}
+
+std::string MarkMatch(const char* module, std::uint32_t value, std::uint32_t mask) {
+  return std::string("-m ") + module + " --mark " + Hex(value) + "/" + Hex(mask);
+}
+
+std::string QueueTarget(const InterceptSettings& s) {
+  std::string target = "-j NFQUEUE ";
+  if (s.queue_last > s.queue_first) {
+    target +=
+        "--queue-balance " + std::to_string(s.queue_first) + ":" + std::to_string(s.queue_last);
+  } else {
+    target += "--queue-num " + std::to_string(s.queue_first);
+  }
+  if (s.fail_open) target += " --queue-bypass";
+  return target;
+}
+
+// multiport takes at most 15 ports per rule.
+std::vector<std::string> PortLists(const std::vector<std::uint16_t>& ports) {
+  std::vector<std::string> lists;
+  for (std::size_t i = 0; i < ports.size(); i += 15) {
+    std::string list;
+    for (std::size_t j = i; j < ports.size() && j < i + 15; ++j) {
+      if (!list.empty()) list += ",";
+      list += std::to_string(ports[j]);
+    }
+    lists.push_back(list);
+  }
+  return lists;
+}
+
+const char* SaveTool(bool v6) { return v6 ? "ip6tables-save" : "iptables-save"; }
+const char* RestoreTool(bool v6) { return v6 ? "ip6tables-restore" : "iptables-restore"; }
+const char* ListTool(bool v6) { return v6 ? "ip6tables" : "iptables"; }
+
+// iptables-restore names the failing line ("line 7: ..."); quote it so the
+// operator sees the rule, not just a number.
+std::string QuoteFailingLine(const std::string& message, const std::string& script) {
+  const auto at = message.find("line ");
+  if (at == std::string::npos) return message;
+  int line = 0;
+  for (std::size_t i = at + 5; i < message.size() && message[i] >= '0' && message[i] <= '9'; ++i) {
+    line = line * 10 + (message[i] - '0');
+  }
+  std::istringstream lines(script);
+  std::string text;
+  for (int i = 0; i < line && std::getline(lines, text); ++i) {
+  }
+  if (line <= 0 || text.empty()) return message;
+  return message + " [line " + std::to_string(line) + ": " + text + "]";
+}
+
+}  // namespace
+
+IptablesRuleSet BuildIptablesRules(const RulePlan& plan, const std::string& prefix, bool v6) {
+  const InterceptSettings& s = plan.settings;
+  const std::string select = prefix;
+  const std::string app = prefix + "_APP";
+  const std::string to_app = " -j " + app;
+  IptablesRuleSet set;
+  set.chains = {":" + select + " - [0:0]", ":" + app + " - [0:0]"};
+  const bool output = s.mode == InterceptMode::kOutput;
+
+  auto add = [&](const std::string& chain, const std::string& rest) {
+    set.rules.push_back("-A " + chain + " " + rest);
+  };
+  if (output)
+    add(select, MarkMatch("mark", kPacketMarkInjected, kPacketMarkInjected) + " -j RETURN");
+  for (const RuleSelector& sel : plan.selectors) {
+    switch (sel.kind) {
+      case RuleSelector::Kind::kInInterface:
+        if (!output) add(select, "-i " + sel.value + to_app);
+        break;
+      case RuleSelector::Kind::kSource:
+        if (!output && sel.v6 == v6) add(select, "-s " + sel.value + to_app);
+        break;
+      case RuleSelector::Kind::kUid:
+        if (output) add(select, "-m owner --uid-owner " + sel.value + to_app);
+        break;
+      case RuleSelector::Kind::kCgroup:
+        if (output) add(select, "-m cgroup --path " + sel.value + to_app);
+        break;
+    }
+  }
+  // Replies (and ICMP errors) of governed connections match no selector:
+  // the connmark set below carries the selection over to them.
+  const std::string governed = MarkMatch("connmark", kConnmarkGoverned, kConnmarkGoverned);
+  add(select, governed + to_app);
+
+  add(app, "-j CONNMARK --set-xmark " + Hex(kConnmarkGoverned) + "/" + Hex(kConnmarkGoverned));
+  add(app, MarkMatch("connmark", kConnmarkDenied, kConnmarkVerdictMask) + " -j DROP");
+  const std::string queue = QueueTarget(s);
+  if (!s.every_packet) {
+    // DNS is queued even on allowed connections: each question is judged
+    // and each answer is what attests names to addresses.
+    for (const char* proto : {"udp", "tcp"}) {
+      for (const std::string& ports : PortLists(plan.dns_ports)) {
+        add(app, std::string("-p ") + proto + " -m multiport --ports " + ports + " " + queue);
+      }
+    }
+    add(app, MarkMatch("connmark", kConnmarkAllowed, kConnmarkVerdictMask) + " -j ACCEPT");
+  }
+  add(app, queue);
+
+  if (output) {
+    set.jumps.push_back("-I OUTPUT 1 -j " + select);
+    set.jumps.push_back("-I INPUT 1 ! -i lo " + governed + to_app);
+  } else {
+    set.jumps.push_back("-I FORWARD 1 -j " + select);
+  }
+  return set;
+}
+
+std::string RenderIptablesScript(const IptablesRuleSet& rules,
+                                 const std::vector<std::string>& before) {
+  std::string script = "*mangle\n";
+  for (const auto* part : {&before, &rules.chains, &rules.rules, &rules.jumps}) {
+    for (const std::string& line : *part) script += line + "\n";
+  }
+  script += "COMMIT\n";
+  return script;
+}
+
+IptablesInstalled ParseIptablesSave(std::string_view save_text, const std::string& prefix) {
+  const std::string select = prefix;
+  const std::string app = prefix + "_APP";
+  IptablesInstalled installed;
+  bool has_select = false, has_app = false;
+  std::istringstream lines{std::string(save_text)};
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.starts_with(":")) {
+      const std::string name = line.substr(1, line.find(' ') - 1);
+      has_select = has_select || name == select;
+      has_app = has_app || name == app;
+      continue;
+    }
+    if (!line.starts_with("-A ")) continue;
+    std::istringstream tokens(line.substr(3));
+    std::string chain, token, target;
+    tokens >> chain;
+    while (tokens >> token) {
+      if ((token == "-j" || token == "-g" || token == "--jump" || token == "--goto") &&
+          tokens >> target) {
+        break;
+      }
+    }
+    if (chain != select && chain != app && (target == select || target == app)) {
+      installed.jump_deletions.push_back("-D " + line.substr(3));
+    }
+  }
+  if (has_select) installed.chains.push_back(select);
+  if (has_app) installed.chains.push_back(app);
+  return installed;
+}
+
+IptablesBackend::IptablesBackend(std::string prefix, std::unique_ptr<CommandRunner> runner)
+    : prefix_(std::move(prefix)), runner_(std::move(runner)) {}
+
+bool IptablesBackend::Available(std::string* why) {
+  for (bool v6 : {false, true}) {
+    const char* tool = ListTool(v6);
+    CommandResult version = runner_->Run({tool, "-V"}, "");
+    if (!version.started) {
+      *why = std::string(tool) + " is not installed (" + version.failure +
+             "); install the iptables package or use backend: nftables";
+      return false;
+    }
+    CommandResult list = runner_->Run({tool, "-w", "5", "-t", "mangle", "-S"}, "");
+    if (!list.Ok()) {
+      *why = list.Describe(std::string(tool) + " -t mangle -S") +
+             " (run as root, or with CAP_NET_ADMIN)";
+      return false;
+    }
+    for (const char* save_or_restore : {SaveTool(v6), RestoreTool(v6)}) {
+      if (!runner_->Run({save_or_restore, "--version"}, "").started) {
+        *why = std::string(save_or_restore) + " is not installed; install the iptables package";
+        return false;
+      }
+    }
+    // The userspace extensions the rules use; a minimal iptables build may
+    // lack some. Kernel support is only known when Install() loads the rules.
+    CommandResult help = runner_->Run({tool, "-m", "connmark", "-j", "NFQUEUE", "--help"}, "");
+    if (help.out.find("NFQUEUE target options") == std::string::npos ||
+        help.out.find("connmark match options") == std::string::npos) {
+      *why = std::string(tool) + " lacks the NFQUEUE target or the connmark match extension";
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string IptablesBackend::Render(const RulePlan& plan) const {
+  std::string text;
+  for (bool v6 : {false, true}) {
+    text += std::string("# IPv") + (v6 ? "6" : "4") + ": " + RestoreTool(v6) + " --noflush\n";
+    text += RenderIptablesScript(BuildIptablesRules(plan, prefix_, v6));
+  }
+  return text;
+}
+
+bool IptablesBackend::ReadInstalled(bool v6, IptablesInstalled* installed, std::string* error) {
+  CommandResult save = runner_->Run({SaveTool(v6), "-t", "mangle"}, "");
+  if (!save.Ok()) {
+    *error = save.Describe(std::string(SaveTool(v6)) + " -t mangle");
+    return false;
+  }
+  *installed = ParseIptablesSave(save.out, prefix_);
+  return true;
+}
+
+bool IptablesBackend::Restore(bool v6, const std::string& script, std::string* error) {
+  CommandResult result = runner_->Run({RestoreTool(v6), "-w", "5", "--noflush"}, script);
+  if (!result.Ok()) {
+    *error = QuoteFailingLine(result.Describe(std::string(RestoreTool(v6)) + " --noflush"), script);
+    return false;
+  }
+  return true;
+}
+
+bool IptablesBackend::Install(const RulePlan& plan, std::string* error) {
+  if (!IsValidChainPrefix(prefix_, error)) return false;
+  // Per family, one transaction: delete the previous install's jumps (the
+  // mode may have changed), redeclare our chains (which flushes them), add
+  // the rules and the jumps. No moment without rules, no duplicate jumps.
+  // If IPv6 fails after IPv4 succeeded, IPv4 keeps the new rules: failing
+  // closed, the caller must treat the error as fatal.
+  for (bool v6 : {false, true}) {
+    IptablesInstalled installed;
+    if (!ReadInstalled(v6, &installed, error)) return false;
+    const std::string script =
+        RenderIptablesScript(BuildIptablesRules(plan, prefix_, v6), installed.jump_deletions);
+    if (!Restore(v6, script, error)) return false;
+  }
+  return true;
+}
+
+bool IptablesBackend::Remove(std::string* error) {
+  if (!IsValidChainPrefix(prefix_, error)) return false;
+  for (bool v6 : {false, true}) {
+    IptablesInstalled installed;
+    if (!ReadInstalled(v6, &installed, error)) return false;
+    if (installed.Empty()) continue;
+    std::string script = "*mangle\n";
+    for (const std::string& line : installed.jump_deletions) script += line + "\n";
+    // Flush both before deleting either: ${P} refers to ${P}_APP.
+    for (const std::string& chain : installed.chains) script += "-F " + chain + "\n";
+    for (const std::string& chain : installed.chains) script += "-X " + chain + "\n";
+    script += "COMMIT\n";
+    if (!Restore(v6, script, error)) return false;
+  }
+  return true;
+}
+
+}  // namespace flightwall

@@ -1,0 +1,199 @@
+// PlanRules: the policy's flight_apps selectors, resolved for the kernel.
+#include <pwd.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <sstream>
+
+#include "firewall/rule_backend.h"
+
+namespace flightwall {
+namespace {
+
+// Values end up as tokens of an iptables-restore or nft script; anything
+// that could split a token or open a quote/comment is refused rather than
+// escaped (the policy loader already rejects most of it).
+bool IsSafeToken(std::string_view value) {
+  if (value.empty()) return false;
+  for (char c : value) {
+    if (c <= ' ' || c >= 0x7f || c == '"' || c == '\'' || c == '\\' || c == '#' || c == ';' ||
+        c == '{' || c == '}' || c == '$') {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::optional<std::uint32_t> ParseUid(std::string_view text) {
+  std::uint32_t uid = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, uid);
+  // (uid_t)-1 means "no change" to the kernel; it is never a real user.
+  if (text.empty() || ec != std::errc() || ptr != end || uid == 0xffffffffu) return std::nullopt;
+  return uid;
+}
+
+bool IsDigits(std::string_view text) {
+  return !text.empty() &&
+         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// The cgroup2 mount point from /proc/self/mountinfo (field 5, after the
+// " - cgroup2 " separator), empty when cgroup2 is not mounted.
+std::string Cgroup2Mount() {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto sep = line.find(" - ");
+    if (sep == std::string::npos || line.compare(sep + 3, 8, "cgroup2 ") != 0) continue;
+    std::istringstream fields(line.substr(0, sep));
+    std::string field, mount_point;
+    for (int i = 0; i < 5 && fields >> field; ++i) mount_point = field;
+    return mount_point;
+  }
+  return {};
+}
+
+const char* ModeName(InterceptMode mode) {
+  return mode == InterceptMode::kForward ? "forward" : "output";
+}
+
+void AddSelector(RulePlan* plan, RuleSelector selector) {
+  for (const RuleSelector& s : plan->selectors) {
+    if (s.kind == selector.kind && s.value == selector.value && s.v6 == selector.v6) return;
+  }
+  plan->selectors.push_back(std::move(selector));
+}
+
+// Forward mode: interfaces and sources. Returns how many were usable.
+int PlanForward(const FlightApp& app, RulePlan* plan) {
+  int usable = 0;
+  for (const std::string& name : app.interfaces) {
+    if (!IsSafeToken(name)) {
+      plan->warnings.push_back("flight app '" + app.name + "': interface '" + name +
+                               "' cannot be written into a rule; skipped");
+      continue;
+    }
+    AddSelector(plan, {RuleSelector::Kind::kInInterface, name, false});
+    ++usable;
+  }
+  for (const Cidr& cidr : app.sources) {
+    AddSelector(plan, {RuleSelector::Kind::kSource, cidr.ToString(), cidr.Base().IsV6()});
+    ++usable;
+  }
+  return usable;
+}
+
+// Output mode: users (as uids) and cgroups.
+int PlanOutput(const FlightApp& app, const SelectorResolver& resolver, RulePlan* plan) {
+  int usable = 0;
+  for (const std::string& user : app.users) {
+    std::optional<std::uint32_t> uid =
+        IsDigits(user) ? ParseUid(user) : (resolver.uid_of ? resolver.uid_of(user) : std::nullopt);
+    if (!uid) {
+      plan->warnings.push_back("flight app '" + app.name + "': user '" + user +
+                               (IsDigits(user) ? "' is not a valid uid; skipped"
+                                               : "' does not exist; skipped (create the user "
+                                                 "or write its numeric uid, then reload)"));
+      continue;
+    }
+    AddSelector(plan, {RuleSelector::Kind::kUid, std::to_string(*uid), false});
+    ++usable;
+  }
+  for (const std::string& path : app.cgroups) {
+    std::string why;
+    if (!IsSafeToken(path) || !path.starts_with('/')) {
+      plan->warnings.push_back("flight app '" + app.name + "': cgroup '" + path +
+                               "' cannot be written into a rule; skipped");
+      continue;
+    }
+    if (resolver.cgroup_exists && !resolver.cgroup_exists(path, &why)) {
+      plan->warnings.push_back("flight app '" + app.name + "': cgroup '" + path + "' " + why +
+                               "; skipped (the kernel needs it to exist when the rules are "
+                               "loaded: start the app's unit, then reload)");
+      continue;
+    }
+    AddSelector(plan, {RuleSelector::Kind::kCgroup, path, false});
+    ++usable;
+  }
+  return usable;
+}
+
+}  // namespace
+
+SelectorResolver SystemSelectorResolver() {
+  SelectorResolver resolver;
+  resolver.uid_of = [](const std::string& user) -> std::optional<std::uint32_t> {
+    passwd entry{};
+    passwd* found = nullptr;
+    std::vector<char> buffer(16384);
+    if (getpwnam_r(user.c_str(), &entry, buffer.data(), buffer.size(), &found) != 0 ||
+        found == nullptr) {
+      return std::nullopt;
+    }
+    return static_cast<std::uint32_t>(found->pw_uid);
+  };
+  resolver.cgroup_exists = [](const std::string& path, std::string* why) {
+    const std::string mount = Cgroup2Mount();
+    if (mount.empty()) {
+      *why = "cannot be matched: no cgroup2 hierarchy is mounted";
+      return false;
+    }
+    struct stat st {};
+    if (stat((mount + path).c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      *why = "does not exist under " + mount;
+      return false;
+    }
+    return true;
+  };
+  return resolver;
+}
+
+RulePlan PlanRules(const Policy& policy, const InterceptSettings& settings) {
+  return PlanRules(policy, settings, SystemSelectorResolver());
+}
+
+RulePlan PlanRules(const Policy& policy, const InterceptSettings& settings,
+                   const SelectorResolver& resolver) {
+  RulePlan plan;
+  plan.settings = settings;
+  plan.dns_ports = policy.dns.ports;
+  const bool forward = settings.mode == InterceptMode::kForward;
+  for (const FlightApp& app : policy.flight_apps) {
+    const int usable = forward ? PlanForward(app, &plan) : PlanOutput(app, resolver, &plan);
+    if (usable > 0) continue;
+    const bool declared = forward ? !(app.interfaces.empty() && app.sources.empty())
+                                  : !(app.users.empty() && app.cgroups.empty());
+    const char* kinds = forward ? "interfaces or sources" : "users or cgroups";
+    plan.warnings.push_back("flight app '" + app.name + "' has no " +
+                            (declared ? std::string("usable ") : std::string()) + kinds + "; in " +
+                            ModeName(settings.mode) + " mode it selects no traffic");
+  }
+  if (plan.selectors.empty()) {
+    plan.warnings.push_back(std::string("no flight app selects any traffic in ") +
+                            ModeName(settings.mode) + " mode: nothing will be inspected");
+  }
+  return plan;
+}
+
+bool IsValidChainPrefix(std::string_view prefix, std::string* why) {
+  auto fail = [&](const std::string& text) {
+    if (why != nullptr) *why = "chain prefix '" + std::string(prefix) + "' " + text;
+    return false;
+  };
+  if (prefix.empty() || prefix.size() > 24) return fail("must be 1-24 characters long");
+  const char first = prefix.front();
+  if (!((first >= 'A' && first <= 'Z') || (first >= 'a' && first <= 'z'))) {
+    return fail("must start with a letter");
+  }
+  for (char c : prefix) {
+    const bool ok =
+        (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    if (!ok) return fail("may hold only letters, digits and '_'");
+  }
+  return true;
+}
+
+}  // namespace flightwall
