@@ -1,0 +1,285 @@
+#!/usr/bin/env bash
+# Fault injection for `flightwall run`, witnessed from outside as an auditor
+# would: tcpdump on the server side counts what crossed the gateway.
+#
+#  1. on_failure: closed. A client loop uploads to denied hosts (TLS with a
+#     hard-coded address, IPv4 and IPv6, and plain TCP to a hard-coded IP)
+#     and fetches from an allowed host while the daemon is SIGKILLed and
+#     restarted. No payload byte reaches a denied destination before, during
+#     or after the kill; while the daemon is dead no new connection passes
+#     (not even to an allowed host), the rules stay installed (a SIGKILL
+#     cleans nothing up) and a connection decided before the kill finishes;
+#     a restart restores the allowed traffic.
+#  2. on_failure: open. With the daemon killed, traffic passes the queue
+#     (--queue-bypass): allowed fetches work and a denied upload reaches the
+#     server, proving the setting is honoured. `flightwall rules --remove`
+#     then cleans up what the dead daemon left.
+#  3. Queue flood. 200k UDP datagrams to a denied destination, far beyond
+#     the queue length: the kernel counts the overflow (/proc/net/netfilter/
+#     nfnetlink_queue and the daemon's metrics), no datagram reaches the
+#     server, and allowed traffic works again afterwards.
+#
+# Runs as root (ctest); exit 77 when requirements are missing.
+# The bash -c checks take their values as "$1"/"$2" on purpose.
+# shellcheck disable=SC2016
+# shellcheck source-path=SCRIPTDIR
+set -uo pipefail
+
+# shellcheck source=lib/daemon_lab.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/daemon_lab.sh"
+dl_check_requirements daemon_fault_test || exit 77
+
+dl_init "fwf$$"
+if ! dl_up 2>"$DL_DIR/up.log"; then
+  cat "$DL_DIR/up.log"
+  echo "FAIL: build the namespaces and servers"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+POLICY="$DL_DIR/policy.yaml"
+CLOSED="$DL_DIR/closed.yaml"
+OPEN="$DL_DIR/open.yaml"
+dl_write_policy "$POLICY" enforce
+dl_write_config "$CLOSED" "$POLICY" closed
+dl_write_config "$OPEN" "$POLICY" open
+head -c 65536 /dev/urandom | base64 -w 76 >"$DL_DIR/flightlog.csv"
+
+DENIED_HOSTS='host 198.51.100.20 or host 2001:db8:100::20 or host 203.0.113.77'
+RESOLVE4=(--resolve flightlog.dji.com:443:198.51.100.20)
+RESOLVE6=(--resolve "flightlog.dji.com:443:[2001:db8:100::20]")
+
+# The uploads a leaky app makes without asking DNS (so the gateway sees a
+# TCP connection and payload, not just a refused question). Prints the codes.
+upload_denied() {
+  local t="${DL_CURL_TIMEOUT:-2}" a b c
+  a=$(DL_CURL_TIMEOUT=$t dl_fetch flightlog.dji.com /upload "${RESOLVE4[@]}" \
+    --data-binary "@$DL_DIR/flightlog.csv")
+  b=$(DL_CURL_TIMEOUT=$t dl_fetch flightlog.dji.com /upload -6 "${RESOLVE6[@]}" \
+    --data-binary "@$DL_DIR/flightlog.csv")
+  c=$(dl_c curl -s -o /dev/null --max-time "$t" -w '%{http_code}' \
+    --data-binary "@$DL_DIR/flightlog.csv" http://203.0.113.77:8443/upload)
+  echo "$a/$b/$c"
+}
+
+# Background client: one allowed fetch and the denied uploads per round,
+# each line "PHASE allowed=CODE denied=CODES" (PHASE read from a file the
+# test updates). Bounded: 150 rounds or 90 s.
+client_loop() {
+  local end=$((SECONDS + 90)) i a d phase
+  for ((i = 0; i < 150 && SECONDS < end; i++)); do
+    [[ -e "$DL_DIR/loop.stop" ]] && break
+    phase=$(cat "$DL_DIR/phase")
+    a=$(DL_CURL_TIMEOUT=2 dl_fetch a.tiles.mapbox.com)
+    d=$(upload_denied)
+    # A round that straddles a kill or restart belongs to neither phase.
+    [[ "$(cat "$DL_DIR/phase")" == "$phase" ]] || phase="$phase-mixed"
+    echo "$phase allowed=$a denied=$d" >>"$DL_DIR/loop.log"
+  done
+}
+
+# rounds PHASE CODE: loop rounds of PHASE whose allowed fetch gave CODE.
+rounds() { grep -c "^$1 allowed=$2 " "$DL_DIR/loop.log" 2>/dev/null; }
+rounds_at_least() { (($(rounds "$1" "$2") >= $3)); }
+rounds_in_phase() { (($(grep -c "^$1 " "$DL_DIR/loop.log" 2>/dev/null) >= $2)); }
+
+queue_bound() { dl_g cat /proc/net/netfilter/nfnetlink_queue 2>/dev/null | awk '$1 == 0' | grep -q .; }
+daemon_dead() { ! kill -0 "$1" 2>/dev/null; }
+
+# --- 1. on_failure: closed, SIGKILL mid-traffic -----------------------------
+dl_capture_start "$DL_NS_S" eth0 "$DL_DIR/server-closed.pcap" "$DENIED_HOSTS" ||
+  { echo "FAIL: tcpdump on the server side"; exit 1; }
+SERVER_CAP=$DL_CAPTURE_PID
+dl_capture_start "$DL_NS_C" eth0 "$DL_DIR/client-closed.pcap" "$DENIED_HOSTS" ||
+  { echo "FAIL: tcpdump on the client side"; exit 1; }
+CLIENT_CAP=$DL_CAPTURE_PID
+
+if ! dl_start_daemon "$CLOSED" closed; then
+  echo "FAIL: flightwall run (on_failure: closed) reaches READY"
+  echo "$DL_PASSED passed, $((DL_FAILED + 1)) failed"
+  exit 1
+fi
+check "closed: daemon READY, queue 0 bound in the gateway" queue_bound
+check "closed: rules installed in the gateway's mangle table" dl_rules_jump_present
+check "closed: allowed host fetched through the daemon" dl_fetch_ok a.tiles.mapbox.com
+check "closed: denied name is refused (no connection)" \
+  equals 000 "$(dl_fetch flightlog.dji.com /upload --data x=1)"
+check "closed: denied uploads to hard-coded addresses fail" equals 000/000/000 "$(upload_denied)"
+
+echo up1 >"$DL_DIR/phase"
+client_loop &
+LOOP_PID=$!
+check "closed: client loop fetches the allowed host while the daemon runs" \
+  dl_wait 200 rounds_at_least up1 200 2
+
+# A download decided (allowed) before the kill; limited so it outlives it.
+dl_c curl -s -o /dev/null --max-time 30 --limit-rate 400k --cacert "$DL_CA" \
+  -w '%{http_code} %{size_download}' https://a.tiles.mapbox.com/slow.bin \
+  >"$DL_DIR/inflight.out" 2>&1 &
+INFLIGHT_PID=$!
+sleep 1
+
+KILLED_PID=$DL_DAEMON_PID
+echo down >"$DL_DIR/phase"
+kill -KILL "$KILLED_PID"
+wait "$KILLED_PID" 2>/dev/null
+DL_DAEMON_PID=""
+check "closed: daemon is dead after SIGKILL" daemon_dead "$KILLED_PID"
+check "closed: nothing bound to queue 0 any more" dl_not queue_bound
+check "closed: rules stay installed after SIGKILL (no cleanup ran)" dl_rules_jump_present
+check "closed: new connection to the allowed host fails while down (DNS queued, no reader)" \
+  equals 000 "$(dl_fetch a.tiles.mapbox.com)"
+check "closed: new TCP connection to the allowed address fails while down (no DNS needed)" \
+  equals 000 "$(dl_fetch a.tiles.mapbox.com / --resolve a.tiles.mapbox.com:443:198.51.100.10)"
+check "closed: denied uploads fail while down" equals 000/000/000 "$(upload_denied)"
+check "closed: client loop ran while down" dl_wait 300 rounds_in_phase down 2
+check "closed: every client round while down failed its allowed fetch" \
+  equals 0 "$(rounds down 200)"
+wait "$INFLIGHT_PID"
+check "closed: connection allowed before the kill finished (connmark bypass)" \
+  equals "200 2097152" "$(cat "$DL_DIR/inflight.out")"
+
+echo up2 >"$DL_DIR/phase"
+if dl_start_daemon "$CLOSED" closed-restart; then
+  check "closed: restarted daemon restores the allowed fetch" dl_fetch_ok a.tiles.mapbox.com
+  check "closed: restarted daemon still denies the uploads" equals 000/000/000 "$(upload_denied)"
+  check "closed: client loop fetches again after the restart" \
+    dl_wait 200 rounds_at_least up2 200 1
+else
+  check "closed: restart reaches READY" false
+fi
+touch "$DL_DIR/loop.stop"
+wait "$LOOP_PID"
+sleep 0.5
+dl_capture_stop "$SERVER_CAP"
+dl_capture_stop "$CLIENT_CAP"
+echo "  client loop: $(grep -c . "$DL_DIR/loop.log") rounds; $(rounds up1 200) + $(rounds up2 200)" \
+  "allowed fetches with the daemon up, $(rounds down 200) while down"
+
+TRIED=$(dl_count "$DL_DIR/client-closed.pcap" "dst host 198.51.100.20 or dst host 2001:db8:100::20 or dst host 203.0.113.77")
+check "closed: the client did try the denied hosts ($TRIED packets left it for them)" \
+  test "$TRIED" -gt 0
+check "closed: server-side tcpdump lost nothing" \
+  grep -q '^0 packets dropped by kernel' "$DL_DIR/server-closed.pcap.log"
+check "closed: zero payload packets reached the denied hosts (before, during, after the kill)" \
+  equals 0 "$(dl_count "$DL_DIR/server-closed.pcap" "$DL_TCP_PAYLOAD")"
+
+dl_stop_daemon TERM
+check "closed: SIGTERM exits 0" equals 0 "$DL_DAEMON_RC"
+check "closed: SIGTERM removes the rules (enforce mode)" dl_not dl_rules_present
+
+# --- 2. on_failure: open ------------------------------------------------------
+dl_capture_start "$DL_NS_S" eth0 "$DL_DIR/server-open.pcap" "$DENIED_HOSTS" ||
+  { echo "FAIL: tcpdump on the server side"; exit 1; }
+SERVER_CAP=$DL_CAPTURE_PID
+if dl_start_daemon "$OPEN" open; then
+  check "open: rules use --queue-bypass" \
+    bash -c 'ip netns exec "$1" iptables-save -t mangle | grep -q -- "--queue-bypass"' _ "$DL_NS_G"
+  check "open: allowed host fetched while the daemon runs" dl_fetch_ok a.tiles.mapbox.com
+  check "open: denied upload fails while the daemon runs" equals 000/000/000 "$(upload_denied)"
+  before=$(dl_count "$DL_DIR/server-open.pcap" "$DL_TCP_PAYLOAD")
+  KILLED_PID=$DL_DAEMON_PID
+  kill -KILL "$KILLED_PID"
+  wait "$KILLED_PID" 2>/dev/null
+  DL_DAEMON_PID=""
+  check "open: rules stay installed after SIGKILL" dl_rules_jump_present
+  check "open: allowed name resolves and fetches with the daemon dead (bypass)" \
+    dl_fetch_ok a.tiles.mapbox.com
+  codes=$(DL_CURL_TIMEOUT=4 upload_denied)
+  check "open: denied uploads pass with the daemon dead (fail-open honoured)" \
+    equals 200/200/200 "$codes"
+  sleep 0.5
+  dl_capture_stop "$SERVER_CAP"
+  after=$(dl_count "$DL_DIR/server-open.pcap" "$DL_TCP_PAYLOAD")
+  check "open: no payload reached the denied hosts while the daemon ran" equals 0 "$before"
+  check "open: payload reached the denied hosts once it was dead ($after packets)" \
+    test "$after" -gt 0
+  check "open: flightwall rules --remove cleans up after the dead daemon" \
+    dl_g "$FLIGHTWALL" rules --remove --config "$OPEN"
+  check "open: no flightwall chain left" dl_not dl_rules_present
+else
+  dl_capture_stop "$SERVER_CAP"
+  check "open: flightwall run (on_failure: open) reaches READY" false
+fi
+
+# --- 3. queue flood -------------------------------------------------------------
+cat >"$DL_DIR/flood.py" <<'EOF'
+"""Sends COUNT UDP datagrams to 203.0.113.88 ports 10000-13999 from 50
+sockets, as fast as possible, stopping after SECONDS. Prints sent, errors."""
+import socket
+import sys
+import time
+
+count, seconds = int(sys.argv[1]), float(sys.argv[2])
+deadline = time.monotonic() + seconds
+socks = []
+for _ in range(50):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("192.0.2.10", 0))
+    s.setblocking(False)
+    socks.append(s)
+payload = b"LAT=46.51234;LON=6.63201;ALT=118;" * 2
+sent = errors = 0
+start = time.monotonic()
+while sent < count:
+    if sent % 5000 == 0 and time.monotonic() > deadline:
+        break
+    port = 10000 + (sent // 50) % 4000
+    try:
+        socks[sent % 50].sendto(payload, ("203.0.113.88", port))
+    except OSError:
+        errors += 1
+    sent += 1
+print(sent, errors, round(time.monotonic() - start, 2))
+EOF
+
+proc_drops() { # queue_dropped + user_dropped of queue 0 in the gateway
+  dl_g cat /proc/net/netfilter/nfnetlink_queue 2>/dev/null | awk '$1 == 0 { print $6 + $7 }'
+}
+metric_sum() { # sum of every series of a metric family
+  dl_g curl -s --max-time 2 http://127.0.0.1:9714/metrics |
+    awk -v m="$1" '{ n = $1; sub(/\{.*/, "", n) } n == m { s += $2; f = 1 } END { if (f) printf "%d\n", s }'
+}
+
+dl_capture_start "$DL_NS_S" eth0 "$DL_DIR/server-flood.pcap" "udp and dst host 203.0.113.88" ||
+  { echo "FAIL: tcpdump on the server side"; exit 1; }
+SERVER_CAP=$DL_CAPTURE_PID
+if dl_start_daemon "$CLOSED" flood; then
+  check "flood: allowed fetch before the flood" dl_fetch_ok a.tiles.mapbox.com
+  before=$(proc_drops)
+  read -r sent errors secs < <(dl_c timeout 60 python3 "$DL_DIR/flood.py" 200000 20)
+  echo "  flood: ${sent:-?} datagrams in ${secs:-?} s (${errors:-?} send errors)"
+  check "flood: the sender sent at least 100k datagrams" test "${sent:-0}" -ge 100000
+  sleep 1.5 # the daemon refreshes its queue gauges every 0.5 s
+  after=$(proc_drops)
+  echo "  /proc/net/netfilter/nfnetlink_queue: $(dl_g cat /proc/net/netfilter/nfnetlink_queue | awk '$1 == 0')"
+  check "flood: kernel counted queue overflow (queue_dropped+user_dropped ${before:-?} -> ${after:-?})" \
+    test "${after:-0}" -gt "${before:-0}"
+  qd=$(metric_sum flightwall_queue_dropped_total)
+  ud=$(metric_sum flightwall_queue_user_dropped_total)
+  echo "  metrics: flightwall_queue_dropped_total=${qd:-absent} flightwall_queue_user_dropped_total=${ud:-absent}"
+  check "flood: metrics report the overflow" test "$((${qd:-0} + ${ud:-0}))" -gt 0
+  check "flood: metrics agree with the kernel" equals "${after:-x}" "$((${qd:-0} + ${ud:-0}))"
+  check "flood: daemon survived the flood" kill -0 "$DL_DAEMON_PID"
+  check "flood: allowed fetch works again after the flood" \
+    dl_wait 100 dl_fetch_ok a.tiles.mapbox.com
+  sleep 0.5
+  dl_capture_stop "$SERVER_CAP"
+  check "flood: server-side tcpdump lost nothing" \
+    grep -q '^0 packets dropped by kernel' "$DL_DIR/server-flood.pcap.log"
+  check "flood: zero datagrams reached the denied destination" \
+    equals 0 "$(dl_count "$DL_DIR/server-flood.pcap" udp)"
+  dl_stop_daemon TERM
+  check "flood: SIGTERM after the flood exits 0 and removes the rules" \
+    bash -c '[[ $1 == 0 ]] && ! ip netns exec "$2" iptables-save -t mangle | grep -q FLIGHTWALL' \
+    _ "$DL_DAEMON_RC" "$DL_NS_G"
+else
+  dl_capture_stop "$SERVER_CAP"
+  check "flood: flightwall run reaches READY" false
+fi
+
+if ((DL_FAILED)); then
+  echo "--- daemon stderr (last lines) ---"
+  tail -n 20 "$DL_DIR"/logs/*.stderr 2>/dev/null
+fi
+dl_summary

@@ -1,0 +1,518 @@
+# shellcheck shell=bash
+# A minimal three-namespace lab for tests and benchmarks of `flightwall run`,
+# independent of scripts/lab. Source it, call dl_init, then dl_up; dl_down
+# (installed as an EXIT trap by dl_init) removes everything.
+#
+#   ${DL_PREFIX}-c  client   eth0 192.0.2.10/24, 2001:db8:1::10/64
+#   ${DL_PREFIX}-g  gateway  lan0 192.0.2.1/24, 2001:db8:1::1/64
+#                            wan0 203.0.113.241/30, 2001:db8:ff::1/64
+#                            runs `flightwall run` (iptables rules live here)
+#   ${DL_PREFIX}-s  server   eth0 203.0.113.242/30, 2001:db8:ff::2/64
+#                            srv0: 203.0.113.53 + 2001:db8:53::53 dnsmasq
+#                                  198.51.100.10 + 2001:db8:100::10 tile nginx
+#                                      (443 TLS, 80 plain; /bulk.bin for benches)
+#                                  198.51.100.20 + 2001:db8:100::20 vendor nginx
+#                                      (443 TLS: flightlog.dji.com & co.)
+#                                  203.0.113.77 plain TCP 8443 (hard-coded IP)
+#                                  203.0.113.88 nothing listens (UDP sink)
+#
+# The client resolves through 203.0.113.53 (/etc/netns/${DL_PREFIX}-c), so its
+# DNS crosses the gateway and the daemon sees the answers that attest names.
+# Names are those of the lab policy (tests/data/lab/lab-policy.yaml).
+#
+# Safety: nothing is configured in the root namespace. Veths are created
+# inside the namespaces, every rule and NFQUEUE binding is made by the daemon
+# (or `flightwall rules`) run with `ip netns exec ${DL_PREFIX}-g`. Only
+# documentation addresses are used. Every wait is bounded.
+#
+# Needs: root, ip, dnsmasq, nginx, openssl, curl, dig, tcpdump, python3,
+# iptables; FLIGHTWALL (path of the binary) in the environment or found in a
+# build directory.
+
+DL_SRC="${FLIGHTWALL_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}"
+DL_TOOLS=(ip dnsmasq nginx openssl curl dig tcpdump python3 iptables iptables-save ss timeout)
+
+dl_log() { echo "daemon_lab: $*" >&2; }
+
+# dl_find_flightwall: sets FLIGHTWALL from the environment or a build dir.
+dl_find_flightwall() {
+  if [[ -n "${FLIGHTWALL:-}" && -x "${FLIGHTWALL}" ]]; then return 0; fi
+  local b
+  for b in build-bench build; do
+    if [[ -x "$DL_SRC/$b/daemon/flightwall" ]]; then
+      FLIGHTWALL="$DL_SRC/$b/daemon/flightwall"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# dl_check_requirements NAME: prints a SKIP line and returns 1 when the test
+# cannot run here (caller exits 77).
+dl_check_requirements() {
+  local name="$1" t
+  if [[ $EUID -ne 0 ]]; then
+    echo "SKIP: $name needs root (network namespaces, iptables, NFQUEUE)"
+    return 1
+  fi
+  for t in "${DL_TOOLS[@]}"; do
+    if ! command -v "$t" >/dev/null 2>&1; then
+      echo "SKIP: $name needs '$t' (run scripts/setup)"
+      return 1
+    fi
+  done
+  if ! dl_find_flightwall; then
+    echo "SKIP: $name needs the flightwall binary (set FLIGHTWALL or build it)"
+    return 1
+  fi
+  if ! "$FLIGHTWALL" run --help >/dev/null 2>&1; then
+    echo "SKIP: $name: $FLIGHTWALL has no 'run' subcommand"
+    return 1
+  fi
+  if ! ip netns add "dlprobe$$" 2>/dev/null; then
+    echo "SKIP: $name cannot create network namespaces here"
+    return 1
+  fi
+  ip netns del "dlprobe$$"
+}
+
+# dl_init [PREFIX]: names and a work dir; installs the cleanup trap.
+dl_init() {
+  DL_PREFIX="${1:-fwd$$}"
+  DL_NS_C="$DL_PREFIX-c"
+  DL_NS_G="$DL_PREFIX-g"
+  DL_NS_S="$DL_PREFIX-s"
+  DL_DIR=$(mktemp -d "/tmp/flightwall-$DL_PREFIX.XXXXXX")
+  chmod 755 "$DL_DIR"
+  mkdir -p "$DL_DIR"/{pids,logs,certs,www/tiles,nginx}
+  DL_CA="$DL_DIR/certs/ca.crt"
+  DL_DAEMON_PID=""
+  DL_CAPTURE_PIDS=()
+  DL_KEEP="${DL_KEEP:-0}"
+  trap dl_down EXIT
+  trap 'exit 130' INT TERM
+}
+
+dl_c() { ip netns exec "$DL_NS_C" "$@"; }
+dl_g() { ip netns exec "$DL_NS_G" "$@"; }
+dl_s() { ip netns exec "$DL_NS_S" "$@"; }
+
+# dl_wait TENTHS CMD...: polls CMD every 0.1 s, at most TENTHS times.
+dl_wait() {
+  local tenths="$1" i
+  shift
+  for ((i = 0; i < tenths; i++)); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+dl_listening() { # NS PROTO(t|u) ADDR:PORT
+  ip netns exec "$1" ss -Hln"$2" | awk '{print $4}' | grep -qxF "$3"
+}
+
+_dl_make_namespaces() {
+  local ns
+  for ns in "$DL_NS_C" "$DL_NS_G" "$DL_NS_S"; do
+    ip netns add "$ns"
+    ip -n "$ns" link set lo up
+    ip netns exec "$ns" sysctl -q -w net.ipv6.conf.all.accept_dad=0 \
+      net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_ra=0 \
+      net.ipv6.conf.default.accept_ra=0
+  done
+  ip -n "$DL_NS_C" link add eth0 type veth peer name lan0 netns "$DL_NS_G"
+  ip -n "$DL_NS_G" link add wan0 type veth peer name eth0 netns "$DL_NS_S"
+  if ! ip -n "$DL_NS_S" link add srv0 type dummy 2>/dev/null; then
+    ip -n "$DL_NS_S" link add srv0 type veth peer name srv0-peer
+    ip -n "$DL_NS_S" link set srv0-peer up
+  fi
+
+  ip -n "$DL_NS_C" addr add 192.0.2.10/24 dev eth0
+  ip -n "$DL_NS_C" addr add 2001:db8:1::10/64 dev eth0 nodad
+  ip -n "$DL_NS_C" link set eth0 up
+  ip -n "$DL_NS_C" route add default via 192.0.2.1
+  ip -n "$DL_NS_C" -6 route add default via 2001:db8:1::1
+
+  ip -n "$DL_NS_G" addr add 192.0.2.1/24 dev lan0
+  ip -n "$DL_NS_G" addr add 2001:db8:1::1/64 dev lan0 nodad
+  ip -n "$DL_NS_G" addr add 203.0.113.241/30 dev wan0
+  ip -n "$DL_NS_G" addr add 2001:db8:ff::1/64 dev wan0 nodad
+  ip -n "$DL_NS_G" link set lan0 up
+  ip -n "$DL_NS_G" link set wan0 up
+  ip -n "$DL_NS_G" route add default via 203.0.113.242
+  ip -n "$DL_NS_G" -6 route add default via 2001:db8:ff::2
+  dl_g sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+
+  ip -n "$DL_NS_S" addr add 203.0.113.242/30 dev eth0
+  ip -n "$DL_NS_S" addr add 2001:db8:ff::2/64 dev eth0 nodad
+  ip -n "$DL_NS_S" link set eth0 up
+  local a
+  for a in 203.0.113.53/32 198.51.100.10/32 198.51.100.20/32 203.0.113.77/32 203.0.113.88/32; do
+    ip -n "$DL_NS_S" addr add "$a" dev srv0
+  done
+  for a in 2001:db8:53::53/128 2001:db8:100::10/128 2001:db8:100::20/128; do
+    ip -n "$DL_NS_S" addr add "$a" dev srv0 nodad
+  done
+  ip -n "$DL_NS_S" link set srv0 up
+  ip -n "$DL_NS_S" route add 192.0.2.0/24 via 203.0.113.241
+  ip -n "$DL_NS_S" -6 route add 2001:db8:1::/64 via 2001:db8:ff::1
+
+  # DL_OFFLOADS=on keeps the veths' checksum/segmentation offloads (faster,
+  # but the daemon and tcpdump then see 64 KB super-packets). Default off,
+  # like scripts/lab, so every packet looks like one on a wire.
+  if [[ "${DL_OFFLOADS:-off}" == off ]]; then
+    local n
+    for n in "$DL_NS_C:eth0" "$DL_NS_G:lan0" "$DL_NS_G:wan0" "$DL_NS_S:eth0"; do
+      ip netns exec "${n%%:*}" python3 "$DL_SRC/scripts/lab.d/no_offload.py" "${n##*:}" ||
+        dl_log "warning: offloads still on for $n"
+    done
+  fi
+  mkdir -p "/etc/netns/$DL_NS_C"
+  echo "nameserver 203.0.113.53" >"/etc/netns/$DL_NS_C/resolv.conf"
+}
+
+_dl_cert() { # NAME SAN...
+  local name="$1" c="$DL_DIR/certs" san
+  shift
+  san=$(IFS=,; echo "$*")
+  openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+    -keyout "$c/$name.key" -out "$c/$name.csr" -subj "/CN=daemon lab $name" 2>/dev/null
+  printf '%s\n' "subjectAltName=$san" "basicConstraints=critical,CA:FALSE" \
+    "extendedKeyUsage=serverAuth" >"$c/$name.ext"
+  openssl x509 -req -in "$c/$name.csr" -CA "$c/ca.crt" -CAkey "$c/ca.key" \
+    -set_serial "0x$(openssl rand -hex 8)" -days 2 -extfile "$c/$name.ext" \
+    -out "$c/$name.crt" 2>/dev/null
+}
+
+_dl_make_certs() {
+  local c="$DL_DIR/certs"
+  openssl req -x509 -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+    -keyout "$c/ca.key" -out "$c/ca.crt" -days 2 -subj "/CN=daemon lab CA ($DL_PREFIX)" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" 2>/dev/null
+  _dl_cert tiles DNS:api.mapbox.com DNS:a.tiles.mapbox.com DNS:b.tiles.mapbox.com \
+    DNS:tile.openstreetmap.org
+  _dl_cert vendor DNS:flightlog.dji.com DNS:flysafe.dji.com DNS:www.skypixel.com
+}
+
+_dl_start_dns() {
+  cat >"$DL_DIR/dnsmasq.conf" <<EOF
+no-resolv
+no-hosts
+no-poll
+bind-interfaces
+listen-address=203.0.113.53
+listen-address=2001:db8:53::53
+port=53
+user=root
+local-ttl=300
+local=/#/
+log-facility=$DL_DIR/logs/dnsmasq.log
+pid-file=$DL_DIR/pids/dnsmasq.pid
+host-record=api.mapbox.com,198.51.100.10,2001:db8:100::10
+host-record=a.tiles.mapbox.com,198.51.100.10,2001:db8:100::10
+host-record=b.tiles.mapbox.com,198.51.100.10,2001:db8:100::10
+host-record=tile.openstreetmap.org,198.51.100.10,2001:db8:100::10
+host-record=flightlog.dji.com,198.51.100.20,2001:db8:100::20
+host-record=flysafe.dji.com,198.51.100.20,2001:db8:100::20
+host-record=www.skypixel.com,198.51.100.20,2001:db8:100::20
+EOF
+  dl_s dnsmasq --conf-file="$DL_DIR/dnsmasq.conf"
+}
+
+_dl_start_nginx() {
+  local s="$DL_DIR"
+  mkdir -p "$s/nginx"/{body,proxy,fastcgi,uwsgi,scgi} "$s/www/tiles/v4/mapbox.satellite/1/0"
+  { printf '\x89PNG\r\n\x1a\n'; head -c 3000 /dev/urandom; } >"$s/www/tiles/v4/mapbox.satellite/1/0/0.png"
+  mkdir -p "$s/www/tiles/1/0"
+  cp "$s/www/tiles/v4/mapbox.satellite/1/0/0.png" "$s/www/tiles/1/0/0.png"
+  head -c $((2 * 1024 * 1024)) /dev/urandom >"$s/www/tiles/slow.bin"
+  if [[ -n "${DL_BULK_MB:-}" ]]; then
+    head -c $((DL_BULK_MB * 1024 * 1024)) /dev/urandom >"$s/www/tiles/bulk.bin"
+  fi
+  cat >"$s/nginx.conf" <<EOF
+user root;
+worker_processes 1;
+pid $s/pids/nginx.pid;
+error_log $s/logs/nginx-error.log notice;
+events { worker_connections 1024; }
+http {
+  log_format lab '\$time_iso8601 \$server_addr:\$server_port sni=\$ssl_server_name '
+                 'host=\$host "\$request" \$status \$body_bytes_sent in=\$request_length';
+  access_log $s/logs/nginx-access.log lab;
+  client_body_temp_path $s/nginx/body;
+  proxy_temp_path $s/nginx/proxy;
+  fastcgi_temp_path $s/nginx/fastcgi;
+  uwsgi_temp_path $s/nginx/uwsgi;
+  scgi_temp_path $s/nginx/scgi;
+  default_type application/octet-stream;
+  sendfile on;
+  client_max_body_size 16m;
+  keepalive_timeout 5s;
+  ssl_protocols TLSv1.2 TLSv1.3;
+  server {
+    listen 198.51.100.10:443 ssl;
+    listen [2001:db8:100::10]:443 ssl;
+    listen 198.51.100.10:80;
+    listen [2001:db8:100::10]:80;
+    server_name api.mapbox.com a.tiles.mapbox.com b.tiles.mapbox.com tile.openstreetmap.org;
+    ssl_certificate $s/certs/tiles.crt;
+    ssl_certificate_key $s/certs/tiles.key;
+    root $s/www/tiles;
+    location / { try_files \$uri =404; }
+  }
+  server {
+    listen 198.51.100.20:443 ssl;
+    listen [2001:db8:100::20]:443 ssl;
+    server_name flightlog.dji.com flysafe.dji.com www.skypixel.com;
+    ssl_certificate $s/certs/vendor.crt;
+    ssl_certificate_key $s/certs/vendor.key;
+    location / { return 200 "vendor ok\n"; }
+  }
+  server {
+    listen 203.0.113.77:8443;
+    location / { return 200 "upload ok\n"; }
+  }
+}
+EOF
+  dl_s nginx -q -t -e "$s/logs/nginx-error.log" -p "$s/nginx/" -c "$s/nginx.conf" || return 1
+  dl_s nginx -e "$s/logs/nginx-error.log" -p "$s/nginx/" -c "$s/nginx.conf"
+}
+
+_dl_resolves() { [[ "$(dl_s dig +time=1 +tries=1 +short @203.0.113.53 a.tiles.mapbox.com A)" == 198.51.100.10 ]]; }
+
+# dl_up: builds the namespaces and starts the servers; returns 1 on failure.
+dl_up() {
+  _dl_make_namespaces || return 1
+  _dl_make_certs || return 1
+  _dl_start_dns || return 1
+  _dl_start_nginx || return 1
+  dl_wait 50 _dl_resolves || { dl_log "dnsmasq not answering"; return 1; }
+  local l
+  for l in 198.51.100.10:443 198.51.100.10:80 198.51.100.20:443 203.0.113.77:8443; do
+    dl_wait 50 dl_listening "$DL_NS_S" t "$l" || { dl_log "nginx not on $l"; return 1; }
+  done
+  # The path works without any firewall (so later failures are the daemon's).
+  dl_fetch a.tiles.mapbox.com >/dev/null || { dl_log "baseline fetch failed"; return 1; }
+}
+
+# dl_write_policy FILE MODE [EXTRA_HOSTS_RULES]: the lab policy's shape (the
+# lab's flight app, resolver and map-tile allow rules) with MODE (enforce or
+# lockdown); EXTRA is YAML appended to the allow list. Catalog includes are
+# absolute, as the file lives outside the source tree.
+dl_write_policy() {
+  local file="$1" mode="$2" extra="${3:-}" name="${4:-daemon-lab}"
+  cat >"$file" <<EOF
+version: 1
+name: $name
+mode: $mode
+flight_apps:
+  - name: tablet
+    interfaces: [lan0]
+    sources: [192.0.2.0/24, "2001:db8:1::/64"]
+dns:
+  resolvers: [203.0.113.53, "2001:db8:53::53"]
+allow:
+  - name: mapbox-tiles
+    hosts: [api.mapbox.com, "*.tiles.mapbox.com"]
+    ports: [443]
+$extra
+catalog:
+  - include: $DL_SRC/rules/catalog/dji.yaml
+  - include: $DL_SRC/rules/catalog/analytics.yaml
+EOF
+}
+
+# YAML for dl_write_policy's EXTRA: the lab's openstreetmap rule.
+# shellcheck disable=SC2034  # used by the sourcing scripts
+DL_OSM_RULE='  - name: openstreetmap-tiles
+    hosts: [tile.openstreetmap.org]
+    ports: [443]'
+
+# dl_write_config FILE POLICY ON_FAILURE [INSPECT] [QUEUE]
+dl_write_config() {
+  local file="$1" policy="$2" on_failure="$3" inspect="${4:-decisions}" queue="${5:-0}"
+  cat >"$file" <<EOF
+policy: $policy
+intercept:
+  mode: forward
+  queue: $queue
+  backend: iptables
+  on_failure: $on_failure
+  inspect: $inspect
+dns:
+  refuse_with: refused
+events:
+  path: $DL_DIR/events.jsonl
+metrics:
+  listen: 127.0.0.1:9714
+EOF
+}
+
+# dl_start_daemon CONFIG [LOGNAME]: runs `flightwall run` in the gateway and
+# returns once it printed READY (at most 20 s). DL_DAEMON_PID is the daemon
+# itself (ip netns exec execs it), DL_DAEMON_LOG its stderr.
+dl_start_daemon() {
+  local cfg="$1" name="${2:-daemon}" i
+  DL_DAEMON_LOG="$DL_DIR/logs/$name.stderr"
+  DL_DAEMON_OUT="$DL_DIR/logs/$name.stdout"
+  : >"$DL_DAEMON_OUT"
+  ip netns exec "$DL_NS_G" "$FLIGHTWALL" run --config "$cfg" \
+    </dev/null >"$DL_DAEMON_OUT" 2>>"$DL_DAEMON_LOG" &
+  DL_DAEMON_PID=$!
+  for ((i = 0; i < 200; i++)); do
+    if grep -qx READY "$DL_DAEMON_OUT"; then return 0; fi
+    if ! kill -0 "$DL_DAEMON_PID" 2>/dev/null; then
+      wait "$DL_DAEMON_PID" 2>/dev/null
+      dl_log "flightwall run exited before READY: $(tail -n 5 "$DL_DAEMON_LOG")"
+      DL_DAEMON_PID=""
+      return 1
+    fi
+    sleep 0.1
+  done
+  dl_log "flightwall run not READY after 20 s: $(tail -n 5 "$DL_DAEMON_LOG")"
+  return 1
+}
+
+# dl_stop_daemon [SIGNAL]: signals the daemon and waits (10 s) for it to exit;
+# DL_DAEMON_RC is its exit code.
+dl_stop_daemon() {
+  local sig="${1:-TERM}" i
+  DL_DAEMON_RC=""
+  [[ -n "$DL_DAEMON_PID" ]] || return 0
+  kill -"$sig" "$DL_DAEMON_PID" 2>/dev/null
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$DL_DAEMON_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$DL_DAEMON_PID" 2>/dev/null; then
+    dl_log "daemon $DL_DAEMON_PID ignored SIG$sig for 10 s; killing it"
+    kill -KILL "$DL_DAEMON_PID" 2>/dev/null
+  fi
+  wait "$DL_DAEMON_PID" 2>/dev/null
+  # shellcheck disable=SC2034  # read by the sourcing scripts
+  DL_DAEMON_RC=$?
+  DL_DAEMON_PID=""
+  return 0
+}
+
+# dl_fetch HOST [PATH] [CURL_ARGS...]: HTTPS GET from the client (DNS through
+# the gateway); prints the HTTP code ("000" when no connection).
+dl_fetch() {
+  local host="$1" path="${2:-/v4/mapbox.satellite/1/0/0.png}"
+  shift 2 2>/dev/null || shift $#
+  dl_c curl -s -o /dev/null --max-time "${DL_CURL_TIMEOUT:-4}" --cacert "$DL_CA" \
+    -w '%{http_code}' "$@" "https://$host$path"
+}
+
+# dl_fetch_ok HOST [PATH] [ARGS]: true when the fetch answered 200.
+dl_fetch_ok() { [[ "$(dl_fetch "$@")" == 200 ]]; }
+
+# dl_metric NAME_WITH_LABELS: the value of one metric line from the daemon's
+# metrics endpoint in the gateway ("" when absent), e.g.
+# dl_metric 'flightwall_policy_reloads_total{result="failure"}'.
+dl_metric() {
+  dl_g curl -s --max-time 2 http://127.0.0.1:9714/metrics |
+    awk -v m="$1" '$1 == m { print $2; exit }'
+}
+
+# dl_capture_start NS IFACE FILE [FILTER...]: tcpdump until dl_capture_stop;
+# sets DL_CAPTURE_PID.
+dl_capture_start() {
+  local ns="$1" ifc="$2" file="$3" i
+  shift 3
+  ip netns exec "$ns" tcpdump -i "$ifc" -s 0 -U --immediate-mode -n -Z root -w "$file" "$@" \
+    </dev/null >/dev/null 2>"$file.log" &
+  DL_CAPTURE_PID=$!
+  DL_CAPTURE_PIDS+=("$DL_CAPTURE_PID")
+  for ((i = 0; i < 50; i++)); do
+    grep -q "listening on" "$file.log" 2>/dev/null && return 0
+    kill -0 "$DL_CAPTURE_PID" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+dl_capture_stop() {
+  kill -INT "$1" 2>/dev/null
+  wait "$1" 2>/dev/null
+  return 0
+}
+
+# dl_count FILE FILTER: packets of a capture matching a BPF filter.
+dl_count() { tcpdump -r "$1" -n "$2" 2>/dev/null | wc -l; }
+
+# BPF: IPv4/IPv6 TCP segments that carry payload, or any UDP.
+# shellcheck disable=SC2034  # used by the sourcing scripts
+DL_TCP_PAYLOAD='((ip and tcp and (ip[2:2] - ((ip[0]&0xf)<<2) - ((tcp[12]&0xf0)>>2)) > 0) or (ip6 and tcp and (ip6[4:2] - ((ip6[40+12]&0xf0)>>2)) > 0))'
+
+# dl_rules_present: the daemon's chains exist in the gateway's mangle table.
+dl_rules_present() { dl_g iptables-save -t mangle 2>/dev/null | grep -q '^:FLIGHTWALL_APP '; }
+dl_rules_jump_present() { dl_g iptables-save -t mangle 2>/dev/null | grep -q -- '-A FORWARD -j FLIGHTWALL$'; }
+
+_dl_alive() {
+  local s
+  s=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null) || return 1
+  [[ -n "$s" && "$s" != Z && "$s" != X ]]
+}
+
+# dl_down: stops every process in the namespaces, deletes them, /etc/netns
+# entries and the work dir (kept with DL_KEEP=1 for debugging).
+dl_down() {
+  local rc=$? p ns pids=() i
+  for p in "${DL_CAPTURE_PIDS[@]}"; do kill -INT "$p" 2>/dev/null; done
+  [[ -n "${DL_DAEMON_PID:-}" ]] && kill -TERM "$DL_DAEMON_PID" 2>/dev/null
+  for ns in "$DL_NS_C" "$DL_NS_G" "$DL_NS_S"; do
+    [[ -e "/run/netns/$ns" ]] && mapfile -t -O "${#pids[@]}" pids < <(ip netns pids "$ns" 2>/dev/null)
+  done
+  for p in "$DL_DIR"/pids/*.pid; do
+    [[ -s "$p" ]] && pids+=("$(tr -dc '0-9' <"$p")")
+  done
+  ((${#pids[@]})) && kill -TERM "${pids[@]}" 2>/dev/null
+  for ((i = 0; i < 30; i++)); do
+    local alive=0
+    for p in "${pids[@]}" ${DL_DAEMON_PID:-}; do _dl_alive "$p" && alive=1; done
+    ((alive)) || break
+    sleep 0.1
+  done
+  for p in "${pids[@]}" ${DL_DAEMON_PID:-}; do _dl_alive "$p" && kill -KILL "$p" 2>/dev/null; done
+  for p in "${DL_CAPTURE_PIDS[@]}" ${DL_DAEMON_PID:-}; do wait "$p" 2>/dev/null; done
+  for ns in "$DL_NS_C" "$DL_NS_G" "$DL_NS_S"; do
+    [[ -e "/run/netns/$ns" ]] && ip netns del "$ns" 2>/dev/null
+  done
+  rm -f "/etc/netns/$DL_NS_C/resolv.conf"
+  rmdir "/etc/netns/$DL_NS_C" 2>/dev/null
+  rmdir /etc/netns 2>/dev/null
+  if [[ "$DL_KEEP" == 1 ]]; then
+    dl_log "kept $DL_DIR"
+  else
+    rm -rf -- "$DL_DIR"
+  fi
+  return "$rc"
+}
+
+# Test bookkeeping shared by the daemon tests.
+DL_PASSED=0
+DL_FAILED=0
+check() { # check DESC CMD...
+  local desc="$1"
+  shift
+  if "$@"; then
+    echo "PASS: $desc"
+    DL_PASSED=$((DL_PASSED + 1))
+  else
+    echo "FAIL: $desc"
+    DL_FAILED=$((DL_FAILED + 1))
+  fi
+}
+equals() { # equals EXPECTED ACTUAL
+  [[ "$1" == "$2" ]] || {
+    echo "  expected '$1', got '$2'"
+    return 1
+  }
+}
+dl_not() { ! "$@"; }
+dl_summary() {
+  echo "$DL_PASSED passed, $DL_FAILED failed"
+  ((DL_FAILED == 0))
+}
