@@ -69,6 +69,7 @@ struct SelectorResolver {
   std::function<std::optional<std::uint32_t>(const std::string& user)> uid_of;
   // Whether a cgroup (path from the cgroup2 root) exists now: the kernel
   // resolves cgroup paths when a rule is loaded and rejects missing ones.
+  // The system resolver answers true when no cgroup2 mount is visible.
   std::function<bool(const std::string& path, std::string* why)> cgroup_exists;
 };
 SelectorResolver SystemSelectorResolver();

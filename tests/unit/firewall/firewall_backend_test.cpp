@@ -1,0 +1,34 @@
+#include <gtest/gtest.h>
+
+#include "firewall/rule_backend.h"
+
+namespace flightwall {
+namespace {
+
+TEST(FirewallBackendTest, FactoryNamesEachKind) {
+  for (BackendKind kind : {BackendKind::kIptables, BackendKind::kNftables, BackendKind::kNone}) {
+    auto backend = MakeFirewallBackend(kind, "FLIGHTWALL");
+    ASSERT_NE(backend, nullptr);
+    EXPECT_EQ(backend->Name(), BackendKindName(kind));
+  }
+  EXPECT_STREQ(BackendKindName(BackendKind::kNftables), "nftables");
+}
+
+TEST(FirewallBackendTest, NoneBackendRendersIptablesRulesAndInstallsNothing) {
+  RulePlan plan;
+  plan.selectors = {{RuleSelector::Kind::kSource, "192.0.2.0/24", false}};
+  plan.dns_ports = {53};
+  auto none = MakeFirewallBackend(BackendKind::kNone, "FLIGHTWALL");
+  const std::string text = none->Render(plan);
+  EXPECT_EQ(text.find("# backend: none"), 0u);
+  EXPECT_NE(text.find("-A FLIGHTWALL -s 192.0.2.0/24 -j FLIGHTWALL_APP\n"), std::string::npos);
+  EXPECT_NE(text.find("-I FORWARD 1 -j FLIGHTWALL\n"), std::string::npos);
+  std::string message;
+  EXPECT_TRUE(none->Available(&message));
+  EXPECT_TRUE(none->Install(plan, &message));
+  EXPECT_TRUE(none->Remove(&message));
+  EXPECT_TRUE(message.empty());
+}
+
+}  // namespace
+}  // namespace flightwall

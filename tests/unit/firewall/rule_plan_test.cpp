@@ -1,0 +1,157 @@
+#include <gtest/gtest.h>
+
+#include "firewall/rule_backend.h"
+
+namespace flightwall {
+namespace {
+
+Cidr MakeCidr(const char* text) {
+  auto c = Cidr::Parse(text);
+  EXPECT_TRUE(c.has_value()) << text;
+  return c.value_or(Cidr());
+}
+
+Policy TwoApps() {
+  Policy p;
+  FlightApp tablet;
+  tablet.name = "tablet";
+  tablet.interfaces = {"lan0"};
+  tablet.sources = {MakeCidr("192.0.2.0/24"), MakeCidr("2001:db8:1::/64")};
+  FlightApp local;
+  local.name = "local-app";
+  local.users = {"pilot", "4242", "ghost"};
+  local.cgroups = {"/flight.slice", "/missing.slice"};
+  p.flight_apps = {tablet, local};
+  p.dns.ports = {53, 5353};
+  return p;
+}
+
+SelectorResolver FakeResolver() {
+  SelectorResolver r;
+  r.uid_of = [](const std::string& user) -> std::optional<std::uint32_t> {
+    if (user == "pilot") return 1001;
+    return std::nullopt;
+  };
+  r.cgroup_exists = [](const std::string& path, std::string* why) {
+    if (path == "/flight.slice") return true;
+    *why = "does not exist under /sys/fs/cgroup";
+    return false;
+  };
+  return r;
+}
+
+InterceptSettings Mode(InterceptMode mode) {
+  InterceptSettings s;
+  s.mode = mode;
+  return s;
+}
+
+TEST(PlanRulesTest, ForwardModeTakesInterfacesAndSourcesOfEachFamily) {
+  RulePlan plan = PlanRules(TwoApps(), Mode(InterceptMode::kForward), FakeResolver());
+  ASSERT_EQ(plan.selectors.size(), 3u);
+  EXPECT_EQ(plan.selectors[0].kind, RuleSelector::Kind::kInInterface);
+  EXPECT_EQ(plan.selectors[0].value, "lan0");
+  EXPECT_EQ(plan.selectors[1].kind, RuleSelector::Kind::kSource);
+  EXPECT_EQ(plan.selectors[1].value, "192.0.2.0/24");
+  EXPECT_FALSE(plan.selectors[1].v6);
+  EXPECT_EQ(plan.selectors[2].value, "2001:db8:1::/64");
+  EXPECT_TRUE(plan.selectors[2].v6);
+  EXPECT_EQ(plan.dns_ports, (std::vector<std::uint16_t>{53, 5353}));
+  // The output-mode-only app is named, so the operator knows it is inert.
+  ASSERT_EQ(plan.warnings.size(), 1u);
+  EXPECT_EQ(plan.warnings[0],
+            "flight app 'local-app' has no interfaces or sources; in forward mode it selects no "
+            "traffic");
+}
+
+TEST(PlanRulesTest, OutputModeResolvesUsersAndChecksCgroups) {
+  RulePlan plan = PlanRules(TwoApps(), Mode(InterceptMode::kOutput), FakeResolver());
+  ASSERT_EQ(plan.selectors.size(), 3u);
+  EXPECT_EQ(plan.selectors[0].kind, RuleSelector::Kind::kUid);
+  EXPECT_EQ(plan.selectors[0].value, "1001");  // pilot, via the resolver
+  EXPECT_EQ(plan.selectors[1].value, "4242");  // numeric: passed through
+  EXPECT_EQ(plan.selectors[2].kind, RuleSelector::Kind::kCgroup);
+  EXPECT_EQ(plan.selectors[2].value, "/flight.slice");
+  ASSERT_EQ(plan.warnings.size(), 3u);
+  EXPECT_EQ(plan.warnings[0],
+            "flight app 'tablet' has no users or cgroups; in output mode it selects no traffic");
+  EXPECT_NE(plan.warnings[1].find("user 'ghost' does not exist; skipped"), std::string::npos);
+  EXPECT_NE(plan.warnings[2].find("cgroup '/missing.slice' does not exist under /sys/fs/cgroup"),
+            std::string::npos);
+}
+
+TEST(PlanRulesTest, UnusableSelectorsLeaveAnAppSelectingNothing) {
+  Policy p;
+  FlightApp app;
+  app.name = "ghosts";
+  app.users = {"ghost", "4294967295", "99999999999"};  // unknown, (uid_t)-1, out of range
+  p.flight_apps = {app};
+  RulePlan plan = PlanRules(p, Mode(InterceptMode::kOutput), FakeResolver());
+  EXPECT_TRUE(plan.selectors.empty());
+  ASSERT_EQ(plan.warnings.size(), 5u);
+  EXPECT_NE(plan.warnings[1].find("'4294967295' is not a valid uid"), std::string::npos);
+  EXPECT_NE(plan.warnings[2].find("'99999999999' is not a valid uid"), std::string::npos);
+  EXPECT_EQ(plan.warnings[3],
+            "flight app 'ghosts' has no usable users or cgroups; in output mode it selects no "
+            "traffic");
+  EXPECT_EQ(plan.warnings[4],
+            "no flight app selects any traffic in output mode: nothing will be "
+            "inspected");
+}
+
+TEST(PlanRulesTest, DuplicateSelectorsAcrossAppsAreRenderedOnce) {
+  Policy p = TwoApps();
+  p.flight_apps.push_back(p.flight_apps[0]);
+  p.flight_apps.back().name = "tablet-again";
+  RulePlan plan = PlanRules(p, Mode(InterceptMode::kForward), FakeResolver());
+  EXPECT_EQ(plan.selectors.size(), 3u);
+}
+
+TEST(PlanRulesTest, ValuesThatCouldBreakAScriptAreRefused) {
+  Policy p;
+  FlightApp app;
+  app.name = "hostile";
+  app.interfaces = {"eth0\n-A INPUT", "wl\"an", "ok0"};
+  app.users = {};
+  app.cgroups = {"/a b", "relative.slice", "/x\";drop"};
+  p.flight_apps = {app};
+  RulePlan forward = PlanRules(p, Mode(InterceptMode::kForward), FakeResolver());
+  ASSERT_EQ(forward.selectors.size(), 1u);
+  EXPECT_EQ(forward.selectors[0].value, "ok0");
+  EXPECT_EQ(forward.warnings.size(), 2u);
+  RulePlan output = PlanRules(p, Mode(InterceptMode::kOutput), FakeResolver());
+  EXPECT_TRUE(output.selectors.empty());
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_NE(output.warnings[i].find("cannot be written into a rule"), std::string::npos) << i;
+  }
+}
+
+TEST(PlanRulesTest, SystemResolverFindsRootAndNotAnInventedUser) {
+  SelectorResolver r = SystemSelectorResolver();
+  EXPECT_EQ(r.uid_of("root"), std::optional<std::uint32_t>(0));
+  EXPECT_EQ(r.uid_of("no-such-user-flightwall-test"), std::nullopt);
+  std::string why;
+  EXPECT_TRUE(r.cgroup_exists("/", &why)) << why;  // the root exists (or cannot be checked)
+  // Missing cgroups are caught only where a cgroup2 hierarchy is mounted.
+  if (!r.cgroup_exists("/no-such-cgroup-flightwall-test", &why)) {
+    EXPECT_NE(why.find("does not exist under "), std::string::npos) << why;
+  }
+}
+
+TEST(ChainPrefixTest, AcceptsIdentifiersThatFitIptablesNames) {
+  std::string why;
+  EXPECT_TRUE(IsValidChainPrefix("FLIGHTWALL", &why));
+  EXPECT_TRUE(IsValidChainPrefix("fw_2", &why));
+  EXPECT_TRUE(IsValidChainPrefix(std::string(24, 'A'), &why));
+  EXPECT_FALSE(IsValidChainPrefix(std::string(25, 'A'), &why));
+  EXPECT_NE(why.find("1-24 characters"), std::string::npos);
+  EXPECT_FALSE(IsValidChainPrefix("", &why));
+  EXPECT_FALSE(IsValidChainPrefix("2FW", &why));
+  EXPECT_FALSE(IsValidChainPrefix("FW-X", &why));
+  EXPECT_FALSE(IsValidChainPrefix("FW X", &why));
+  EXPECT_FALSE(IsValidChainPrefix("FW\n-A", &why));
+  EXPECT_NE(why.find("letters, digits and '_'"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace flightwall
