@@ -14,6 +14,25 @@
 // The netlink receive buffer is sized by Options::socket_buffer_bytes;
 // ENOBUFS (the kernel dropped queue messages because we were slow) is
 // counted in Stats and never stalls the loop.
+//
+// Connection marks. The daemon marks decided connections so the kernel
+// passes/drops their later packets without queueing them. Two methods:
+//  - kConntrack: the verdict carries NFQA_CT/CTA_MARK (+CTA_MARK_MASK). Needs
+//    CONFIG_NETFILTER_NETLINK_GLUE_CT; without it the kernel refuses
+//    NFQA_CFG_F_CONNTRACK and would silently ignore the mark.
+//  - kRepeatMark (Suricata's "repeat-mark"): the verdict is NF_REPEAT with
+//    the packet mark's masked bits set to the wanted connmark bits; the hook's
+//    chain is re-run from its start, where the rules must save those bits to
+//    the connmark and then accept/drop the packet by its packet mark, before
+//    any NFQUEUE rule, e.g. (iptables):
+//      -m mark --mark A/M -j CONNMARK --save-mark --nfmask M --ctmask M
+//      -m mark --mark A/M -j ACCEPT     (A = allowed bits, M = verdict mask)
+//      -m mark --mark D/M -j CONNMARK --save-mark --nfmask M --ctmask M
+//      -m mark --mark D/M -j DROP
+//    Without those rules a repeated packet is queued again (a loop).
+// kAuto uses kConntrack when the kernel accepts it, else kRepeatMark;
+// ConnmarkMethodInUse() says which. Verdicts without a mark are plain.
+//
 // Thread-safety: one thread per source; Stats() may be read from any thread
 // (atomics).
 #pragma once
@@ -22,19 +41,26 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "source/raw_packet.h"
 
 namespace flightwall {
 
+enum class ConnmarkMethod : std::uint8_t { kAuto, kConntrack, kRepeatMark };
+
 struct NfqueueOptions {
   std::uint16_t queue = 0;
   std::uint32_t max_queue_length = 4096;        // packets the kernel keeps waiting for us
   std::uint32_t socket_buffer_bytes = 8 << 20;  // SO_RCVBUF(FORCE)
-  bool fail_open = false;      // NFQA_CFG_F_FAIL_OPEN: accept when the queue is full
-  bool want_uid_gid = true;    // NFQA_CFG_F_UID_GID (output mode selection)
-  bool want_conntrack = true;  // NFQA_CFG_F_CONNTRACK: lets verdicts set the connmark
+  bool fail_open = false;        // NFQA_CFG_F_FAIL_OPEN: accept when the queue is full
+  bool want_uid_gid = true;      // NFQA_CFG_F_UID_GID (output mode selection)
+  bool want_conntrack = true;    // NFQA_CFG_F_CONNTRACK: lets verdicts set the connmark
   int receive_timeout_ms = 500;  // Receive() returns kTimeout after this (for shutdown/watchdog)
+  ConnmarkMethod connmark_method = ConnmarkMethod::kAuto;
+  // Verdicts kept back while packets keep arriving, sent as batches; they
+  // are always sent before Receive() waits for the kernel.
+  std::uint32_t max_pending_verdicts = 64;
 };
 
 struct NfqueueMeta {
@@ -57,7 +83,7 @@ struct NfqueueStats {
   std::atomic<std::uint64_t> received{0};
   std::atomic<std::uint64_t> verdicts{0};
   std::atomic<std::uint64_t> batches{0};
-  std::atomic<std::uint64_t> enobufs{0};         // receive buffer overruns (messages lost)
+  std::atomic<std::uint64_t> enobufs{0};  // receive buffer overruns (messages lost)
   std::atomic<std::uint64_t> receive_errors{0};
   std::atomic<std::uint64_t> verdict_errors{0};
 };
@@ -70,7 +96,11 @@ struct KernelQueueStats {
   std::uint64_t user_dropped = 0;   // dropped because the netlink socket was full
   std::uint32_t id_sequence = 0;
 };
+// Reads the calling thread's network namespace's table; found = false when
+// the queue is not bound (or the file is missing: module not loaded).
 KernelQueueStats ReadKernelQueueStats(std::uint16_t queue);
+// The same from the file's text (testable without a kernel).
+KernelQueueStats ParseKernelQueueStats(std::string_view proc_text, std::uint16_t queue);
 
 class NfqueueSource {
  public:
@@ -86,10 +116,13 @@ class NfqueueSource {
   // Fills *packet (data valid until the next Receive) and *meta. Packets come
   // one at a time even when the kernel sent several in one read.
   Status Receive(RawPacket* packet, NfqueueMeta* meta);
-  // Queues a verdict; sent at the latest by Flush() or the next Receive().
-  // conntrack_mark != 0 sets the connection's mark (needs want_conntrack).
-  void Verdict(std::uint32_t packet_id, NfqueueVerdict verdict, std::uint32_t conntrack_mark = 0);
+  // Queues a verdict; sent at the latest by Flush() or when Receive() is
+  // about to wait. conntrack_mark != 0 sets the connection mark's bits under
+  // conntrack_mask to conntrack_mark (other bits kept), by the method above.
+  void Verdict(std::uint32_t packet_id, NfqueueVerdict verdict, std::uint32_t conntrack_mark = 0,
+               std::uint32_t conntrack_mask = 0xffffffff);
   void Flush();
+  ConnmarkMethod ConnmarkMethodInUse() const;
 
   std::uint16_t Queue() const;
   const NfqueueStats& Stats() const;
