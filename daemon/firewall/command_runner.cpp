@@ -187,8 +187,22 @@ std::string CommandResult::Describe(std::string_view program) const {
   std::string text(program);
   if (!failure.empty()) return text + ": " + failure;
   text += ": exit " + std::to_string(exit_code);
-  std::string detail = err.empty() ? out : err;
-  while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' ')) detail.pop_back();
+  // One line for logs: the tool's lines joined, without nft's "^^^^"
+  // markers (they point into a script the reader does not see).
+  const std::string& raw = err.empty() ? out : err;
+  std::string detail;
+  std::size_t start = 0;
+  while (start < raw.size()) {
+    std::size_t end = raw.find('\n', start);
+    if (end == std::string::npos) end = raw.size();
+    std::string_view line(raw.data() + start, end - start);
+    start = end + 1;
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    if (line.find_first_not_of("^~") == std::string_view::npos) continue;
+    if (!detail.empty()) detail += ' ';
+    detail += line;
+  }
   if (!detail.empty()) text += ": " + detail;
   return text;
 }

@@ -106,7 +106,7 @@ IptablesRuleSet BuildIptablesRules(const RulePlan& plan, const std::string& pref
         if (output) add(select, "-m owner --uid-owner " + sel.value + to_app);
         break;
       case RuleSelector::Kind::kCgroup:
-        if (output) add(select, "-m cgroup --path " + sel.value + to_app);
+        if (output) add(select, "-m cgroup --path \"" + sel.value + "\"" + to_app);
         break;
     }
   }

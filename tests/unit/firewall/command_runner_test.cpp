@@ -33,6 +33,19 @@ TEST(CommandRunnerTest, ReportsExitCodeAndStderr) {
   EXPECT_EQ(r.Describe("sh"), "sh: exit 3: oops");
 }
 
+TEST(CommandRunnerTest, DescribeIsOneLineWithoutNftMarkers) {
+  CommandResult r;
+  r.started = true;
+  r.exit_code = 1;
+  r.err = "/dev/stdin:3:3-12: Error: Could not process rule\n\t\tqueue to 0\n\t\t^^^^^^^^^^\n";
+  EXPECT_EQ(r.Describe("nft -f -"),
+            "nft -f -: exit 1: /dev/stdin:3:3-12: Error: Could not "
+            "process rule queue to 0");
+  r.err.clear();
+  r.out = "only stdout\n";
+  EXPECT_EQ(r.Describe("x"), "x: exit 1: only stdout");
+}
+
 TEST(CommandRunnerTest, UsesNoShellForArguments) {
   auto runner = MakeSystemCommandRunner();
   CommandResult r = runner->Run({"echo", "$HOME;", "`id`", "a b"}, "");

@@ -68,7 +68,7 @@ TEST(IptablesRenderTest, OutputModeUsesOwnerAndCgroupAndSkipsLoopbackInInput) {
             ":FLIGHTWALL_APP - [0:0]\n"
             "-A FLIGHTWALL -m mark --mark 0x8000000/0x8000000 -j RETURN\n"
             "-A FLIGHTWALL -m owner --uid-owner 1001 -j FLIGHTWALL_APP\n"
-            "-A FLIGHTWALL -m cgroup --path /flight.slice -j FLIGHTWALL_APP\n"
+            "-A FLIGHTWALL -m cgroup --path \"/flight.slice\" -j FLIGHTWALL_APP\n"
             "-A FLIGHTWALL -m connmark --mark 0x40000000/0x40000000 -j FLIGHTWALL_APP\n"
             "-A FLIGHTWALL_APP -j CONNMARK --set-xmark 0x40000000/0x40000000\n"
             "-A FLIGHTWALL_APP -m connmark --mark 0x20000000/0x30000000 -j DROP\n"
@@ -222,9 +222,13 @@ TEST(IptablesBackendTest, InstallErrorNamesToolAndQuotesTheFailingRule) {
              "argument): rule in chain FLIGHTWALL\n");
   std::string error;
   ASSERT_FALSE(world.Backend()->Install(OutputPlan(), &error));
-  EXPECT_NE(error.find("iptables-restore --noflush: exit 4: "), std::string::npos) << error;
-  EXPECT_NE(error.find("[line 6: -A FLIGHTWALL -m cgroup --path /flight.slice -j FLIGHTWALL_APP]"),
-            std::string::npos)
+  EXPECT_EQ(error.find("iptables-restore --noflush: exit 4: iptables-restore v1.8.9 (nf_tables): "
+                       "line 6: RULE_APPEND failed"),
+            0u)
+      << error;
+  EXPECT_NE(
+      error.find("[line 6: -A FLIGHTWALL -m cgroup --path \"/flight.slice\" -j FLIGHTWALL_APP]"),
+      std::string::npos)
       << error;
   EXPECT_EQ(world.log.size(), 2u);  // stopped at IPv4
 }
