@@ -73,10 +73,12 @@ CommandResult SystemCommandRunner::Run(const std::vector<std::string>& argv,
     return result;
   }
   std::vector<char*> c_argv;
+  c_argv.reserve(argv.size() + 1);
   for (const std::string& a : argv) c_argv.push_back(const_cast<char*>(a.c_str()));
   c_argv.push_back(nullptr);
   std::vector<std::string> env = ChildEnvironment();
   std::vector<char*> c_env;
+  c_env.reserve(env.size() + 1);
   for (std::string& e : env) c_env.push_back(e.data());
   c_env.push_back(nullptr);
 

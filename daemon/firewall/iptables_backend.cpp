@@ -82,7 +82,7 @@ std::string QuoteFailingLine(const std::string& message, const std::string& scri
 
 IptablesRuleSet BuildIptablesRules(const RulePlan& plan, const std::string& prefix, bool v6) {
   const InterceptSettings& s = plan.settings;
-  const std::string select = prefix;
+  const std::string& select = prefix;
   const std::string app = prefix + "_APP";
   const std::string to_app = " -j " + app;
   IptablesRuleSet set;
@@ -123,7 +123,10 @@ IptablesRuleSet BuildIptablesRules(const RulePlan& plan, const std::string& pref
     // and each answer is what attests names to addresses.
     for (const char* proto : {"udp", "tcp"}) {
       for (const std::string& ports : PortLists(plan.dns_ports)) {
-        add(app, std::string("-p ") + proto + " -m multiport --ports " + ports + " " + queue);
+        std::string rule = std::string("-p ") + proto;
+        rule += " -m multiport --ports " + ports;
+        rule += " " + queue;
+        add(app, rule);
       }
     }
     add(app, MarkMatch("connmark", kConnmarkAllowed, kConnmarkVerdictMask) + " -j ACCEPT");
@@ -150,7 +153,7 @@ std::string RenderIptablesScript(const IptablesRuleSet& rules,
 }
 
 IptablesInstalled ParseIptablesSave(std::string_view save_text, const std::string& prefix) {
-  const std::string select = prefix;
+  const std::string& select = prefix;
   const std::string app = prefix + "_APP";
   IptablesInstalled installed;
   bool has_select = false, has_app = false;

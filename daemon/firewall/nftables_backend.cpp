@@ -60,7 +60,7 @@ std::string ProbeScript(const std::string& table, bool with_queue) {
          (with_queue ? "queue to 0" : "counter") + "\n\t}\n}\n";
 }
 
-std::string FirstLine(std::string text) {
+std::string FirstLine(const std::string& text) {
   const auto end = text.find('\n');
   return end == std::string::npos ? text : text.substr(0, end);
 }

@@ -110,9 +110,12 @@ int PlanOutput(const FlightApp& app, const SelectorResolver& resolver, RulePlan*
       continue;
     }
     if (resolver.cgroup_exists && !resolver.cgroup_exists(path, &why)) {
-      plan->warnings.push_back("flight app '" + app.name + "': cgroup '" + path + "' " + why +
-                               "; skipped (the kernel needs it to exist when the rules are "
-                               "loaded: start the app's unit, then reload)");
+      std::string warning = "flight app '" + app.name + "': cgroup '" + path + "' ";
+      warning += why;
+      warning +=
+          "; skipped (the kernel needs it to exist when the rules are loaded: start the "
+          "app's unit, then reload)";
+      plan->warnings.push_back(std::move(warning));
       continue;
     }
     AddSelector(plan, {RuleSelector::Kind::kCgroup, path, false});
