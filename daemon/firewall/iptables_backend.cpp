@@ -17,6 +17,7 @@
 
 #include <cstdio>
 #include <sstream>
+#include <utility>
 
 namespace flightwall {
 namespace {
@@ -115,6 +116,17 @@ IptablesRuleSet BuildIptablesRules(const RulePlan& plan, const std::string& pref
   const std::string governed = MarkMatch("connmark", kConnmarkGoverned, kConnmarkGoverned);
   add(select, governed + to_app);
 
+  // A verdict given by repeat-mark (NF_REPEAT with the verdict in the packet
+  // mark, see source/nfqueue_source.h; this kernel cannot set connmarks from
+  // a verdict) re-runs the hook: keep the verdict on the connection and act
+  // on it, before anything can queue the packet again.
+  const std::string save = " -j CONNMARK --save-mark --nfmask " + Hex(kConnmarkVerdictMask) +
+                           " --ctmask " + Hex(kConnmarkVerdictMask);
+  for (const auto& [bits, target] :
+       {std::pair{kConnmarkAllowed, " -j ACCEPT"}, std::pair{kConnmarkDenied, " -j DROP"}}) {
+    add(app, MarkMatch("mark", bits, kConnmarkVerdictMask) + save);
+    add(app, MarkMatch("mark", bits, kConnmarkVerdictMask) + target);
+  }
   add(app, "-j CONNMARK --set-xmark " + Hex(kConnmarkGoverned) + "/" + Hex(kConnmarkGoverned));
   add(app, MarkMatch("connmark", kConnmarkDenied, kConnmarkVerdictMask) + " -j DROP");
   const std::string queue = QueueTarget(s);

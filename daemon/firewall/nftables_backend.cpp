@@ -6,6 +6,7 @@
 
 #include <cctype>
 #include <cstdio>
+#include <utility>
 
 namespace flightwall {
 namespace {
@@ -81,6 +82,12 @@ std::string RenderNftablesScript(const RulePlan& plan, const std::string& prefix
   auto line = [&](const std::string& rule) { text += "\t\t" + rule + "\n"; };
 
   text += "\tchain app {\n";
+  // Repeat-mark verdicts (see iptables_backend.cpp).
+  for (const auto& [bits, verdict] :
+       {std::pair{kConnmarkAllowed, " accept"}, std::pair{kConnmarkDenied, " drop"}}) {
+    line("meta mark & " + Hex(kConnmarkVerdictMask) + " == " + Hex(bits) +
+         " ct mark set ct mark & " + Hex(~kConnmarkVerdictMask) + " | " + Hex(bits) + verdict);
+  }
   line("ct mark set ct mark | " + Hex(kConnmarkGoverned));
   line(CtMarkIs(kConnmarkDenied, kConnmarkVerdictMask) + " drop");
   const std::string queue = QueueStatement(s);

@@ -40,6 +40,12 @@ TEST(IptablesRenderTest, ForwardModeIPv4) {
             "-A FLIGHTWALL -i lan0 -j FLIGHTWALL_APP\n"
             "-A FLIGHTWALL -s 192.0.2.0/24 -j FLIGHTWALL_APP\n"
             "-A FLIGHTWALL -m connmark --mark 0x40000000/0x40000000 -j FLIGHTWALL_APP\n"
+            "-A FLIGHTWALL_APP -m mark --mark 0x10000000/0x30000000 -j CONNMARK --save-mark "
+            "--nfmask 0x30000000 --ctmask 0x30000000\n"
+            "-A FLIGHTWALL_APP -m mark --mark 0x10000000/0x30000000 -j ACCEPT\n"
+            "-A FLIGHTWALL_APP -m mark --mark 0x20000000/0x30000000 -j CONNMARK --save-mark "
+            "--nfmask 0x30000000 --ctmask 0x30000000\n"
+            "-A FLIGHTWALL_APP -m mark --mark 0x20000000/0x30000000 -j DROP\n"
             "-A FLIGHTWALL_APP -j CONNMARK --set-xmark 0x40000000/0x40000000\n"
             "-A FLIGHTWALL_APP -m connmark --mark 0x20000000/0x30000000 -j DROP\n"
             "-A FLIGHTWALL_APP -p udp -m multiport --ports 53 -j NFQUEUE --queue-num 0\n"
@@ -70,6 +76,12 @@ TEST(IptablesRenderTest, OutputModeUsesOwnerAndCgroupAndSkipsLoopbackInInput) {
             "-A FLIGHTWALL -m owner --uid-owner 1001 -j FLIGHTWALL_APP\n"
             "-A FLIGHTWALL -m cgroup --path \"/flight.slice\" -j FLIGHTWALL_APP\n"
             "-A FLIGHTWALL -m connmark --mark 0x40000000/0x40000000 -j FLIGHTWALL_APP\n"
+            "-A FLIGHTWALL_APP -m mark --mark 0x10000000/0x30000000 -j CONNMARK --save-mark "
+            "--nfmask 0x30000000 --ctmask 0x30000000\n"
+            "-A FLIGHTWALL_APP -m mark --mark 0x10000000/0x30000000 -j ACCEPT\n"
+            "-A FLIGHTWALL_APP -m mark --mark 0x20000000/0x30000000 -j CONNMARK --save-mark "
+            "--nfmask 0x30000000 --ctmask 0x30000000\n"
+            "-A FLIGHTWALL_APP -m mark --mark 0x20000000/0x30000000 -j DROP\n"
             "-A FLIGHTWALL_APP -j CONNMARK --set-xmark 0x40000000/0x40000000\n"
             "-A FLIGHTWALL_APP -m connmark --mark 0x20000000/0x30000000 -j DROP\n"
             "-A FLIGHTWALL_APP -p udp -m multiport --ports 53 -j NFQUEUE --queue-num 0\n"
@@ -97,13 +109,15 @@ TEST(IptablesRenderTest, QueueRangeFailOpenAndEveryPacket) {
   plan.settings.queue_first = plan.settings.queue_last = 7;
   plan.settings.every_packet = true;
   const IptablesRuleSet set = BuildIptablesRules(plan, "FW", false);
-  // every-packet: nothing is accepted by connmark, DNS needs no rule of its own.
-  ASSERT_EQ(set.rules.size(), 6u);
-  EXPECT_EQ(set.rules[3], "-A FW_APP -j CONNMARK --set-xmark 0x40000000/0x40000000");
-  EXPECT_EQ(set.rules[4], "-A FW_APP -m connmark --mark 0x20000000/0x30000000 -j DROP");
-  EXPECT_EQ(set.rules[5], "-A FW_APP -j NFQUEUE --queue-num 7");
+  // every-packet: nothing is accepted by connmark, DNS needs no rule of its own;
+  // a repeat-mark verdict is still honoured (else the packet would loop).
+  ASSERT_EQ(set.rules.size(), 10u);
+  EXPECT_EQ(set.rules[4], "-A FW_APP -m mark --mark 0x10000000/0x30000000 -j ACCEPT");
+  EXPECT_EQ(set.rules[7], "-A FW_APP -j CONNMARK --set-xmark 0x40000000/0x40000000");
+  EXPECT_EQ(set.rules[8], "-A FW_APP -m connmark --mark 0x20000000/0x30000000 -j DROP");
+  EXPECT_EQ(set.rules[9], "-A FW_APP -j NFQUEUE --queue-num 7");
   EXPECT_EQ(Script(plan, false).find("bypass"), std::string::npos);
-  EXPECT_EQ(Script(plan, false).find("ACCEPT"), std::string::npos);
+  EXPECT_EQ(Script(plan, false).find("-m connmark --mark 0x10000000"), std::string::npos);
 }
 
 TEST(IptablesRenderTest, ManyDnsPortsAreSplitForMultiport) {

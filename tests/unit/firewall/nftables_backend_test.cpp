@@ -24,6 +24,10 @@ TEST(NftablesRenderTest, ForwardModeIsOneInetTable) {
             "delete table inet flightwall\n"
             "table inet flightwall {\n"
             "\tchain app {\n"
+            "\t\tmeta mark & 0x30000000 == 0x10000000 ct mark set ct mark & 0xcfffffff | "
+            "0x10000000 accept\n"
+            "\t\tmeta mark & 0x30000000 == 0x20000000 ct mark set ct mark & 0xcfffffff | "
+            "0x20000000 drop\n"
             "\t\tct mark set ct mark | 0x40000000\n"
             "\t\tct mark & 0x30000000 == 0x20000000 drop\n"
             "\t\tmeta l4proto { tcp, udp } th sport { 53, 5353 } queue to 0\n"
@@ -62,7 +66,9 @@ TEST(NftablesRenderTest, OutputModeQueueRangeFailOpenEveryPacket) {
                       "0-3\n\t}\n"),
             std::string::npos)
       << text;
-  EXPECT_EQ(text.find("accept\n"), std::string::npos);  // every-packet: no kernel bypass
+  // every-packet: no bypass by connmark; only repeat-mark verdicts are honoured.
+  EXPECT_EQ(text.find("ct mark & 0x30000000 == 0x10000000 accept"), std::string::npos);
+  EXPECT_NE(text.find("0x10000000 accept\n"), std::string::npos);
   EXPECT_EQ(text.find("th dport"), std::string::npos);
   EXPECT_NE(text.find("\t\tmeta mark & 0x08000000 == 0x08000000 return\n"
                       "\t\tmeta skuid 1001 jump app\n"
