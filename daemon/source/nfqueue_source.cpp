@@ -43,11 +43,13 @@ std::string QueueName(std::uint16_t queue) { return "NFQUEUE queue " + std::to_s
 
 std::string ConfigError(std::uint16_t queue, const char* step, int err) {
   std::string message = QueueName(queue) + ": " + step + ": " + std::strerror(err);
-  if (err == EPERM) message += " (run as root or with CAP_NET_ADMIN)";
-  if (err == EBUSY) {
-    message +=
-        " (the queue is already bound by another process: stop it, or choose another "
-        "queue number)";
+  const KernelQueueStats bound = ReadKernelQueueStats(queue);
+  if ((err == EPERM || err == EBUSY) && bound.found) {
+    message += " (the queue is already bound by another process, netlink port " +
+               std::to_string(bound.peer_portid) +
+               ": stop it (another flightwall, an IDS?) or choose another queue number)";
+  } else if (err == EPERM) {
+    message += " (run as root or with CAP_NET_ADMIN)";
   }
   if (err == EOPNOTSUPP) message += " (this kernel lacks a needed NFQUEUE feature)";
   return message;
@@ -445,6 +447,7 @@ KernelQueueStats ParseKernelQueueStats(std::string_view proc_text, std::uint16_t
     }
     if (count < 8 || fields[0] != queue) continue;
     out.found = true;
+    out.peer_portid = static_cast<std::uint32_t>(fields[1]);
     out.queue_total = static_cast<std::uint32_t>(fields[2]);
     out.queue_dropped = fields[5];
     out.user_dropped = fields[6];

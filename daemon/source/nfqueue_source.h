@@ -91,6 +91,7 @@ struct NfqueueStats {
 // The kernel's own counters for a queue (/proc/net/netfilter/nfnetlink_queue).
 struct KernelQueueStats {
   bool found = false;
+  std::uint32_t peer_portid = 0;    // netlink port of the bound process
   std::uint32_t queue_total = 0;    // packets waiting now
   std::uint64_t queue_dropped = 0;  // dropped because the queue was full
   std::uint64_t user_dropped = 0;   // dropped because the netlink socket was full
@@ -108,6 +109,8 @@ class NfqueueSource {
 
   // nullptr with *error set (naming the queue and what to do: "run as root
   // or with CAP_NET_ADMIN", "queue N is already bound by another process").
+  // The kernel answers EPERM in both cases; the queue's presence in
+  // /proc/net/netfilter/nfnetlink_queue tells them apart.
   static std::unique_ptr<NfqueueSource> Open(const NfqueueOptions& options, std::string* error);
   ~NfqueueSource();
   NfqueueSource(const NfqueueSource&) = delete;

@@ -155,6 +155,9 @@ wait_for "$WORK/tcpdump.log" 'listening on' || exit 1
 # --- 1-3: verdicts, marks, injected replies ----------------------------------
 start_probe "$WORK/probe1.log" || exit 1
 echo "probe: $(head -1 "$WORK/probe1.log")"
+SECOND=$(in_s "$PROBE" --queue 3 --seconds 1 2>&1)
+check "a second process cannot take the bound queue, and is told why" \
+  grep -q 'already bound by another process' <<<"$SECOND"
 # Paced: a second datagram racing the first one's verdict would get its own
 # unconfirmed conntrack entry and miss the mark.
 in_c python3 "$HELPER" udp-paced "$RECEIVED" 198.51.100.10 9999 ok-1 ok-2 ok-3

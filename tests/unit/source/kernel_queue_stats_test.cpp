@@ -13,6 +13,7 @@ constexpr const char* kProc =
 TEST(KernelQueueStatsTest, FindsTheRequestedQueue) {
   const KernelQueueStats zero = ParseKernelQueueStats(kProc, 0);
   ASSERT_TRUE(zero.found);
+  EXPECT_EQ(zero.peer_portid, 12345u);
   EXPECT_EQ(zero.queue_total, 3u);
   EXPECT_EQ(zero.queue_dropped, 7u);
   EXPECT_EQ(zero.user_dropped, 9u);
@@ -20,6 +21,7 @@ TEST(KernelQueueStatsTest, FindsTheRequestedQueue) {
 
   const KernelQueueStats three = ParseKernelQueueStats(kProc, 3);
   ASSERT_TRUE(three.found);
+  EXPECT_EQ(three.peer_portid, 4294967295u);
   EXPECT_EQ(three.queue_total, 4096u);
   EXPECT_EQ(three.queue_dropped, 123456789012u);
   EXPECT_EQ(three.user_dropped, 0u);
