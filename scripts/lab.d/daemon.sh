@@ -70,6 +70,9 @@ daemon_start() {
   mkdir -p "$DAEMON_DIR"
   render_daemon_config "$config" "$DAEMON_DIR/flightwall.yaml"
   : >"$DAEMON_OUT"
+  touch "$DAEMON_LOG"
+  local first_line
+  first_line=$(($(wc -l <"$DAEMON_LOG") + 1))
   echo "--- $(date -u +%FT%TZ) start: $fw run --config $DAEMON_DIR/flightwall.yaml" >>"$DAEMON_LOG"
   # setsid: a Ctrl-C meant for the caller does not reach the daemon; in a
   # non-interactive shell the job is no group leader, so setsid and then
@@ -84,17 +87,17 @@ daemon_start() {
       return 0
     fi
     if ! alive "$pid"; then
-      wait "$pid" 2>/dev/null
-      local rc=$?
+      local rc=0
+      wait "$pid" 2>/dev/null || rc=$?
       rm -f "$DAEMON_PID_FILE"
-      tail -n 20 "$DAEMON_LOG" >&2
+      tail -n "+$first_line" "$DAEMON_LOG" | tail -n 20 >&2
       die "daemon exited with status $rc before READY (log $DAEMON_LOG)"
     fi
     sleep 0.1
   done
   kill -KILL "$pid" 2>/dev/null || true
   rm -f "$DAEMON_PID_FILE"
-  tail -n 20 "$DAEMON_LOG" >&2
+  tail -n "+$first_line" "$DAEMON_LOG" | tail -n 20 >&2
   die "daemon not READY after $((DAEMON_READY_TENTHS / 10)) s; killed it (log $DAEMON_LOG)"
 }
 
