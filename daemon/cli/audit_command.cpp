@@ -82,6 +82,7 @@ int RunAudit(const AuditOptions& o) {
   engine.AddSink(&report);
 
   std::ofstream events_file;
+  std::unique_ptr<OstreamLineWriter> events_writer;
   std::unique_ptr<EventLog> events;
   if (!o.events.empty()) {
     std::ostream* out = &std::cout;
@@ -94,7 +95,8 @@ int RunAudit(const AuditOptions& o) {
       }
       out = &events_file;
     }
-    events = std::make_unique<EventLog>(policy, *out);
+    events_writer = std::make_unique<OstreamLineWriter>(*out);
+    events = std::make_unique<EventLog>(policy, *events_writer);
     engine.AddSink(events.get());
   }
 

@@ -36,6 +36,23 @@ int RunCli(int argc, char** argv) {
   audit_cmd->add_option("captures", audit.captures, "pcap/pcapng files; '-' reads standard input")
       ->required();
 
+  RunOptions run;
+  auto* run_cmd = app.add_subcommand("run", "Enforce the policy on NFQUEUE (the daemon)");
+  run_cmd->add_option("--config", run.config, "Daemon config file")->capture_default_str();
+
+  RulesOptions rules;
+  auto* rules_cmd = app.add_subcommand(
+      "rules", "Print, install or remove the interception rules the daemon would use");
+  rules_cmd->add_option("--config", rules.config, "Daemon config file")->capture_default_str();
+  auto* rules_mode = rules_cmd->add_option_group("action");
+  rules_mode->add_flag_callback(
+      "--print", [&] { rules.action = "print"; }, "Print them (default)");
+  rules_mode->add_flag_callback(
+      "--install", [&] { rules.action = "install"; }, "Install them in this network namespace");
+  rules_mode->add_flag_callback(
+      "--remove", [&] { rules.action = "remove"; }, "Remove them");
+  rules_mode->require_option(0, 1);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -44,6 +61,8 @@ int RunCli(int argc, char** argv) {
   }
   if (check_cmd->parsed()) return RunCheck(check);
   if (audit_cmd->parsed()) return RunAudit(audit);
+  if (run_cmd->parsed()) return RunRun(run);
+  if (rules_cmd->parsed()) return RunRules(rules);
   return kExitUsage;
 }
 

@@ -27,8 +27,19 @@ struct CheckOptions {
   std::string policy;
 };
 
+struct RunOptions {
+  std::string config = "/etc/flightwall/flightwall.yaml";
+};
+
+struct RulesOptions {
+  std::string config = "/etc/flightwall/flightwall.yaml";
+  std::string action = "print";  // print | install | remove
+};
+
 int RunCli(int argc, char** argv);
 int RunAudit(const AuditOptions& options);
 int RunCheck(const CheckOptions& options);
+int RunRun(const RunOptions& options);
+int RunRules(const RulesOptions& options);
 
 }  // namespace flightwall

@@ -17,7 +17,7 @@ bool IsIcmp(std::uint8_t proto) {
 }  // namespace
 
 Engine::Impl::Impl(const Policy& p, Vantage v, const EngineLimits& l, const EngineTimeouts& t)
-    : policy(p),
+    : policy(&p),
       vantage(v),
       limits(l),
       timeouts(t),
@@ -52,7 +52,7 @@ PacketOutcome Engine::Impl::Process(const RawPacket& raw) {
   if (pkt.protocol == static_cast<std::uint8_t>(IpProto::kTcp)) {
     TrackTcp(*f, to_server);
   } else if (pkt.protocol == static_cast<std::uint8_t>(IpProto::kUdp)) {
-    if (IsDnsPort(policy, f->server_port) || f->server_port == 53 || f->server_port == 5353) {
+    if (IsDnsPort(*policy, f->server_port) || f->server_port == 53 || f->server_port == 5353) {
       HandleDnsPayload(*f, to_server, pkt.payload, false);
     } else if (to_server && !pkt.payload.empty() && !f->inspection_done) {
       InspectQuic(*f);
@@ -66,7 +66,7 @@ PacketOutcome Engine::Impl::Process(const RawPacket& raw) {
   out.reason = f->reason;
   out.flow = f;
   out.to_server = to_server;
-  out.is_dns = f->is_dns || IsDnsPort(policy, f->server_port);
+  out.is_dns = f->is_dns || IsDnsPort(*policy, f->server_port);
   out.dns_question_denied = dns_denied_in_packet;
   out.dns_reason = dns_denied_reason;
   SettleDecision(*f, &out);
@@ -108,8 +108,8 @@ void Engine::Impl::SettleDecision(Flow& f, PacketOutcome* out) {
 int Engine::Impl::CatalogFor(const Flow& f) const {
   // Fronted flows reveal an allowed name; who the data was for is what DNS
   // called the address.
-  int catalog = CatalogIndex(policy, f.hostname.View());
-  if (catalog < 0) catalog = CatalogIndex(policy, f.dns_name.View());
+  int catalog = CatalogIndex(*policy, f.hostname.View());
+  if (catalog < 0) catalog = CatalogIndex(*policy, f.dns_name.View());
   return catalog;
 }
 
@@ -174,13 +174,13 @@ void Engine::Impl::StartFlow(Flow& f, bool /*src_is_client*/) {
   AppContext app;
   app.source = f.client;
   app.any_source = vantage == Vantage::kDevice;
-  f.app = MatchFlightApp(policy, app);
+  f.app = MatchFlightApp(*policy, app);
   // How the destination is known before any payload: the DNS answer that
   // named it (an attesting one first, else the newest).
   const auto bindings = names.Lookup(f.server);
   const NameBinding* best = nullptr;
   for (const NameBinding& b : bindings) {
-    if (BindingAttests(policy, b, pkt.time)) {
+    if (BindingAttests(*policy, b, pkt.time)) {
       best = &b;
       break;
     }
@@ -227,10 +227,10 @@ void Engine::Impl::Decide(Flow& f) {
     case FlowKind::kTcp:
     case FlowKind::kUdp:
       facts.transport = f.kind == FlowKind::kTcp ? Transport::kTcp : Transport::kUdp;
-      ApplyDecision(f, DecideFlow(policy, facts));
+      ApplyDecision(f, DecideFlow(*policy, facts));
       break;
     case FlowKind::kIcmpEcho:
-      ApplyDecision(f, DecideIcmpEcho(policy, facts));
+      ApplyDecision(f, DecideIcmpEcho(*policy, facts));
       break;
     case FlowKind::kIcmpOther:
       ApplyDecision(f, DecideIcmpOther(f.protocol == static_cast<std::uint8_t>(IpProto::kIcmpv6),
@@ -296,7 +296,7 @@ void Engine::Impl::TrackTcp(Flow& f, bool to_server) {
   if (pkt.payload.empty()) return;
   const auto fresh = InOrder(pos, pkt.payload);
   if (to_server && pos.gap) f.inspection_done = true;  // cannot read past a hole
-  if (IsDnsPort(policy, f.server_port) || f.server_port == 53) {
+  if (IsDnsPort(*policy, f.server_port) || f.server_port == 53) {
     HandleDnsTcp(f, to_server, fresh);
   } else if (to_server) {
     InspectClientStream(f, fresh);
@@ -406,6 +406,14 @@ Engine::Engine(const Policy& policy, Vantage vantage, const EngineLimits& limits
     : impl_(std::make_unique<Impl>(policy, vantage, limits, timeouts)) {}
 Engine::~Engine() = default;
 void Engine::AddSink(EventSink* sink) { impl_->sinks.push_back(sink); }
+void Engine::SetPolicy(const Policy& policy) {
+  impl_->policy = &policy;
+  const int apps = static_cast<int>(policy.flight_apps.size());
+  impl_->flows.ForEach([apps](const FlowKey&, Flow& f) {
+    f.rule = -1;
+    if (f.app >= apps) f.app = apps - 1;  // keep it governed; its name may differ
+  });
+}
 PacketOutcome Engine::Process(const RawPacket& raw) { return impl_->Process(raw); }
 void Engine::Finish() { impl_->Finish(); }
 const EngineStats& Engine::Stats() const { return impl_->stats; }

@@ -89,6 +89,10 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   void AddSink(EventSink* sink);  // not owned; must outlive the engine's use
+  // Judges new decisions with `policy` (which must outlive its use). Flows
+  // already decided keep their verdict; their rule indices, which point into
+  // the old policy, are cleared.
+  void SetPolicy(const Policy& policy);
   PacketOutcome Process(const RawPacket& raw);
   // End of input: finalizes every open flow and DNS question, in order of
   // first packet, so output is deterministic.

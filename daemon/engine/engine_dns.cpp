@@ -8,8 +8,8 @@
 namespace flightwall {
 
 bool Engine::Impl::IsAllowedResolver(const IpAddress& a) const {
-  return std::find(policy.dns.resolvers.begin(), policy.dns.resolvers.end(), a) !=
-         policy.dns.resolvers.end();
+  return std::find(policy->dns.resolvers.begin(), policy->dns.resolvers.end(), a) !=
+         policy->dns.resolvers.end();
 }
 
 void Engine::Impl::HandleDnsTcp(Flow& f, bool to_server, std::span<const std::uint8_t> part) {
@@ -88,7 +88,7 @@ void Engine::Impl::HandleDnsPayload(Flow& f, bool to_server, std::span<const std
       q.qtype = dns_msg.questions[i].qtype;
       q.query_bytes = static_cast<std::uint32_t>(message.size());
       if (f.app >= 0) {
-        const Decision d = DecideDnsQuestion(policy, f.server, q.qname.View());
+        const Decision d = DecideDnsQuestion(*policy, f.server, q.qname.View());
         q.verdict = d.verdict;
         q.reason = d.reason;
         q.rule = d.rule;
@@ -181,7 +181,7 @@ void Engine::Impl::BindAnswers(const Flow& f, bool trusted) {
 void Engine::Impl::FinalizeDns(DnsPending& pending) {
   for (std::size_t i = 0; i < pending.count; ++i) {
     const DnsRecord& q = pending.questions[i];
-    const int catalog = CatalogIndex(policy, q.qname.View());
+    const int catalog = CatalogIndex(*policy, q.qname.View());
     for (EventSink* s : sinks) s->OnDns(q, catalog);
   }
   pending.count = 0;

@@ -77,7 +77,7 @@ struct Engine::Impl {
   void Reveal(Flow& f, std::string_view name, NameSource source);
   void Observe(const NameObservation& o);
 
-  const Policy& policy;
+  const Policy* policy;  // replaced on reload (Engine::SetPolicy)
   Vantage vantage;
   EngineLimits limits;
   EngineTimeouts timeouts;

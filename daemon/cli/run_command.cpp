@@ -1,0 +1,53 @@
+// `flightwall run` and `flightwall rules`: the daemon and its interception
+// rules, for operators who manage rules themselves (backend: none).
+#include <iostream>
+
+#include "cli/commands.h"
+#include "firewall/rule_backend.h"
+#include "policy/policy_loader.h"
+#include "service/daemon.h"
+#include "service/daemon_config.h"
+
+namespace flightwall {
+
+int RunRun(const RunOptions& options) { return RunDaemon(options.config); }
+
+int RunRules(const RulesOptions& options) {
+  auto cfg = LoadDaemonConfig(options.config);
+  if (!cfg.config) {
+    for (const auto& e : cfg.errors) std::cerr << e.ToString() << "\n";
+    return kExitUsage;
+  }
+  auto pol = LoadPolicy(cfg.config->policy_path);
+  if (!pol.policy) {
+    for (const auto& e : pol.errors) std::cerr << e.ToString() << "\n";
+    return kExitUsage;
+  }
+  InterceptSettings settings = cfg.config->intercept;
+  // --print shows the iptables rules also for backend: none (what to apply by hand).
+  const BackendKind kind =
+      settings.backend == BackendKind::kNone ? BackendKind::kIptables : settings.backend;
+  auto backend = MakeFirewallBackend(options.action == "print" ? kind : settings.backend,
+                                     settings.chain_prefix);
+  const RulePlan plan = PlanRules(*pol.policy, settings);
+  for (const auto& w : plan.warnings) std::cerr << "warning: " << w << "\n";
+  std::string error;
+  if (options.action == "print") {
+    std::cout << backend->Render(plan);
+    return kExitOk;
+  }
+  std::string why;
+  if (!backend->Available(&why)) {
+    std::cerr << "flightwall rules: " << backend->Name() << " is not usable here: " << why << "\n";
+    return kExitUsage;
+  }
+  const bool ok =
+      options.action == "install" ? backend->Install(plan, &error) : backend->Remove(&error);
+  if (!ok) {
+    std::cerr << "flightwall rules: " << error << "\n";
+    return kExitUsage;
+  }
+  return kExitOk;
+}
+
+}  // namespace flightwall

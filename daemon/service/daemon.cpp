@@ -1,0 +1,256 @@
+#include "service/daemon.h"
+
+#include <signal.h>
+#include <systemd/sd-daemon.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "common/time_format.h"
+#include "firewall/rule_backend.h"
+#include "service/daemon_config.h"
+#include "service/enforcer.h"
+#include "service/sinks.h"
+#include "source/nfqueue_source.h"
+#include "source/packet_injector.h"
+
+namespace flightwall {
+namespace {
+
+Timestamp Now() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<Timestamp>(ts.tv_sec) * kMicrosPerSecond + ts.tv_nsec / 1000;
+}
+
+void Log(const std::string& message) { std::cerr << "flightwall: " << message << std::endl; }
+
+void PrintErrors(const std::vector<PolicyError>& errors) {
+  for (const auto& e : errors) std::cerr << e.ToString() << "\n";
+}
+
+// A worker's verdicts go to its own queue's socket.
+class QueueVerdicts : public VerdictSink {
+ public:
+  explicit QueueVerdicts(NfqueueSource* source) : source_(source) {}
+  void Verdict(std::uint32_t id, NfqueueVerdict v, std::uint32_t mark) override {
+    // Only the verdict bits: the governed bit set by the rules must survive.
+    source_->Verdict(id, v, mark, kConnmarkVerdictMask);
+  }
+
+ private:
+  NfqueueSource* source_;
+};
+
+struct Worker {
+  std::unique_ptr<NfqueueSource> source;
+  std::unique_ptr<QueueVerdicts> verdicts;
+  std::uint16_t index = 0;
+  std::thread thread;
+};
+
+void WorkerLoop(Worker* w, Enforcer* enforcer, DaemonSinks* sinks, std::atomic<bool>* stop) {
+  RawPacket packet;
+  NfqueueMeta meta;
+  while (!stop->load(std::memory_order_relaxed)) {
+    const auto status = w->source->Receive(&packet, &meta);
+    if (status == NfqueueSource::Status::kPacket) {
+      const auto start = std::chrono::steady_clock::now();
+      const auto result = enforcer->Handle(w->index, packet, meta.packet_id);
+      w->source->Flush();
+      if (!result.held) {
+        sinks->ObserveVerdict(
+            result.verdict, packet.wire_length,
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      }
+    } else {
+      enforcer->Tick(Now());
+      w->source->Flush();
+    }
+  }
+  w->source->Flush();
+}
+
+struct Loaded {
+  DaemonConfig config;
+  std::shared_ptr<const Policy> policy;
+};
+
+bool LoadAll(const std::string& path, Loaded* out) {
+  auto cfg = LoadDaemonConfig(path);
+  if (!cfg.config) {
+    PrintErrors(cfg.errors);
+    return false;
+  }
+  auto pol = LoadPolicy(cfg.config->policy_path);
+  if (!pol.policy) {
+    PrintErrors(pol.errors);
+    return false;
+  }
+  out->config = *cfg.config;
+  out->policy = std::make_shared<const Policy>(std::move(*pol.policy));
+  return true;
+}
+
+bool InstallRules(FirewallBackend* backend, const Loaded& l) {
+  const RulePlan plan = PlanRules(*l.policy, l.config.intercept);
+  for (const auto& w : plan.warnings) Log("warning: " + w);
+  if (plan.selectors.empty()) {
+    Log("the policy selects no flight-app traffic in this intercept mode; check flight_apps");
+  }
+  std::string error;
+  if (!backend->Install(plan, &error)) {
+    Log("cannot install " + backend->Name() + " rules: " + error);
+    return false;
+  }
+  return true;
+}
+
+std::string StatusLine(const Loaded& l, Enforcer& enforcer) {
+  const EnforcerStats s = enforcer.Stats();
+  return "enforcing policy '" + l.policy->name + "' (" + PolicyModeName(l.policy->mode) +
+         "): " + std::to_string(s.accepted) + " accepted, " + std::to_string(s.dropped) +
+         " dropped";
+}
+
+}  // namespace
+
+int RunDaemon(const std::string& config_path) {
+  Loaded current;
+  if (!LoadAll(config_path, &current)) {
+    Log("not started: fix the errors above (flightwall check --policy FILE helps)");
+    return 2;
+  }
+  // Signals are handled synchronously by the main thread only.
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int s : {SIGHUP, SIGTERM, SIGINT, SIGUSR1}) sigaddset(&signals, s);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto backend =
+      MakeFirewallBackend(current.config.intercept.backend, current.config.intercept.chain_prefix);
+  std::string why;
+  if (!backend->Available(&why)) {
+    Log("firewall backend " + backend->Name() + " is not usable here: " + why);
+    return 2;
+  }
+  std::string error;
+  // Injected replies carry a mark the rules let through (output mode).
+  auto injector = PacketInjector::Open(&error, kPacketMarkInjected);
+  if (!injector) Log("warning: no fail-fast replies (RST/ICMP/DNS refusal): " + error);
+
+  Enforcer enforcer(current.config, current.policy, injector.get());
+  auto sinks = DaemonSinks::Open(current.config, current.policy, &error);
+  if (!sinks) {
+    Log(error);
+    return 2;
+  }
+  sinks->Attach(enforcer.GetEngine());
+
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (unsigned q = current.config.intercept.queue_first; q <= current.config.intercept.queue_last;
+       ++q) {
+    NfqueueOptions opts;
+    opts.queue = static_cast<std::uint16_t>(q);
+    opts.fail_open = current.config.intercept.fail_open;
+    auto w = std::make_unique<Worker>();
+    w->source = NfqueueSource::Open(opts, &error);
+    if (!w->source) {
+      Log(error);
+      return 2;
+    }
+    w->verdicts = std::make_unique<QueueVerdicts>(w->source.get());
+    w->index = enforcer.AddWorker(w->verdicts.get());
+    workers.push_back(std::move(w));
+  }
+  // Queues are bound before the rules send traffic to them.
+  if (!InstallRules(backend.get(), current)) return 2;
+
+  std::vector<const NfqueueSource*> sources;
+  for (auto& w : workers) sources.push_back(w->source.get());
+  std::atomic<bool> stop{false};
+  for (auto& w : workers) {
+    w->thread = std::thread(WorkerLoop, w.get(), &enforcer, sinks.get(), &stop);
+  }
+  Log("enforcing policy '" + current.policy->name + "' from " + current.config.policy_path +
+      " on NFQUEUE " + std::to_string(current.config.intercept.queue_first) +
+      (workers.size() > 1 ? "-" + std::to_string(current.config.intercept.queue_last) : "") +
+      " with " + backend->Name() + " rules");
+  sd_notify(0, "READY=1");
+  std::printf("READY\n");
+  std::fflush(stdout);
+
+  std::uint64_t watchdog_usec = 0;
+  const bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
+  int exit_code = 0;
+  for (;;) {
+    timespec timeout{0, 500 * 1000 * 1000};
+    siginfo_t info{};
+    const int sig = sigtimedwait(&signals, &info, &timeout);
+    if (sig == SIGTERM || sig == SIGINT) {
+      Log("stopping on signal " + std::to_string(sig));
+      break;
+    }
+    if (sig == SIGUSR1) {
+      sinks->Reopen();
+      Log("event log reopened");
+    } else if (sig == SIGHUP) {
+      Loaded next;
+      bool ok = LoadAll(config_path, &next);
+      if (ok && current.policy->mode == PolicyMode::kLockdown &&
+          !PolicyIsNoLooser(*current.policy, *next.policy, &why)) {
+        Log("reload refused in lockdown mode: " + why);
+        ok = false;
+      }
+      if (ok && (next.config.intercept.queue_first != current.config.intercept.queue_first ||
+                 next.config.intercept.queue_last != current.config.intercept.queue_last ||
+                 next.config.intercept.backend != current.config.intercept.backend)) {
+        Log("reload: queue and backend changes need a restart; keeping the running ones");
+        next.config.intercept.queue_first = current.config.intercept.queue_first;
+        next.config.intercept.queue_last = current.config.intercept.queue_last;
+        next.config.intercept.backend = current.config.intercept.backend;
+      }
+      if (ok && !InstallRules(backend.get(), next)) ok = false;
+      if (ok) {
+        enforcer.SetPolicy(next.policy);
+        {
+          std::lock_guard<std::mutex> lock(enforcer.Mutex());  // workers log under it
+          sinks->SetPolicy(next.policy);
+        }
+        current = next;
+        Log("reloaded policy '" + current.policy->name + "' (sha256 " + current.policy->sha256 +
+            ")");
+      } else {
+        Log("reload failed; still enforcing the previous policy '" + current.policy->name + "'");
+      }
+      sinks->PolicyReload(ok);
+    }
+    sinks->Update(enforcer, sources);
+    if (watchdog) sd_notify(0, "WATCHDOG=1");
+    sd_notify(0, ("STATUS=" + StatusLine(current, enforcer)).c_str());
+  }
+
+  sd_notify(0, "STOPPING=1");
+  stop = true;
+  for (auto& w : workers) w->thread.join();
+  enforcer.Tick(Now() + 3600 * kMicrosPerSecond);  // drop whatever is still held
+  for (auto& w : workers) w->source->Flush();
+  if (current.policy->mode == PolicyMode::kLockdown) {
+    Log("lockdown: leaving the interception rules in place; flight-app traffic stays blocked");
+  } else if (!backend->Remove(&error)) {
+    Log("cannot remove rules: " + error);
+    exit_code = 2;
+  }
+  sinks->Close();
+  Log(StatusLine(current, enforcer) + "; stopped");
+  return exit_code;
+}
+
+}  // namespace flightwall

@@ -1,0 +1,24 @@
+// The enforcing daemon (`flightwall run`): binds the NFQUEUE(s), installs
+// the interception rules, runs one worker thread per queue through the
+// Enforcer, and handles signals: SIGHUP reloads config and policy
+// atomically (a broken file keeps the running policy), SIGUSR1 reopens the
+// event log, SIGTERM/SIGINT drain and exit, removing the rules unless the
+// policy is in lockdown mode. Talks to systemd with sd_notify (READY,
+// STATUS, WATCHDOG) when run under it.
+#pragma once
+
+#include <string>
+
+#include "policy/policy.h"
+
+namespace flightwall {
+
+// Runs until SIGTERM/SIGINT. Returns the process exit code: 0 after a clean
+// shutdown, 2 when configuration or setup fails (the reason is on stderr).
+int RunDaemon(const std::string& config_path);
+
+// Whether `next` allows nothing that `current` does not (used by lockdown
+// mode to refuse loosening reloads). *why names the first loosening found.
+bool PolicyIsNoLooser(const Policy& current, const Policy& next, std::string* why);
+
+}  // namespace flightwall

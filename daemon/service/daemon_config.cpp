@@ -1,0 +1,219 @@
+#include "service/daemon_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <array>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string_view>
+
+#include "policy/did_you_mean.h"
+
+namespace flightwall {
+namespace {
+
+constexpr std::array<std::string_view, 5> kTopKeys = {"policy", "intercept", "dns", "events",
+                                                      "metrics"};
+constexpr std::array<std::string_view, 6> kInterceptKeys = {
+    "mode", "queue", "backend", "on_failure", "inspect", "hold_timeout_ms"};
+constexpr std::array<std::string_view, 1> kDnsKeys = {"refuse_with"};
+constexpr std::array<std::string_view, 1> kEventsKeys = {"path"};
+constexpr std::array<std::string_view, 1> kMetricsKeys = {"listen"};
+
+class Checker {
+ public:
+  Checker(std::string file, std::vector<PolicyError>* errors)
+      : file_(std::move(file)), errors_(errors) {}
+
+  void Error(const YAML::Node& at, const std::string& message) {
+    const YAML::Mark m = at.Mark();
+    errors_->push_back({file_, m.line + 1, m.column + 1, message});
+  }
+
+  template <std::size_t N>
+  void CheckKeys(const YAML::Node& map, const std::array<std::string_view, N>& keys,
+                 const std::string& where) {
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      const std::string key = it->first.Scalar();
+      bool known = false;
+      for (auto k : keys) known = known || k == key;
+      if (!known) {
+        Error(it->first, "unknown key '" + key + "' in " + where +
+                             DidYouMean(key, std::span<const std::string_view>(keys)) +
+                             "; remove it or fix its spelling");
+      }
+    }
+  }
+
+  // The scalar at map[key] if present and a scalar; reports otherwise.
+  std::optional<std::string> Scalar(const YAML::Node& map, const char* key) {
+    const YAML::Node n = map[key];
+    if (!n) return std::nullopt;
+    if (!n.IsScalar()) {
+      Error(n, std::string("'") + key + "' must be a single value");
+      return std::nullopt;
+    }
+    return n.Scalar();
+  }
+
+  template <std::size_t N>
+  std::optional<std::string> OneOf(const YAML::Node& map, const char* key,
+                                   const std::array<std::string_view, N>& values) {
+    auto v = Scalar(map, key);
+    if (!v) return std::nullopt;
+    for (auto ok : values) {
+      if (*v == ok) return v;
+    }
+    std::string list;
+    for (auto ok : values) list += (list.empty() ? "" : " | ") + std::string(ok);
+    Error(map[key], "'" + std::string(key) + "' must be one of " + list + ", not '" + *v + "'" +
+                        DidYouMean(*v, std::span<const std::string_view>(values)));
+    return std::nullopt;
+  }
+
+  const YAML::Node Section(const YAML::Node& root, const char* key) {
+    const YAML::Node n = root[key];
+    if (n && !n.IsMap()) {
+      Error(n, std::string("'") + key + "' must be a map of settings");
+      return YAML::Node();
+    }
+    return n;
+  }
+
+ private:
+  std::string file_;
+  std::vector<PolicyError>* errors_;
+};
+
+bool ParseQueue(const std::string& text, std::uint16_t* first, std::uint16_t* last) {
+  auto number = [](std::string_view s, std::uint16_t* out) {
+    if (s.empty() || s.size() > 5) return false;
+    unsigned v = 0;
+    for (char c : s) {
+      if (c < '0' || c > '9') return false;
+      v = v * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (v > 65535) return false;
+    *out = static_cast<std::uint16_t>(v);
+    return true;
+  };
+  const auto dash = text.find('-');
+  if (dash == std::string::npos) {
+    if (!number(text, first)) return false;
+    *last = *first;
+    return true;
+  }
+  return number(std::string_view(text).substr(0, dash), first) &&
+         number(std::string_view(text).substr(dash + 1), last) && *first <= *last &&
+         *last - *first < 64;
+}
+
+}  // namespace
+
+DaemonConfigResult LoadDaemonConfigFromString(const std::string& text,
+                                              const std::string& display_name,
+                                              const std::string& base_dir) {
+  DaemonConfigResult result;
+  Checker c(display_name, &result.errors);
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    result.errors.push_back({display_name, e.mark.line + 1, e.mark.column + 1,
+                             "YAML syntax error: " + e.msg + "; fix the syntax at this spot"});
+    return result;
+  }
+  if (!root.IsMap()) {
+    result.errors.push_back({display_name, 1, 1,
+                             "the config must be a map with at least 'policy:'; see "
+                             "flightwall.yaml(5)"});
+    return result;
+  }
+  DaemonConfig cfg;
+  cfg.path = display_name;
+  try {
+    c.CheckKeys(root, kTopKeys, "the config");
+    if (auto p = c.Scalar(root, "policy")) {
+      std::filesystem::path pp(*p);
+      if (pp.is_relative()) pp = std::filesystem::path(base_dir) / pp;
+      cfg.policy_path = pp.lexically_normal().string();
+    } else if (!root["policy"]) {
+      result.errors.push_back({display_name, 1, 1,
+                               "missing 'policy:': name the policy file to enforce, e.g. "
+                               "policy: /etc/flightwall/policy.yaml"});
+    }
+    if (const YAML::Node in = c.Section(root, "intercept")) {
+      c.CheckKeys(in, kInterceptKeys, "intercept");
+      if (auto m = c.OneOf(in, "mode", std::array<std::string_view, 2>{"forward", "output"})) {
+        cfg.intercept.mode = *m == "forward" ? InterceptMode::kForward : InterceptMode::kOutput;
+      }
+      if (auto q = c.Scalar(in, "queue")) {
+        if (!ParseQueue(*q, &cfg.intercept.queue_first, &cfg.intercept.queue_last)) {
+          c.Error(in["queue"],
+                  "'queue' must be a queue number 0-65535 or a range like 0-3 "
+                  "(at most 64 queues)");
+        }
+      }
+      if (auto b = c.OneOf(in, "backend",
+                           std::array<std::string_view, 3>{"iptables", "nftables", "none"})) {
+        cfg.intercept.backend = *b == "iptables"   ? BackendKind::kIptables
+                                : *b == "nftables" ? BackendKind::kNftables
+                                                   : BackendKind::kNone;
+      }
+      if (auto f = c.OneOf(in, "on_failure", std::array<std::string_view, 2>{"closed", "open"})) {
+        cfg.intercept.fail_open = *f == "open";
+      }
+      if (auto i = c.OneOf(in, "inspect",
+                           std::array<std::string_view, 2>{"decisions", "every-packet"})) {
+        cfg.intercept.every_packet = *i == "every-packet";
+      }
+      if (auto h = c.Scalar(in, "hold_timeout_ms")) {
+        try {
+          const unsigned long v = std::stoul(*h);
+          if (v < 100 || v > 30000) throw std::out_of_range("range");
+          cfg.hold_timeout_ms = static_cast<std::uint32_t>(v);
+        } catch (const std::exception&) {
+          c.Error(in["hold_timeout_ms"], "'hold_timeout_ms' must be a number from 100 to 30000");
+        }
+      }
+    }
+    if (const YAML::Node dns = c.Section(root, "dns")) {
+      c.CheckKeys(dns, kDnsKeys, "dns");
+      if (auto r =
+              c.OneOf(dns, "refuse_with", std::array<std::string_view, 2>{"refused", "nxdomain"})) {
+        cfg.dns_refusal = *r == "refused" ? DnsRefusal::kRefused : DnsRefusal::kNxdomain;
+      }
+    }
+    if (const YAML::Node ev = c.Section(root, "events")) {
+      c.CheckKeys(ev, kEventsKeys, "events");
+      if (auto p = c.Scalar(ev, "path")) cfg.events_path = *p;
+    }
+    if (const YAML::Node me = c.Section(root, "metrics")) {
+      c.CheckKeys(me, kMetricsKeys, "metrics");
+      if (auto l = c.Scalar(me, "listen")) cfg.metrics_listen = *l;
+    }
+  } catch (const YAML::Exception& e) {
+    result.errors.push_back({display_name, e.mark.line + 1, e.mark.column + 1,
+                             std::string("unexpected YAML structure: ") + e.msg});
+  }
+  if (result.errors.empty()) result.config = std::move(cfg);
+  return result;
+}
+
+DaemonConfigResult LoadDaemonConfig(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    DaemonConfigResult r;
+    r.errors.push_back({path, 0, 0,
+                        "cannot read the config file; check the path (default "
+                        "/etc/flightwall/flightwall.yaml) and permissions"});
+    return r;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  const std::string base = std::filesystem::absolute(path).parent_path().string();
+  return LoadDaemonConfigFromString(text.str(), path, base);
+}
+
+}  // namespace flightwall

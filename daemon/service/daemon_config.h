@@ -1,0 +1,43 @@
+// DaemonConfig: /etc/flightwall/flightwall.yaml, the daemon's settings (which
+// policy, how traffic is intercepted, where evidence goes).
+//
+// LoadDaemonConfig validates everything and reports problems like the policy
+// loader does: file:line:column and what to do, unknown keys with a
+// did-you-mean. The policy file it names is loaded separately (LoadPolicy),
+// relative paths resolving against the config file's directory.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "firewall/rule_backend.h"
+#include "policy/policy_loader.h"
+
+namespace flightwall {
+
+enum class DnsRefusal : std::uint8_t { kRefused, kNxdomain };
+
+struct DaemonConfig {
+  std::string path;         // the config file itself
+  std::string policy_path;  // absolute
+  InterceptSettings intercept;
+  DnsRefusal dns_refusal = DnsRefusal::kRefused;
+  std::string events_path = "/var/log/flightwall/events.jsonl";  // "" disables
+  std::string metrics_listen = "127.0.0.1:9714";                 // "" disables
+  std::uint32_t hold_timeout_ms = 2000;  // longest a payload packet waits for its name
+  std::uint32_t max_held_packets = 4096;
+};
+
+struct DaemonConfigResult {
+  std::optional<DaemonConfig> config;
+  std::vector<PolicyError> errors;
+};
+
+DaemonConfigResult LoadDaemonConfig(const std::string& path);
+DaemonConfigResult LoadDaemonConfigFromString(const std::string& text,
+                                              const std::string& display_name,
+                                              const std::string& base_dir);
+
+}  // namespace flightwall

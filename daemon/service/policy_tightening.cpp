@@ -1,0 +1,83 @@
+// Lockdown mode refuses reloads that loosen the policy. "Looser" is judged
+// conservatively by text: every allow entry, resolver and DNS port of the
+// new policy must already be in the old one, and every flight-app selector
+// of the old policy must still be in the new one.
+#include <algorithm>
+#include <set>
+#include <string>
+
+#include "policy/policy.h"
+#include "service/daemon.h"
+
+namespace flightwall {
+namespace {
+
+std::set<std::string> AllowEntries(const Policy& p) {
+  std::set<std::string> out;
+  for (const AllowRule& r : p.allow) {
+    std::string ports;
+    for (const PortRange& pr : r.ports) {
+      ports += std::to_string(pr.first) + "-" + std::to_string(pr.last) + ",";
+    }
+    std::string transports;
+    for (Transport t : r.transports) transports += t == Transport::kTcp ? "tcp," : "udp,";
+    for (const HostPattern& h : r.hosts) out.insert("host " + h.Text() + " " + ports + transports);
+    for (const Cidr& c : r.cidrs) out.insert("cidr " + c.ToString() + " " + ports + transports);
+  }
+  return out;
+}
+
+std::set<std::string> Selectors(const Policy& p) {
+  std::set<std::string> out;
+  for (const FlightApp& a : p.flight_apps) {
+    for (const auto& i : a.interfaces) out.insert("interface " + i);
+    for (const auto& s : a.sources) out.insert("source " + s.ToString());
+    for (const auto& u : a.users) out.insert("user " + u);
+    for (const auto& c : a.cgroups) out.insert("cgroup " + c);
+  }
+  return out;
+}
+
+}  // namespace
+
+bool PolicyIsNoLooser(const Policy& current, const Policy& next, std::string* why) {
+  if (next.mode != PolicyMode::kLockdown) {
+    *why = "the new policy leaves lockdown mode";
+    return false;
+  }
+  const auto old_allow = AllowEntries(current);
+  for (const auto& e : AllowEntries(next)) {
+    if (!old_allow.count(e)) {
+      *why = "the new policy adds an allow entry: " + e;
+      return false;
+    }
+  }
+  for (const auto& r : next.dns.resolvers) {
+    if (std::find(current.dns.resolvers.begin(), current.dns.resolvers.end(), r) ==
+        current.dns.resolvers.end()) {
+      *why = "the new policy adds DNS resolver " + r.ToString();
+      return false;
+    }
+  }
+  for (auto port : next.dns.ports) {
+    if (std::find(current.dns.ports.begin(), current.dns.ports.end(), port) ==
+        current.dns.ports.end()) {
+      *why = "the new policy adds DNS port " + std::to_string(port);
+      return false;
+    }
+  }
+  const auto new_selectors = Selectors(next);
+  for (const auto& s : Selectors(current)) {
+    if (!new_selectors.count(s)) {
+      *why = "the new policy stops governing " + s;
+      return false;
+    }
+  }
+  if (next.icmp_echo_to_allowed_hosts && !current.icmp_echo_to_allowed_hosts) {
+    *why = "the new policy allows ICMP echo";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace flightwall
