@@ -48,18 +48,31 @@ head -c 65536 /dev/urandom | base64 -w 76 >"$DL_DIR/flightlog.csv"
 DENIED_HOSTS='host 198.51.100.20 or host 2001:db8:100::20 or host 203.0.113.77'
 RESOLVE4=(--resolve flightlog.dji.com:443:198.51.100.20)
 RESOLVE6=(--resolve "flightlog.dji.com:443:[2001:db8:100::20]")
+FRONT=(--resolve flightlog.dji.com:443:198.51.100.10)
+# Server-side captures also hold the tile server: the fronting upload goes
+# there. Payload to the denied hosts is counted with DENIED_HOSTS, the
+# fronting upload by its name, which a leak would carry in clear (SNI).
+CAPTURE_HOSTS="$DENIED_HOSTS or host 198.51.100.10"
+denied_payload() { dl_count "$1" "($DL_TCP_PAYLOAD) and ($DENIED_HOSTS)"; }
+name_bytes() { grep -a -c flightlog.dji.com "$1"; }
 
-# The uploads a leaky app makes without asking DNS (so the gateway sees a
-# TCP connection and payload, not just a refused question). Prints the codes.
+# The uploads a leaky app makes without asking DNS, so the gateway sees a
+# TCP connection and not just a refused question: TLS to the vendor's
+# address over IPv4 and IPv6, plain TCP to a hard-coded IP, and TLS naming
+# flightlog.dji.com to the tile server's address (attested by the allowed
+# fetch before it, so the SYN passes and the held ClientHello is what gets
+# judged). Prints the four HTTP codes.
 upload_denied() {
-  local t="${DL_CURL_TIMEOUT:-2}" a b c
+  local t="${DL_CURL_TIMEOUT:-2}" a b c d
   a=$(DL_CURL_TIMEOUT=$t dl_fetch flightlog.dji.com /upload "${RESOLVE4[@]}" \
     --data-binary "@$DL_DIR/flightlog.csv")
   b=$(DL_CURL_TIMEOUT=$t dl_fetch flightlog.dji.com /upload -6 "${RESOLVE6[@]}" \
     --data-binary "@$DL_DIR/flightlog.csv")
   c=$(dl_c curl -s -o /dev/null --max-time "$t" -w '%{http_code}' \
     --data-binary "@$DL_DIR/flightlog.csv" http://203.0.113.77:8443/upload)
-  echo "$a/$b/$c"
+  d=$(DL_CURL_TIMEOUT=$t dl_fetch flightlog.dji.com /upload -k "${FRONT[@]}" \
+    --data-binary "@$DL_DIR/flightlog.csv")
+  echo "$a/$b/$c/$d"
 }
 
 # Background client: one allowed fetch and the denied uploads per round,
@@ -87,7 +100,7 @@ queue_bound() { dl_g cat /proc/net/netfilter/nfnetlink_queue 2>/dev/null | awk '
 daemon_dead() { ! kill -0 "$1" 2>/dev/null; }
 
 # --- 1. on_failure: closed, SIGKILL mid-traffic -----------------------------
-dl_capture_start "$DL_NS_S" eth0 "$DL_DIR/server-closed.pcap" "$DENIED_HOSTS" ||
+dl_capture_start "$DL_NS_S" eth0 "$DL_DIR/server-closed.pcap" "$CAPTURE_HOSTS" ||
   { echo "FAIL: tcpdump on the server side"; exit 1; }
 SERVER_CAP=$DL_CAPTURE_PID
 dl_capture_start "$DL_NS_C" eth0 "$DL_DIR/client-closed.pcap" "$DENIED_HOSTS" ||
@@ -104,7 +117,7 @@ check "closed: rules installed in the gateway's mangle table" dl_rules_jump_pres
 check "closed: allowed host fetched through the daemon" dl_fetch_ok a.tiles.mapbox.com
 check "closed: denied name is refused (no connection)" \
   equals 000 "$(dl_fetch flightlog.dji.com /upload --data x=1)"
-check "closed: denied uploads to hard-coded addresses fail" equals 000/000/000 "$(upload_denied)"
+check "closed: denied uploads to hard-coded addresses fail" equals 000/000/000/000 "$(upload_denied)"
 
 echo up1 >"$DL_DIR/phase"
 client_loop &
@@ -131,7 +144,7 @@ check "closed: new connection to the allowed host fails while down (DNS queued, 
   equals 000 "$(dl_fetch a.tiles.mapbox.com)"
 check "closed: new TCP connection to the allowed address fails while down (no DNS needed)" \
   equals 000 "$(dl_fetch a.tiles.mapbox.com / --resolve a.tiles.mapbox.com:443:198.51.100.10)"
-check "closed: denied uploads fail while down" equals 000/000/000 "$(upload_denied)"
+check "closed: denied uploads fail while down" equals 000/000/000/000 "$(upload_denied)"
 check "closed: client loop ran while down" dl_wait 300 rounds_in_phase down 2
 check "closed: every client round while down failed its allowed fetch" \
   equals 0 "$(rounds down 200)"
@@ -142,7 +155,7 @@ check "closed: connection allowed before the kill finished (connmark bypass)" \
 echo up2 >"$DL_DIR/phase"
 if dl_start_daemon "$CLOSED" closed-restart; then
   check "closed: restarted daemon restores the allowed fetch" dl_fetch_ok a.tiles.mapbox.com
-  check "closed: restarted daemon still denies the uploads" equals 000/000/000 "$(upload_denied)"
+  check "closed: restarted daemon still denies the uploads" equals 000/000/000/000 "$(upload_denied)"
   check "closed: client loop fetches again after the restart" \
     dl_wait 200 rounds_at_least up2 200 1
 else
@@ -162,22 +175,27 @@ check "closed: the client did try the denied hosts ($TRIED packets left it for t
 check "closed: server-side tcpdump lost nothing" \
   grep -q '^0 packets dropped by kernel' "$DL_DIR/server-closed.pcap.log"
 check "closed: zero payload packets reached the denied hosts (before, during, after the kill)" \
-  equals 0 "$(dl_count "$DL_DIR/server-closed.pcap" "$DL_TCP_PAYLOAD")"
+  equals 0 "$(denied_payload "$DL_DIR/server-closed.pcap")"
+check "closed: the fronting upload's name never reached the tile server" \
+  equals 0 "$(name_bytes "$DL_DIR/server-closed.pcap")"
+check "closed: the fronting uploads were judged on their held ClientHello (events)" \
+  grep -q '"dst":"198.51.100.10".*"hostname":"flightlog.dji.com".*"verdict":"deny"' "$DL_DIR/events.jsonl"
 
 dl_stop_daemon TERM
 check "closed: SIGTERM exits 0" equals 0 "$DL_DAEMON_RC"
 check "closed: SIGTERM removes the rules (enforce mode)" dl_not dl_rules_present
 
 # --- 2. on_failure: open ------------------------------------------------------
-dl_capture_start "$DL_NS_S" eth0 "$DL_DIR/server-open.pcap" "$DENIED_HOSTS" ||
+dl_capture_start "$DL_NS_S" eth0 "$DL_DIR/server-open.pcap" "$CAPTURE_HOSTS" ||
   { echo "FAIL: tcpdump on the server side"; exit 1; }
 SERVER_CAP=$DL_CAPTURE_PID
 if dl_start_daemon "$OPEN" open; then
   check "open: rules use --queue-bypass" \
     bash -c 'ip netns exec "$1" iptables-save -t mangle | grep -q -- "--queue-bypass"' _ "$DL_NS_G"
   check "open: allowed host fetched while the daemon runs" dl_fetch_ok a.tiles.mapbox.com
-  check "open: denied upload fails while the daemon runs" equals 000/000/000 "$(upload_denied)"
-  before=$(dl_count "$DL_DIR/server-open.pcap" "$DL_TCP_PAYLOAD")
+  check "open: denied upload fails while the daemon runs" equals 000/000/000/000 "$(upload_denied)"
+  before=$(denied_payload "$DL_DIR/server-open.pcap")
+  before_name=$(name_bytes "$DL_DIR/server-open.pcap")
   KILLED_PID=$DL_DAEMON_PID
   kill -KILL "$KILLED_PID"
   wait "$KILLED_PID" 2>/dev/null
@@ -186,12 +204,16 @@ if dl_start_daemon "$OPEN" open; then
   check "open: allowed name resolves and fetches with the daemon dead (bypass)" \
     dl_fetch_ok a.tiles.mapbox.com
   codes=$(DL_CURL_TIMEOUT=4 upload_denied)
-  check "open: denied uploads pass with the daemon dead (fail-open honoured)" \
-    equals 200/200/200 "$codes"
+  check "open: denied uploads pass with the daemon dead (fail-open honoured: $codes)" \
+    test "${codes//000/}" == "$codes"
   sleep 0.5
   dl_capture_stop "$SERVER_CAP"
-  after=$(dl_count "$DL_DIR/server-open.pcap" "$DL_TCP_PAYLOAD")
+  after=$(denied_payload "$DL_DIR/server-open.pcap")
   check "open: no payload reached the denied hosts while the daemon ran" equals 0 "$before"
+  check "open: the fronting name did not reach the tile server while the daemon ran" \
+    equals 0 "$before_name"
+  check "open: the fronting name reached the tile server once it was dead" \
+    test "$(name_bytes "$DL_DIR/server-open.pcap")" -gt 0
   check "open: payload reached the denied hosts once it was dead ($after packets)" \
     test "$after" -gt 0
   check "open: flightwall rules --remove cleans up after the dead daemon" \
