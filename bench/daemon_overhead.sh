@@ -63,9 +63,11 @@ daemon_cpu_ticks() { # utime + stime of the daemon, in clock ticks
 }
 HZ=$(getconf CLK_TCK)
 
-# bulk SCHEME: median MB/s of RUNS downloads; sets BULK_CPU (daemon CPU s/GB).
+# bulk SCHEME: sets BULK_SPEED (median MB/s of RUNS downloads) and BULK_CPU
+# (daemon CPU s/GB).
 bulk() {
   local scheme="$1" i out speeds=() c0 c1 bytes=0
+  BULK_CPU=""
   c0=$(daemon_cpu_ticks)
   for ((i = 0; i < RUNS; i++)); do
     out=$(dl_c curl -s -o /dev/null --max-time 120 --cacert "$DL_CA" \
@@ -79,9 +81,10 @@ bulk() {
     bytes=$((bytes + size))
   done
   c1=$(daemon_cpu_ticks)
-  BULK_CPU=$(awk -v d=$((c1 - c0)) -v hz="$HZ" -v b="$bytes" \
+  [[ -n "${DL_DAEMON_PID:-}" ]] || { BULK_CPU="-"; c1=0; c0=0; }
+  [[ "$BULK_CPU" == "-" ]] || BULK_CPU=$(awk -v d=$((c1 - c0)) -v hz="$HZ" -v b="$bytes" \
     'BEGIN { if (b == 0) print "nan"; else printf "%.2f", d / hz / (b / 1e9) }')
-  printf '%s\n' "${speeds[@]}" | awk '{ printf "%.3f\n", $1 / 1e6 }' | pct 50
+  BULK_SPEED=$(printf '%s\n' "${speeds[@]}" | awk 'NF { printf "%.1f\n", $1 / 1e6 }' | pct 50)
 }
 
 # latency: runs CONNS new HTTPS connections; prints the four p50/p99 pairs (ms).
@@ -125,13 +128,13 @@ for mode in $MODES; do
     fi
   fi
   dl_fetch_ok a.tiles.mapbox.com || echo "  warning: allowed fetch failed in mode $mode" >&2
-  http=$(bulk http)
-  cpu_http=$BULK_CPU
-  https=$(bulk https)
-  cpu_https=$BULK_CPU
+  bulk http
+  http=$BULK_SPEED cpu_http=$BULK_CPU
+  bulk https
+  https=$BULK_SPEED cpu_https=$BULK_CPU
   read -r d50 d99 t50 t99 s50 s99 a50 a99 < <(latency)
   printf '%-13s %10s %10s %12s %12s | %-13s %-13s %-13s %-13s\n' "$mode" "$http" "$https" \
     "$cpu_http" "$cpu_https" "$d50/$d99" "$t50/$t99" "$s50/$s99" "$a50/$a99"
   if [[ "$mode" != none ]]; then dl_stop_daemon TERM; fi
 done
-echo "(cpu s/GB: CPU seconds the daemon spent per GB downloaded, HTTP then HTTPS; 0 = never woken)"
+echo "(cpu s/GB: CPU seconds the daemon spent per GB downloaded, HTTP then HTTPS; - = no daemon)"

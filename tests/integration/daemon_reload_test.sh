@@ -57,13 +57,15 @@ reloads() {
 }
 reloads_are() { [[ "$(reloads "$1")" == "$2" ]]; }
 
-# hup PATTERN: SIGHUP, then wait (5 s) for a new stderr line matching PATTERN.
-hup() {
+# signal_and_wait SIG PATTERN: sends SIG, then waits (5 s) for a new stderr
+# line matching PATTERN.
+signal_and_wait() {
   local n
-  n=$(log_count "$1")
-  kill -HUP "$DL_DAEMON_PID"
-  dl_wait 50 log_grew "$1" "$n"
+  n=$(log_count "$2")
+  kill -"$1" "$DL_DAEMON_PID"
+  dl_wait 50 log_grew "$2" "$n"
 }
+hup() { signal_and_wait HUP "$1"; }
 
 if ! dl_start_daemon "$CFG" enforce; then
   echo "FAIL: flightwall run reaches READY"
@@ -117,7 +119,7 @@ lines() {
 check "events: the log has lines before rotation" test "$(lines "$EVENTS")" -gt 0
 mv "$EVENTS" "$EVENTS.1"
 rotated_lines=$(lines "$EVENTS.1")
-check "SIGUSR1: daemon logs the reopen" hup "event log reopened"
+check "SIGUSR1: daemon logs the reopen" signal_and_wait USR1 "event log reopened"
 dl_fetch_ok a.tiles.mapbox.com
 dl_fetch flightlog.dji.com /upload --data x=1 >/dev/null
 check "SIGUSR1: new events go to a new file at the path" dl_wait 30 test -s "$EVENTS"
