@@ -1,6 +1,7 @@
 #include "sink/event_log.h"
 
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "common/sha256.h"
 #include "common/time_format.h"
@@ -17,22 +18,60 @@ std::string EventChainHash(const std::string& prev_hash, const std::string& body
   return Sha256Hex(prev_hash + "\n" + body);
 }
 
-EventLog::EventLog(const Policy& policy, std::ostream& out, bool governed_only)
-    : policy_(policy), out_(out), governed_only_(governed_only) {}
+EventChain::EventChain(LineWriter& out, ChainPosition start)
+    : out_(out), position_(std::move(start)) {}
 
-void EventLog::Emit(const Json& j) {
+bool EventChain::Append(const Json& fields) {
+  std::lock_guard<std::mutex> lock(mutex_);
   Json line;
-  line["seq"] = ++seq_;
-  line["prev"] = prev_hash_;
-  for (auto& [k, v] : j.items()) line[k] = v;
+  line["seq"] = ++position_.seq;
+  line["prev"] = position_.hash;
+  if (position_.unrecorded_lost > 0) line["lost_before"] = position_.unrecorded_lost;
+  for (auto& [k, v] : fields.items()) line[k] = v;
   const std::string unhashed = Dump(line);
-  const std::string hash = EventChainHash(prev_hash_, unhashed);
+  std::string hash = EventChainHash(position_.hash, unhashed);
   line["hash"] = hash;
-  out_ << Dump(line) << "\n";
-  prev_hash_ = hash;
+  if (!out_.WriteLine(Dump(line))) {
+    // The seq stays used, the chain stays at the last written line: the next
+    // written line will say how many events are missing before it.
+    ++position_.unrecorded_lost;
+    ++lost_;
+    return false;
+  }
+  position_.hash = std::move(hash);
+  position_.unrecorded_lost = 0;
+  return true;
 }
 
+ChainPosition EventChain::Position() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return position_;
+}
+
+std::uint64_t EventChain::Lost() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return lost_;
+}
+
+EventLog::EventLog(const Policy& policy, LineWriter& out, Timing timing, bool governed_only,
+                   ChainPosition start)
+    : policy_(policy), timing_(timing), governed_only_(governed_only) {
+  own_chain_.emplace(out, std::move(start));
+  chain_ = &*own_chain_;
+}
+
+EventLog::EventLog(const Policy& policy, EventChain& chain, Timing timing, bool governed_only)
+    : policy_(policy), chain_(&chain), timing_(timing), governed_only_(governed_only) {}
+
 void EventLog::OnFlow(const Flow& f, int catalog_index) {
+  if (timing_ == Timing::kAtFlowEnd) LogFlow(f, catalog_index);
+}
+
+void EventLog::OnDecision(const Flow& f, int catalog_index) {
+  if (timing_ == Timing::kAtDecision) LogFlow(f, catalog_index);
+}
+
+void EventLog::LogFlow(const Flow& f, int catalog_index) {
   if (governed_only_ && (f.app < 0 || f.verdict == Verdict::kNotGoverned)) return;
   Json j;
   j["time"] = FormatTime(f.first_time);
@@ -56,7 +95,7 @@ void EventLog::OnFlow(const Flow& f, int catalog_index) {
   j["delivered"] = f.delivered_packet != 0;
   j["first_packet"] = f.first_packet;
   j["decision_packet"] = f.decision_packet;
-  Emit(j);
+  chain_->Append(j);
 }
 
 void EventLog::OnDns(const DnsRecord& r, int catalog_index) {
@@ -82,7 +121,7 @@ void EventLog::OnDns(const DnsRecord& r, int catalog_index) {
   j["answered"] = r.answered;
   j["rcode"] = r.rcode;
   j["first_packet"] = r.packet;
-  Emit(j);
+  chain_->Append(j);
 }
 
 }  // namespace flightwall
