@@ -1,0 +1,81 @@
+// EventLogFile: the daemon's event log file, a LineWriter that appends whole
+// lines to a path and keeps the hash chain (event_log.h) going across
+// restarts and log rotation.
+//
+// - Opened O_WRONLY|O_APPEND|O_CREAT|O_CLOEXEC, mode 0640; each line is one
+//   write(2) of line + '\n'. Nothing is buffered in user space, so a crash
+//   loses no written line.
+// - Restart: Open() reads the last line of an existing file (at most 64 KiB
+//   from its end) and returns the chain position to continue from
+//   (ResumePosition(), for EventChain / EventLog). An unterminated last line
+//   (a write cut by a crash or a full disk) is kept as it is, terminated
+//   before the next line, and counted as one lost event, so the next line
+//   carries lost_before and verify-log accepts it.
+//   A last line that is not an event line makes the chain start again
+//   (ResumeNote() says so and verify-log will report the break there).
+// - Rotation: Reopen() (on SIGUSR1, from the main loop; the signal handler
+//   only sets a flag) opens the path again; the chain continues in memory, so
+//   the new file's first line links to the rotated file's last one. If the
+//   path cannot be opened the old descriptor is kept.
+// - Failure: a write that fails (ENOSPC, EIO, EDQUOT, ...) never throws and
+//   never retries in a loop: the line is counted in Lost() and WriteLine
+//   returns false, which makes the chain record the gap (lost_before). A
+//   partial write is cut back with ftruncate so the file keeps whole lines;
+//   if even that fails the fragment is terminated before the next line.
+// Thread-safety: WriteLine, Reopen and the counters may be called from any
+// thread (one mutex around the descriptor; counters are atomics).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "sink/event_log.h"
+#include "sink/line_writer.h"
+
+namespace flightwall {
+
+class EventLogFile : public LineWriter {
+ public:
+  // nullptr with *error naming the path and what to do.
+  static std::unique_ptr<EventLogFile> Open(const std::string& path, std::string* error);
+  ~EventLogFile() override;
+  EventLogFile(const EventLogFile&) = delete;
+  EventLogFile& operator=(const EventLogFile&) = delete;
+
+  bool WriteLine(std::string_view line) override;
+  // Opens the path again (after logrotate moved the file). False with
+  // *error when it cannot; writes then continue to the old file.
+  bool Reopen(std::string* error);
+
+  // Where the existing file's chain ended when it was opened.
+  const ChainPosition& ResumePosition() const { return resume_; }
+  // Non-empty when the existing file's end was damaged (for the daemon's log).
+  const std::string& ResumeNote() const { return resume_note_; }
+
+  const std::string& Path() const { return path_; }
+  std::uint64_t Written() const { return written_.load(std::memory_order_relaxed); }
+  std::uint64_t Lost() const { return lost_.load(std::memory_order_relaxed); }
+  // errno of the last failed write (0 if none), for a rate-limited warning.
+  int LastErrno() const { return last_errno_.load(std::memory_order_relaxed); }
+
+ private:
+  EventLogFile(std::string path, int fd);
+  void ReadTail();
+
+  const std::string path_;
+  std::mutex mutex_;
+  int fd_;
+  bool needs_newline_ = false;  // the file ends in a fragment: start the next line afresh
+  std::string buffer_;
+  ChainPosition resume_;
+  std::string resume_note_;
+  std::atomic<std::uint64_t> written_{0};
+  std::atomic<std::uint64_t> lost_{0};
+  std::atomic<int> last_errno_{0};
+};
+
+}  // namespace flightwall
