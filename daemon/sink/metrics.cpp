@@ -1,0 +1,282 @@
+#include "sink/metrics.h"
+
+#include <arpa/inet.h>
+#include <prometheus/counter.h>
+#include <prometheus/exposer.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <exception>
+#include <set>
+#include <sstream>
+
+namespace flightwall {
+namespace {
+
+constexpr const char* kUncategorized = "uncategorized";
+constexpr Verdict kAllVerdicts[] = {Verdict::kNotGoverned, Verdict::kAllow, Verdict::kDeny};
+
+std::string Label(std::string_view v) { return std::string(v); }
+
+int VerdictIndex(Verdict v) {
+  const auto i = static_cast<int>(v);
+  return i >= 0 && i < 3 ? i : 0;
+}
+
+// "A.B.C.D:PORT" or "[V6]:PORT" with a numeric port; civetweb accepts more
+// (lists, 's' suffixes) that a config value must not smuggle in.
+bool ValidListenAddress(const std::string& a) {
+  const std::size_t colon = a.rfind(':');
+  if (colon == std::string::npos || colon + 1 == a.size() || a.size() - colon - 1 > 5) return false;
+  unsigned port = 0;
+  for (std::size_t i = colon + 1; i < a.size(); ++i) {
+    if (a[i] < '0' || a[i] > '9') return false;
+    port = port * 10 + static_cast<unsigned>(a[i] - '0');
+  }
+  if (port > 65535) return false;
+  std::string host = a.substr(0, colon);
+  unsigned char buf[16];
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    return inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(), buf) == 1;
+  }
+  return inet_pton(AF_INET, host.c_str(), buf) == 1;
+}
+
+}  // namespace
+
+struct Metrics::Families {
+  prometheus::Family<prometheus::Counter>& packets;
+  prometheus::Family<prometheus::Counter>& bytes;
+  prometheus::Family<prometheus::Counter>& flows;
+  prometheus::Family<prometheus::Counter>& attempts;
+  prometheus::Family<prometheus::Counter>& dns;
+  prometheus::Family<prometheus::Histogram>& latency;
+  prometheus::Family<prometheus::Counter>& queue_dropped;
+  prometheus::Family<prometheus::Counter>& queue_user_dropped;
+  prometheus::Family<prometheus::Counter>& queue_enobufs;
+  prometheus::Family<prometheus::Counter>& reloads;
+  prometheus::Family<prometheus::Gauge>& names_cached;
+  prometheus::Family<prometheus::Gauge>& flows_active;
+  prometheus::Family<prometheus::Counter>& events_lost;
+  prometheus::Family<prometheus::Gauge>& build_info;
+};
+
+struct Metrics::QueueCounters {
+  prometheus::Counter* dropped = nullptr;
+  prometheus::Counter* user_dropped = nullptr;
+  prometheus::Counter* enobufs = nullptr;
+  std::uint64_t last_dropped = 0;
+  std::uint64_t last_user_dropped = 0;
+  std::uint64_t last_enobufs = 0;
+};
+
+Metrics::Metrics(const Policy& policy) : registry_(std::make_shared<prometheus::Registry>()) {
+  using prometheus::BuildCounter;
+  using prometheus::BuildGauge;
+  using prometheus::BuildHistogram;
+  auto& r = *registry_;
+  families_.reset(new Families{
+      BuildCounter().Name("flightwall_packets_total").Help("Packets given a verdict").Register(r),
+      BuildCounter()
+          .Name("flightwall_bytes_total")
+          .Help("IP bytes of packets given a verdict")
+          .Register(r),
+      BuildCounter()
+          .Name("flightwall_flows_total")
+          .Help("Flight-app flow decisions by verdict and reason")
+          .Register(r),
+      BuildCounter()
+          .Name("flightwall_attempts_total")
+          .Help("Denied flight-app flows and DNS questions by catalog category and app")
+          .Register(r),
+      BuildCounter()
+          .Name("flightwall_dns_questions_total")
+          .Help("Flight-app DNS questions by verdict")
+          .Register(r),
+      BuildHistogram()
+          .Name("flightwall_verdict_latency_seconds")
+          .Help("Time from receiving a packet to its verdict")
+          .Register(r),
+      BuildCounter()
+          .Name("flightwall_queue_dropped_total")
+          .Help("Packets the kernel dropped because the NFQUEUE was full")
+          .Register(r),
+      BuildCounter()
+          .Name("flightwall_queue_user_dropped_total")
+          .Help("Packets the kernel dropped because the netlink socket was full")
+          .Register(r),
+      BuildCounter()
+          .Name("flightwall_queue_enobufs_total")
+          .Help("Netlink receive buffer overruns (queue messages lost)")
+          .Register(r),
+      BuildCounter()
+          .Name("flightwall_policy_reloads_total")
+          .Help("Policy reloads by result")
+          .Register(r),
+      BuildGauge()
+          .Name("flightwall_names_cached")
+          .Help("Names in the DNS attestation cache")
+          .Register(r),
+      BuildGauge().Name("flightwall_flows_active").Help("Flows in the flow table").Register(r),
+      BuildCounter()
+          .Name("flightwall_events_lost_total")
+          .Help("Event-log lines that could not be written (recorded in the chain as lost_before)")
+          .Register(r),
+      BuildGauge().Name("flightwall_build_info").Help("Build version (always 1)").Register(r),
+  });
+  Families& f = *families_;
+  int reasons = 0;
+  while (reasons < kMaxReasons && ReasonName(static_cast<Reason>(reasons)) != "unknown") ++reasons;
+  for (Verdict v : kAllVerdicts) {
+    const int i = VerdictIndex(v);
+    const std::string name = Label(VerdictName(v));
+    packets_[i] = &f.packets.Add({{"verdict", name}});
+    bytes_[i] = &f.bytes.Add({{"verdict", name}});
+    dns_[i] = &f.dns.Add({{"verdict", name}});
+    for (int k = 0; k <= kMaxReasons; ++k) {
+      if (k < reasons || k == kMaxReasons) {
+        const std::string reason =
+            k < reasons ? Label(ReasonName(static_cast<Reason>(k))) : std::string("other");
+        flows_[i][k] = &f.flows.Add({{"verdict", name}, {"reason", reason}});
+      }
+    }
+  }
+  latency_ = &f.latency.Add(
+      {}, prometheus::Histogram::BucketBoundaries{10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3,
+                                                  2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3});
+  reloads_ok_ = &f.reloads.Add({{"result", "ok"}});
+  reloads_failed_ = &f.reloads.Add({{"result", "failed"}});
+  names_cached_ = &f.names_cached.Add({});
+  flows_active_ = &f.flows_active.Add({});
+  events_lost_ = &f.events_lost.Add({});
+  f.build_info.Add({{"version", FLIGHTWALL_VERSION}}).Set(1);
+  SetPolicy(policy);
+}
+
+Metrics::~Metrics() = default;
+
+bool Metrics::Listen(const std::string& address, std::string* error) {
+  if (!ValidListenAddress(address)) {
+    *error = "metrics.listen '" + address +
+             "' is not an address and port such as 127.0.0.1:9714 or [::1]:9714";
+    return false;
+  }
+  try {
+    auto exposer = std::make_unique<prometheus::Exposer>(address, 1);
+    exposer->RegisterCollectable(registry_);
+    exposer_ = std::move(exposer);
+  } catch (const std::exception& e) {
+    *error = "cannot serve metrics on " + address + " (" + e.what() +
+             "): another process may be using the port, or the address is not on this host; "
+             "stop it or choose another metrics.listen";
+    return false;
+  }
+  return true;
+}
+
+std::vector<int> Metrics::ListeningPorts() const {
+  return exposer_ ? exposer_->GetListeningPorts() : std::vector<int>{};
+}
+
+std::string Metrics::Exposition() const {
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, registry_->Collect());
+  return out.str();
+}
+
+void Metrics::SetPolicy(const Policy& policy) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  categories_.clear();
+  for (const CatalogEntry& e : policy.catalog) {
+    categories_.push_back(e.category.empty() ? kUncategorized : e.category);
+  }
+  apps_.clear();
+  for (const FlightApp& a : policy.flight_apps) apps_.push_back(a.name);
+  // Create each (category, app) series now, so the label set is fixed by the
+  // policy and a scrape shows zeros before the first attempt.
+  std::set<std::string> categories(categories_.begin(), categories_.end());
+  categories.insert(kUncategorized);
+  for (const std::string& app : apps_) {
+    for (const std::string& c : categories) {
+      auto key = std::make_pair(c, app);
+      if (attempts_.find(key) == attempts_.end()) {
+        attempts_[key] = &families_->attempts.Add({{"category", c}, {"app", app}});
+      }
+    }
+  }
+}
+
+void Metrics::CountAttempt(int app, int catalog_index) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (app < 0 || static_cast<std::size_t>(app) >= apps_.size()) return;
+  const std::string& category =
+      catalog_index >= 0 && static_cast<std::size_t>(catalog_index) < categories_.size()
+          ? categories_[catalog_index]
+          : std::string(kUncategorized);
+  const auto it = attempts_.find({category, apps_[app]});
+  if (it != attempts_.end()) it->second->Increment();
+}
+
+void Metrics::OnDecision(const Flow& flow, int catalog_index) {
+  const auto reason = static_cast<int>(flow.reason);
+  flows_[VerdictIndex(flow.verdict)]
+        [reason < kMaxReasons && flows_[0][reason] ? reason : kMaxReasons]
+            ->Increment();
+  // Flows that carry DNS are counted question by question in OnDns.
+  if (flow.verdict == Verdict::kDeny && !flow.is_dns) CountAttempt(flow.app, catalog_index);
+}
+
+void Metrics::OnDns(const DnsRecord& record, int catalog_index) {
+  if (record.app < 0 || record.verdict == Verdict::kNotGoverned) return;
+  dns_[VerdictIndex(record.verdict)]->Increment();
+  if (record.verdict == Verdict::kDeny) CountAttempt(record.app, catalog_index);
+}
+
+void Metrics::ObserveVerdict(Verdict verdict, Reason /*reason*/, double latency_seconds,
+                             std::uint64_t ip_bytes) {
+  const int i = VerdictIndex(verdict);
+  packets_[i]->Increment();
+  if (ip_bytes > 0) bytes_[i]->Increment(static_cast<double>(ip_bytes));
+  latency_->Observe(latency_seconds);
+}
+
+void Metrics::AddDelta(prometheus::Counter* counter, std::uint64_t* last, std::uint64_t now) {
+  // A smaller value means the source was reset (queue rebound): all of it is new.
+  const std::uint64_t delta = now >= *last ? now - *last : now;
+  if (delta > 0) counter->Increment(static_cast<double>(delta));
+  *last = now;
+}
+
+void Metrics::SetQueueStats(std::uint16_t queue, const KernelQueueStats& kernel,
+                            const NfqueueStats& socket) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto [it, inserted] = queues_.try_emplace(queue);
+  QueueCounters& q = it->second;
+  if (inserted) {
+    const prometheus::Labels labels{{"queue", std::to_string(queue)}};
+    q.dropped = &families_->queue_dropped.Add(labels);
+    q.user_dropped = &families_->queue_user_dropped.Add(labels);
+    q.enobufs = &families_->queue_enobufs.Add(labels);
+  }
+  if (kernel.found) {
+    AddDelta(q.dropped, &q.last_dropped, kernel.queue_dropped);
+    AddDelta(q.user_dropped, &q.last_user_dropped, kernel.user_dropped);
+  }
+  AddDelta(q.enobufs, &q.last_enobufs, socket.enobufs.load(std::memory_order_relaxed));
+}
+
+void Metrics::PolicyReload(bool ok) { (ok ? reloads_ok_ : reloads_failed_)->Increment(); }
+
+void Metrics::SetActiveFlows(std::uint64_t n) { flows_active_->Set(static_cast<double>(n)); }
+
+void Metrics::SetCachedNames(std::uint64_t n) { names_cached_->Set(static_cast<double>(n)); }
+
+void Metrics::SetEventLogLost(std::uint64_t n) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  AddDelta(events_lost_, &events_lost_last_, n);
+}
+
+}  // namespace flightwall

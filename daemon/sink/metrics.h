@@ -1,0 +1,119 @@
+// Metrics: the daemon's Prometheus metrics (prometheus-cpp), served over
+// HTTP at /metrics on a configured address (metrics.listen).
+//
+// An EventSink for decisions and DNS questions, plus setters the daemon
+// calls for per-packet verdicts, queue counters, reloads and table sizes.
+// All names start with flightwall_:
+//   packets_total{verdict}             packets given a verdict
+//   bytes_total{verdict}               their IP bytes
+//   verdict_latency_seconds            receive -> verdict (histogram, 10us..100ms)
+//   flows_total{verdict,reason}        flight-app flow decisions
+//   attempts_total{category,app}       denied flows and DNS questions
+//   dns_questions_total{verdict}       flight-app DNS questions
+//   queue_dropped_total{queue}         kernel: queue full
+//   queue_user_dropped_total{queue}    kernel: netlink socket full
+//   queue_enobufs_total{queue}         our receive buffer overruns
+//   policy_reloads_total{result}       result = ok | failed
+//   names_cached, flows_active         gauges
+//   events_lost_total                  event-log lines not written
+//   build_info{version}                always 1
+// Labels are bounded by construction: verdict and reason are enums,
+// category comes from the policy catalog ("uncategorized" otherwise), app
+// from flight_apps, queue from the configured queue numbers. Host names and
+// addresses never become labels.
+// Thread-safety: every method may be called from any thread (queue workers,
+// the main loop). SetPolicy swaps the label tables under a mutex; indices
+// from an engine still running the old policy are bounds-checked.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "engine/event_sink.h"
+#include "policy/policy.h"
+#include "source/nfqueue_source.h"
+
+namespace prometheus {
+class Counter;
+class Exposer;
+class Gauge;
+class Histogram;
+class Registry;
+}  // namespace prometheus
+
+namespace flightwall {
+
+class Metrics : public EventSink {
+ public:
+  // Registers every metric; serves nothing until Listen().
+  explicit Metrics(const Policy& policy);
+  ~Metrics() override;
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  // Serves /metrics on "ADDRESS:PORT" (IPv4) or "[ADDRESS]:PORT" (IPv6);
+  // port 0 picks a free port (see ListeningPorts). False with *error naming
+  // the address and what to do.
+  bool Listen(const std::string& address, std::string* error);
+  std::vector<int> ListeningPorts() const;
+  // The exposition text a scrape returns (for tests and `--dump-metrics`).
+  std::string Exposition() const;
+
+  // After a policy reload: categories and apps for attempts_total.
+  void SetPolicy(const Policy& policy);
+
+  void OnFlow(const Flow& /*flow*/, int /*catalog_index*/) override {}
+  void OnDecision(const Flow& flow, int catalog_index) override;
+  void OnDns(const DnsRecord& record, int catalog_index) override;
+
+  // One packet's verdict. `reason` is not a label of packets_total (flows
+  // carry it); it is taken so a caller passes the whole outcome.
+  void ObserveVerdict(Verdict verdict, Reason reason, double latency_seconds,
+                      std::uint64_t ip_bytes = 0);
+  // Kernel and socket counters are cumulative; they are exported as
+  // counters that only grow (a kernel reset adds the new value).
+  void SetQueueStats(std::uint16_t queue, const KernelQueueStats& kernel,
+                     const NfqueueStats& socket);
+  void PolicyReload(bool ok);
+  void SetActiveFlows(std::uint64_t n);
+  void SetCachedNames(std::uint64_t n);
+  // The event log's cumulative lost-line count (EventLogFile::Lost()).
+  void SetEventLogLost(std::uint64_t n);
+
+ private:
+  struct Families;
+  struct QueueCounters;
+  static constexpr int kVerdicts = 3;
+  static constexpr int kMaxReasons = 32;  // Reason values beyond this count as "other"
+
+  void CountAttempt(int app, int catalog_index);
+  static void AddDelta(prometheus::Counter* counter, std::uint64_t* last, std::uint64_t now);
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<Families> families_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+
+  prometheus::Counter* packets_[kVerdicts] = {};
+  prometheus::Counter* bytes_[kVerdicts] = {};
+  prometheus::Counter* dns_[kVerdicts] = {};
+  prometheus::Counter* flows_[kVerdicts][kMaxReasons + 1] = {};
+  prometheus::Histogram* latency_ = nullptr;
+  prometheus::Counter* reloads_ok_ = nullptr;
+  prometheus::Counter* reloads_failed_ = nullptr;
+  prometheus::Gauge* names_cached_ = nullptr;
+  prometheus::Gauge* flows_active_ = nullptr;
+  prometheus::Counter* events_lost_ = nullptr;
+
+  mutable std::mutex mutex_;             // guards everything below
+  std::vector<std::string> categories_;  // by catalog index
+  std::vector<std::string> apps_;        // by flight_apps index
+  std::map<std::pair<std::string, std::string>, prometheus::Counter*> attempts_;
+  std::map<std::uint16_t, QueueCounters> queues_;
+  std::uint64_t events_lost_last_ = 0;
+};
+
+}  // namespace flightwall
