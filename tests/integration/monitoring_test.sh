@@ -2,8 +2,8 @@
 # The monitoring kit (monitoring/) against the real daemon:
 #  - promtool check rules and promtool test rules (alerts_test.yml);
 #  - the Grafana dashboard is valid JSON with a query on every panel;
-#  - a real scrape of `flightwall run` (in a namespace of its own, output
-#    mode, uid nobody as the flight app) passes `promtool check metrics`, and
+#  - a real scrape of `flightwall run` (forward mode in a gateway namespace
+#    of its own, a tablet namespace behind it) passes `promtool check metrics`, and
 #    every metric the dashboard and the alerts use is in it;
 #  - a Prometheus server in that namespace, loaded with alerts.yml, scrapes
 #    the daemon and fires FlightwallLeakPrevented for a blocked transfer.
@@ -17,7 +17,7 @@ fail=0
 bad() { echo "FAIL: $*"; fail=1; }
 ok() { echo "ok: $*"; }
 
-for t in promtool prometheus jq curl ip iptables-save setpriv timeout; do
+for t in promtool prometheus jq curl ip iptables-save timeout; do
   if ! command -v "$t" >/dev/null; then
     echo "SKIP: needs '$t' (run scripts/setup: prometheus provides promtool)"
     exit 77
@@ -48,6 +48,7 @@ fi
 
 # --- a real daemon ------------------------------------------------------------------
 ns="fwmon$$"
+ns_tab="fwmon$$-tab"
 work=$(mktemp -d)
 dpid=""
 ppid_=""
@@ -62,14 +63,25 @@ cleanup() {
   stop "$ppid_"
   stop "$dpid"
   ip netns del "$ns" 2>/dev/null || true
+  ip netns del "$ns_tab" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
 ip netns add "$ns"
+ip netns add "$ns_tab"
 ip -n "$ns" link set lo up
-# Somewhere for the flight app to send to: a dummy link (it drops what it
-# gets) with documentation addresses; nothing leaves the namespace.
-ip -n "$ns" link add dummy0 type dummy
+ip -n "$ns_tab" link set lo up
+ip -n "$ns" link add lan0 type veth peer name eth0 netns "$ns_tab"
+ip -n "$ns" addr add 192.0.2.1/24 dev lan0
+ip -n "$ns" link set lan0 up
+ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1
+ip -n "$ns_tab" addr add 192.0.2.10/24 dev eth0
+ip -n "$ns_tab" link set eth0 up
+ip -n "$ns_tab" route add default via 192.0.2.1
+# Somewhere for the flight app to send to: a veth whose peer has no address
+# (nothing answers), documentation addresses; nothing leaves the namespace.
+ip -n "$ns" link add dummy0 type veth peer name dummy1
+ip -n "$ns" link set dummy1 up
 ip -n "$ns" addr add 198.51.100.1/24 dev dummy0
 ip -n "$ns" link set dummy0 up
 
@@ -78,8 +90,8 @@ version: 1
 name: monitoring-test
 mode: enforce
 flight_apps:
-  - name: pilot-app
-    users: [nobody]
+  - name: tablet
+    sources: [192.0.2.0/24]
 dns:
   resolvers: [198.51.100.53]
 allow:
@@ -92,7 +104,7 @@ EOF
 cat >"$work/flightwall.yaml" <<EOF
 policy: $work/policy.yaml
 intercept:
-  mode: output
+  mode: forward
   queue: 12
   backend: iptables
 events:
@@ -147,10 +159,15 @@ done
 [[ -n "$scraped" ]] && ok "Prometheus scrapes the daemon (attempt counters start at 0)" ||
   { tail -5 "$work/prometheus.log"; bad "Prometheus did not scrape the daemon"; }
 
-# The flight app (uid nobody) sends to an address no DNS answer named: a
-# hard-coded IP, denied. Bounded: curl gives up after 3 s.
-ip netns exec "$ns" setpriv --reuid nobody --regid nogroup --clear-groups \
-  curl -s -o /dev/null --max-time 3 http://198.51.100.7/ || true
+# The tablet sends a datagram to an address no DNS answer named: a
+# hard-coded IP, denied on its first payload packet. (A TCP SYN would wait
+# for its payload, and nothing here answers the SYN.)
+ip netns exec "$ns_tab" timeout 5 bash -c 'echo flight-log >/dev/udp/198.51.100.7/5000' || true
+for _ in $(seq 50); do
+  ip netns exec "$ns" curl -sf --max-time 5 http://127.0.0.1:9714/metrics |
+    grep -qE '^flightwall_attempts_total\{[^}]*\} [1-9]' && break
+  sleep 0.1
+done
 
 scrape=$(ip netns exec "$ns" curl -sf --max-time 5 http://127.0.0.1:9714/metrics || true)
 echo "$scrape" >"$work/scrape.txt"
@@ -180,7 +197,7 @@ grep -qE '^flightwall_attempts_total\{[^}]*\} [1-9]' "$work/scrape.txt" &&
 
 fired=""
 for _ in $(seq 150); do
-  if [[ "$(query 'ALERTS{alertname="FlightwallLeakPrevented",alertstate="firing",app="pilot-app"}')" -gt 0 ]]; then
+  if [[ "$(query 'ALERTS{alertname="FlightwallLeakPrevented",alertstate="firing",app="tablet"}')" -gt 0 ]]; then
     fired=1
     break
   fi

@@ -157,7 +157,7 @@ bash -c 'source /usr/share/bash-completion/completions/flightwall 2>/dev/null ||
 
 # --- 4. the installed binary, config and rules in a test namespace -------------------
 # gw: lan0 192.0.2.1 (the tablet side, as named in the shipped policy),
-#     dummy0 198.51.100.1 (an "internet" that drops everything).
+#     dummy0 198.51.100.1, a veth to nowhere (an "internet" that never answers).
 # tab: eth0 192.0.2.10, default route via the gateway.
 ip netns add "$ns_gw"
 ip netns add "$ns_tab"
@@ -166,7 +166,8 @@ ip -n "$ns_tab" link set lo up
 ip -n "$ns_gw" link add lan0 type veth peer name eth0 netns "$ns_tab"
 ip -n "$ns_gw" addr add 192.0.2.1/24 dev lan0
 ip -n "$ns_gw" link set lan0 up
-ip -n "$ns_gw" link add dummy0 type dummy
+ip -n "$ns_gw" link add dummy0 type veth peer name dummy1
+ip -n "$ns_gw" link set dummy1 up
 ip -n "$ns_gw" addr add 198.51.100.1/24 dev dummy0
 ip -n "$ns_gw" link set dummy0 up
 ip netns exec "$ns_gw" sysctl -qw net.ipv4.ip_forward=1
@@ -191,14 +192,17 @@ fi
 grep -q -- '-j NFQUEUE --queue-num 0' <(ip netns exec "$ns_gw" iptables-save -t mangle) &&
   ok "rules installed in the test namespace" || bad "no NFQUEUE rule in the test namespace"
 
-# The tablet (192.0.2.10 on lan0: a flight app by the shipped policy) sends to
-# a hard-coded address: denied, and reset quickly by the daemon.
-start_ms=$(date +%s%3N)
-ip netns exec "$ns_tab" curl -s -o /dev/null --max-time 5 http://198.51.100.7/ || true
-elapsed=$(($(date +%s%3N) - start_ms))
-metrics=$(ip netns exec "$ns_gw" curl -sf --max-time 5 http://127.0.0.1:9714/metrics || true)
+# The tablet (192.0.2.10 on lan0: a flight app by the shipped policy) sends
+# a datagram to a hard-coded address: denied on its first payload packet.
+ip netns exec "$ns_tab" timeout 5 bash -c 'echo flight-log >/dev/udp/198.51.100.7/5000' || true
+metrics=""
+for _ in $(seq 50); do
+  metrics=$(ip netns exec "$ns_gw" curl -sf --max-time 5 http://127.0.0.1:9714/metrics || true)
+  grep -qE '^flightwall_attempts_total\{[^}]*app="tablet"[^}]*\} [1-9]' <<<"$metrics" && break
+  sleep 0.1
+done
 grep -qE '^flightwall_attempts_total\{[^}]*app="tablet"[^}]*\} [1-9]' <<<"$metrics" &&
-  ok "the tablet's transfer was blocked and counted (curl gave up after ${elapsed} ms)" ||
+  ok "the tablet's transfer was blocked and counted in the metrics" ||
   bad "no blocked attempt counted for the tablet"
 
 kill -TERM "$pid"
@@ -213,10 +217,12 @@ if [[ -f "$log" ]]; then
   [[ "$(stat -c '%U:%G' "$log")" == flightwall:adm ]] || bad "event log is not flightwall:adm"
   grep -q '"verdict":"deny"' "$log" && grep -q '"app":"tablet"' "$log" &&
     ok "the event log records the denied flow" || bad "no deny event for the tablet in $log"
-  if /usr/sbin/flightwall verify-log --help >/dev/null 2>&1; then
+  if /usr/sbin/flightwall --help 2>&1 | grep -q 'verify-log'; then
     /usr/sbin/flightwall verify-log "$log" >"$work/verify.out" 2>&1 &&
       ok "flightwall verify-log accepts the log" ||
       { cat "$work/verify.out"; bad "verify-log rejects the installed daemon's log"; }
+  else
+    echo "note: this flightwall has no verify-log command yet; chain not checked"
   fi
 else
   bad "no event log at $log"
