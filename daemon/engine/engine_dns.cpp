@@ -103,6 +103,8 @@ void Engine::Impl::HandleDnsPayload(Flow& f, bool to_server, std::span<const std
       o.name = q.qname.View();
       o.flow = &f;
       Observe(o);
+      const int catalog = CatalogIndex(*policy, q.qname.View());
+      for (EventSink* s : sinks) s->OnDnsQuestion(q, catalog);
     }
     return;
   }

@@ -63,6 +63,8 @@ class EventSink {
   // A flight-app flow's verdict became final (the daemon logs here, when it
   // acts; `audit` logs at OnFlow, when the whole flow is known).
   virtual void OnDecision(const Flow& /*flow*/, int /*catalog_index*/) {}
+  // A DNS question was just judged (not yet answered): the daemon logs here.
+  virtual void OnDnsQuestion(const DnsRecord& /*record*/, int /*catalog_index*/) {}
 };
 
 }  // namespace flightwall

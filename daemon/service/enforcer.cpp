@@ -78,7 +78,9 @@ Enforcer::Result Enforcer::Handle(std::uint16_t worker, const RawPacket& packet,
   const Flow& f = *out.flow;
   if (out.is_dns) {
     if (out.dns_question_denied) {
-      if (injector_ && out.dns_reason == Reason::kDnsNameNotAllowed) {
+      if (out.dns_reason == Reason::kDnsResolverNotAllowed) {
+        Inject(packet.data, out);  // fail fast: ICMP unreachable from that server
+      } else if (injector_ && out.dns_reason == Reason::kDnsNameNotAllowed) {
         std::uint8_t reply[kMaxInjectedPacket];
         const std::uint8_t rcode = config_.dns_refusal == DnsRefusal::kNxdomain ? 3 : 5;
         const std::size_t n = BuildDnsRefusal(packet.data, rcode, reply);

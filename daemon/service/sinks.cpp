@@ -25,10 +25,13 @@ struct DaemonSinks::Impl : public EventSink {
     if (log) log->OnDecision(flow, catalog_index);
     if (metrics) metrics->OnDecision(flow, catalog_index);
   }
-  void OnDns(const DnsRecord& record, int catalog_index) override {
+  // The daemon acts on a question when it is asked (a denied one is never
+  // answered by the resolver), so that is when it is logged and counted.
+  void OnDnsQuestion(const DnsRecord& record, int catalog_index) override {
     if (log) log->OnDns(record, catalog_index);
     if (metrics) metrics->OnDns(record, catalog_index);
   }
+  void OnDns(const DnsRecord&, int) override {}
 };
 
 DaemonSinks::DaemonSinks() : impl_(std::make_unique<Impl>()) {}
