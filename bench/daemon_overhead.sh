@@ -117,8 +117,8 @@ latency() {
 echo "daemon_overhead: $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) CPU(s), load $(cut -d' ' -f1-3 /proc/loadavg)," \
   "kernel $(uname -r), offloads ${DL_OFFLOADS:-off}; $FLIGHTWALL"
 echo "bulk: ${BULK_MB} MB x $RUNS per scheme (median); latency: $CONNS new HTTPS connections (ms)"
-printf '%-13s %10s %10s %12s %12s | %-13s %-13s %-13s %-13s\n' mode "HTTP MB/s" "HTTPS MB/s" \
-  "cpu s/GB" "(https)" "dns p50/p99" "tcp p50/p99" "tls p50/p99" "total p50/p99"
+printf '%-13s %10s %10s %9s %9s | %-14s %-14s %-14s %-14s | %s\n' mode "HTTP MB/s" "HTTPS MB/s" \
+  "cpu s/GB" "(https)" "dns p50/p99" "tcp p50/p99" "tls p50/p99" "total p50/p99" "verdict us/pkts"
 for mode in $MODES; do
   if [[ "$mode" != none ]]; then
     dl_write_config "$DL_DIR/$mode.yaml" "$POLICY" closed "$mode"
@@ -133,8 +133,17 @@ for mode in $MODES; do
   bulk https
   https=$BULK_SPEED cpu_https=$BULK_CPU
   read -r d50 d99 t50 t99 s50 s99 a50 a99 < <(latency)
-  printf '%-13s %10s %10s %12s %12s | %-13s %-13s %-13s %-13s\n' "$mode" "$http" "$https" \
-    "$cpu_http" "$cpu_https" "$d50/$d99" "$t50/$t99" "$s50/$s99" "$a50/$a99"
+  vlat=-
+  if [[ "$mode" != none ]]; then
+    # Mean time inside the daemon from receive to verdict, over this mode.
+    vlat=$(dl_g curl -s --max-time 2 http://127.0.0.1:9714/metrics | awk '
+      $1 == "flightwall_verdict_latency_seconds_sum" { s = $2 }
+      $1 == "flightwall_verdict_latency_seconds_count" { c = $2 }
+      END { if (c > 0) printf "%.1f/%d", s / c * 1e6, c; else print "-" }')
+  fi
+  printf '%-13s %10s %10s %9s %9s | %-14s %-14s %-14s %-14s | %s\n' "$mode" "$http" "$https" \
+    "$cpu_http" "$cpu_https" "$d50/$d99" "$t50/$t99" "$s50/$s99" "$a50/$a99" "$vlat"
   if [[ "$mode" != none ]]; then dl_stop_daemon TERM; fi
 done
-echo "(cpu s/GB: CPU seconds the daemon spent per GB downloaded, HTTP then HTTPS; - = no daemon)"
+echo "(cpu s/GB: CPU seconds the daemon spent per GB downloaded, HTTP then HTTPS; - = no daemon."
+echo " verdict us/pkts: mean receive-to-verdict time inside the daemon and packets queued, whole mode.)"
