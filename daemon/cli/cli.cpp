@@ -53,6 +53,15 @@ int RunCli(int argc, char** argv) {
       "--remove", [&] { rules.action = "remove"; }, "Remove them");
   rules_mode->require_option(0, 1);
 
+  VerifyLogOptions verify_log;
+  auto* verify_log_cmd = app.add_subcommand(
+      "verify-log",
+      "Check an event log's hash chain; exit 1 at the first edited, deleted or reordered line");
+  verify_log_cmd
+      ->add_option("files", verify_log.files,
+                   "Event log files; rotated files oldest first are checked as one chain")
+      ->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -63,6 +72,7 @@ int RunCli(int argc, char** argv) {
   if (audit_cmd->parsed()) return RunAudit(audit);
   if (run_cmd->parsed()) return RunRun(run);
   if (rules_cmd->parsed()) return RunRules(rules);
+  if (verify_log_cmd->parsed()) return RunVerifyLog(verify_log);
   return kExitUsage;
 }
 

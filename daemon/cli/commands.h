@@ -36,10 +36,16 @@ struct RulesOptions {
   std::string action = "print";  // print | install | remove
 };
 
+// Exit 0: chain intact, 1: broken, 2: a file cannot be read.
+struct VerifyLogOptions {
+  std::vector<std::string> files;  // one chain, oldest first (rotated logs)
+};
+
 int RunCli(int argc, char** argv);
 int RunAudit(const AuditOptions& options);
 int RunCheck(const CheckOptions& options);
 int RunRun(const RunOptions& options);
 int RunRules(const RulesOptions& options);
+int RunVerifyLog(const VerifyLogOptions& options);
 
 }  // namespace flightwall
