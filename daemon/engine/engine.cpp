@@ -31,10 +31,11 @@ Engine::Impl::Impl(const Policy& p, Vantage v, const EngineLimits& l, const Engi
   finish_order.reserve(l.max_flows);
 }
 
-PacketOutcome Engine::Impl::Process(const RawPacket& raw) {
+PacketOutcome Engine::Impl::Process(const RawPacket& packet) {
   PacketOutcome out;
   ++stats.packets;
-  out.decode = decoder.Decode(raw, &pkt);
+  raw = &packet;
+  out.decode = decoder.Decode(packet, &pkt);
   if (out.decode != DecodeStatus::kOk) return out;
   dns_denied_in_packet = false;
   ++stats.ip_packets;
@@ -174,7 +175,12 @@ void Engine::Impl::StartFlow(Flow& f, bool /*src_is_client*/) {
   AppContext app;
   app.source = f.client;
   app.any_source = vantage == Vantage::kDevice;
+  if (pkt.src == f.client) {  // interface and uid describe the packet's sender
+    app.in_interface = raw->in_interface;
+    app.uid = raw->uid;
+  }
   f.app = MatchFlightApp(*policy, app);
+  if (f.app < 0 && vantage == Vantage::kQueue && !policy->flight_apps.empty()) f.app = 0;
   // How the destination is known before any payload: the DNS answer that
   // named it (an attesting one first, else the newest).
   const auto bindings = names.Lookup(f.server);

@@ -22,6 +22,8 @@ namespace flightwall {
 enum class Vantage : std::uint8_t {
   kNetwork,  // capture on a gateway: flight_apps sources pick the app's traffic
   kDevice,   // capture on the device: all traffic it starts is the app's
+  kQueue,    // the daemon: the kernel rules already selected flight-app traffic;
+             // interface/uid/source only say which app (else the first one)
 };
 
 struct EngineLimits {

@@ -82,6 +82,7 @@ struct Engine::Impl {
   EngineLimits limits;
   EngineTimeouts timeouts;
   PacketDecoder decoder;
+  const RawPacket* raw = nullptr;  // the packet being processed
   DecodedPacket pkt;
   BoundedTable<FlowKey, Flow, FlowKeyHash> flows;
   NameCache names;

@@ -63,6 +63,8 @@ void WorkerLoop(Worker* w, Enforcer* enforcer, DaemonSinks* sinks, std::atomic<b
     const auto status = w->source->Receive(&packet, &meta);
     if (status == NfqueueSource::Status::kPacket) {
       const auto start = std::chrono::steady_clock::now();
+      packet.in_interface = meta.in_interface;
+      packet.uid = meta.has_uid ? static_cast<std::int64_t>(meta.uid) : -1;
       const auto result = enforcer->Handle(w->index, packet, meta.packet_id);
       w->source->Flush();
       if (!result.held) {

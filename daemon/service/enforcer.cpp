@@ -17,7 +17,7 @@ Enforcer::Enforcer(const DaemonConfig& config, std::shared_ptr<const Policy> pol
     : config_(config),
       policy_(std::move(policy)),
       injector_(injector),
-      engine_(*policy_, Vantage::kNetwork),
+      engine_(*policy_, Vantage::kQueue),
       held_(config.max_held_packets) {
   scratch_.reserve(config.max_held_packets);
 }

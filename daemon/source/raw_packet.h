@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 #include "common/timestamp.h"
 
@@ -29,6 +30,10 @@ struct RawPacket {
   std::uint32_t wire_length = 0;       // original length on the wire
   std::span<const std::uint8_t> data;  // captured bytes (may be shorter)
   std::uint32_t input_index = 0;       // which input file the packet came from
+  // What NFQUEUE knows beyond the bytes (empty / -1 for captures): selectors
+  // of flight apps that a capture cannot show.
+  std::string_view in_interface;
+  std::int64_t uid = -1;
 };
 
 }  // namespace flightwall

@@ -226,11 +226,13 @@ TEST_F(EnforcerTest, AuditModeAcceptsEverything) {
   EXPECT_EQ(rec_.got[syn].verdict, NfqueueVerdict::kAccept);
 }
 
-TEST_F(EnforcerTest, OtherHostsAreAccepted) {
+TEST_F(EnforcerTest, QueuedTrafficIsGovernedEvenWithoutAMatchingSource) {
+  // The kernel rules chose this packet (e.g. by input interface); a source
+  // outside flight_apps' CIDRs must not let it through unjudged.
   Make();
   const auto id = Send(testing::Ipv4("198.51.100.99", "203.0.113.77", 6,
                                      testing::Tcp(50006, 443, tcp_flags::kSyn, {}, 100)));
-  EXPECT_EQ(rec_.got[id].verdict, NfqueueVerdict::kAccept);
+  EXPECT_EQ(rec_.got[id].verdict, NfqueueVerdict::kDrop);
 }
 
 }  // namespace
