@@ -300,6 +300,8 @@ else
   check "flood: flightwall run reaches READY" false
 fi
 
+check "root namespace: mangle tables and queue bindings unchanged" dl_root_unchanged
+
 if ((DL_FAILED)); then
   echo "--- daemon stderr (last lines) ---"
   tail -n 20 "$DL_DIR"/logs/*.stderr 2>/dev/null

@@ -142,8 +142,9 @@ check "verify-log: the new file alone verifies (continues an earlier file)" \
   "$FLIGHTWALL" verify-log "$EVENTS"
 # Negative control: the check above can fail. Change one verdict in a copy.
 sed '2s/"verdict":"[a-z]*"/"verdict":"tampered"/' "$EVENTS.1" >"$DL_DIR/tampered.jsonl"
-check "verify-log: a tampered copy does not verify" \
-  bash -c '! cmp -s "$1" "$2" && ! "$3" verify-log "$2" >/dev/null 2>&1' \
+check "verify-log: a tampered copy fails (exit 1) naming line 2" \
+  bash -c '! cmp -s "$1" "$2" || exit 1; out=$("$3" verify-log "$2" 2>&1); rc=$?
+           [[ $rc == 1 && $out == *"line 2"* ]] || { echo "  rc $rc: $out"; exit 1; }' \
   _ "$EVENTS.1" "$DL_DIR/tampered.jsonl" "$FLIGHTWALL"
 
 # --- lockdown -------------------------------------------------------------------
@@ -195,6 +196,8 @@ EOF
 else
   check "lockdown: flightwall run reaches READY" false
 fi
+
+check "root namespace: mangle tables and queue bindings unchanged" dl_root_unchanged
 
 if ((DL_FAILED)); then
   echo "--- daemon stderr (last lines) ---"

@@ -76,6 +76,15 @@ dl_check_requirements() {
   ip netns del "dlprobe$$"
 }
 
+# The root namespace's netfilter state that a stray daemon could touch: its
+# mangle table and queue bindings. Read only; compared before and after.
+dl_root_state() {
+  iptables-save -t mangle 2>/dev/null | grep -v '^#' | sed 's/\[[0-9]*:[0-9]*\]//'
+  ip6tables-save -t mangle 2>/dev/null | grep -v '^#' | sed 's/\[[0-9]*:[0-9]*\]//'
+  awk '{ print "queue", $1 }' /proc/net/netfilter/nfnetlink_queue 2>/dev/null
+}
+dl_root_unchanged() { diff "$DL_DIR/root-before" <(dl_root_state); }
+
 # dl_init [PREFIX]: names and a work dir; installs the cleanup trap.
 dl_init() {
   DL_PREFIX="${1:-fwd$$}"
@@ -89,6 +98,7 @@ dl_init() {
   DL_DAEMON_PID=""
   DL_CAPTURE_PIDS=()
   DL_KEEP="${DL_KEEP:-0}"
+  dl_root_state >"$DL_DIR/root-before"
   trap dl_down EXIT
   trap 'exit 130' INT TERM
 }
