@@ -118,7 +118,7 @@ if ! "$bin" check --policy "$work/policy.yaml" >/dev/null 2>"$work/check.err"; t
 fi
 
 mkfifo "$work/out"
-ip netns exec "$ns" timeout 300 "$bin" run --config "$work/flightwall.yaml" \
+ip netns exec "$ns" timeout --foreground 300 "$bin" run --config "$work/flightwall.yaml" \
   >"$work/out" 2>"$work/err" &
 dpid=$!
 exec 3<"$work/out"
@@ -140,7 +140,7 @@ scrape_configs:
     static_configs:
       - targets: ['127.0.0.1:9714']
 EOF
-ip netns exec "$ns" timeout 300 prometheus --config.file="$work/prometheus.yml" \
+ip netns exec "$ns" timeout --foreground 300 prometheus --config.file="$work/prometheus.yml" \
   --storage.tsdb.path="$work/tsdb" --web.listen-address=127.0.0.1:9090 \
   >"$work/prometheus.log" 2>&1 &
 ppid_=$!

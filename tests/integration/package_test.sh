@@ -77,8 +77,8 @@ else
   fi
   deb=$(ls "$work"/out/flightwall_*.deb)
   ok "built $(basename "$deb") in $((SECONDS - start)) s"
-  lintian_summary=$(grep -E '^[EWIP]: flightwall' "$work/build.log" | cut -d: -f1 | sort | uniq -c |
-    tr '\n' ' ')
+  lintian_summary=$( (grep -E '^[EWIP]: flightwall' "$work/build.log" || true) | cut -d: -f1 |
+    sort | uniq -c | tr -s ' \n' ' ')
   ok "lintian: no error (${lintian_summary:-no tags})"
   grep -E '^[EW]: flightwall' "$work/build.log" || true
 fi
@@ -175,13 +175,13 @@ ip -n "$ns_tab" addr add 192.0.2.10/24 dev eth0
 ip -n "$ns_tab" link set eth0 up
 ip -n "$ns_tab" route add default via 192.0.2.1
 
-mkfifo "$work/out"
-ip netns exec "$ns_gw" timeout 120 "$here/systemd_sandbox.sh" \
+mkfifo "$work/daemon.out"
+ip netns exec "$ns_gw" timeout --foreground 120 "$here/systemd_sandbox.sh" \
   --unit /lib/systemd/system/flightwall.service -- \
   /usr/sbin/flightwall run --config /etc/flightwall/flightwall.yaml \
-  >"$work/out" 2>"$work/err" &
+  >"$work/daemon.out" 2>"$work/err" &
 pid=$!
-exec 3<"$work/out"
+exec 3<"$work/daemon.out"
 if read -r -t 20 first <&3 && [[ "$first" == READY ]]; then
   ok "installed daemon READY as user flightwall with the installed config and policy"
 else

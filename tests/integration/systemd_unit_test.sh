@@ -131,7 +131,7 @@ EOF
 chmod 0644 "$work/flightwall.yaml"
 
 mkfifo "$work/out"
-ip netns exec "$ns" timeout 120 "$here/systemd_sandbox.sh" --unit "$unit" --user nobody \
+ip netns exec "$ns" timeout --foreground 120 "$here/systemd_sandbox.sh" --unit "$unit" --user nobody \
   --rw "$work/log" -- "$bin" run --config "$work/flightwall.yaml" \
   >"$work/out" 2>"$work/err" &
 pid=$!
@@ -156,7 +156,7 @@ kill -HUP "$pid"
 reloaded=""
 for _ in $(seq 50); do
   metrics=$(ip netns exec "$ns" curl -sf --max-time 5 http://127.0.0.1:9714/metrics || true)
-  if grep -q '^flightwall_policy_reloads_total{result="ok"} 1' <<<"$metrics"; then
+  if grep -qE '^flightwall_policy_reloads_total\{result="ok"\} [1-9]' <<<"$metrics"; then
     reloaded=1
     break
   fi
