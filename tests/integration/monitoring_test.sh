@@ -8,6 +8,7 @@
 #  - a Prometheus server in that namespace, loaded with alerts.yml, scrapes
 #    the daemon and fires FlightwallLeakPrevented for a blocked transfer.
 # Exit 77 (skip) without root, promtool, prometheus or the built binary.
+# shellcheck disable=SC2015,SC2317  # ok/bad report lines use A && ok || bad (ok never fails); cleanup runs from the EXIT trap
 set -euo pipefail
 
 src="${FLIGHTWALL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -181,13 +182,13 @@ for m in flightwall_packets_total flightwall_flows_total flightwall_attempts_tot
   flightwall_queue_dropped_total flightwall_queue_user_dropped_total flightwall_queue_enobufs_total \
   flightwall_policy_reloads_total flightwall_names_cached flightwall_flows_active \
   flightwall_events_lost_total flightwall_build_info; do
-  grep -q "^$m[{ ]" "$work/scrape.txt" || bad "metric $m is missing from the scrape"
+  grep -q "^${m}[{ ]" "$work/scrape.txt" || bad "metric $m is missing from the scrape"
 done
 # What the kit queries must exist (a renamed metric would silently break it).
 used=$(grep -ohE 'flightwall_[a-z_]+' "$kit/alerts.yml" "$kit/grafana-dashboard.json" | sort -u)
 missing=""
 for m in $used; do
-  grep -q "^$m[{ ]" "$work/scrape.txt" || missing+=" $m"
+  grep -q "^${m}[{ ]" "$work/scrape.txt" || missing+=" $m"
 done
 [[ -z "$missing" ]] && ok "every metric the dashboard and alerts use is in the scrape" ||
   bad "the kit uses metrics the daemon does not export:$missing"

@@ -16,6 +16,7 @@
 # Set FLIGHTWALL_DEB to test an already built .deb (skips step 1).
 # Exit 77 (skip) without root, the Debian build tools, or when a flightwall
 # package is already installed here (it is not ours to replace).
+# shellcheck disable=SC2015,SC2317  # ok/bad report lines use A && ok || bad (ok never fails); cleanup runs from the EXIT trap
 set -euo pipefail
 
 src="${FLIGHTWALL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}"

@@ -25,6 +25,7 @@
 # namespace under test: ip netns exec NS systemd_sandbox.sh ...
 # Work directories given with --rw must not be under /tmp or /var/tmp
 # (PrivateTmp hides them); the tests use /run.
+# shellcheck disable=SC2016  # the inner script is single-quoted on purpose: it expands its own variables
 set -euo pipefail
 
 unit=""

@@ -11,6 +11,7 @@
 #     SIGHUP (iptables-restore child) and removes them on SIGTERM, inside a
 #     network namespace of its own.
 # Exit 77 (skip) without systemd-analyze.
+# shellcheck disable=SC2015,SC2016,SC2317  # ok/bad report lines use A && ok || bad (ok never fails); $MAINPID is literal; cleanup runs from the EXIT trap
 set -euo pipefail
 
 src="${FLIGHTWALL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}"
