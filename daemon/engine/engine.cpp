@@ -87,17 +87,11 @@ void Engine::Impl::SettleDecision(Flow& f, PacketOutcome* out) {
   if (out->is_dns) return;  // DNS is judged question by question, never bypassed
   out->awaiting_name =
       stream && out->to_server && has_payload && !f.payload_judged && f.verdict != Verdict::kDeny;
-  if (!f.decision_final) {
-    if (f.verdict == Verdict::kDeny) {
-      f.decision_final = true;
-    } else if (!stream) {
-      f.decision_final = true;
-    } else if (f.payload_judged && f.name_source != NameSource::kHttpHost) {
-      // Plain HTTP stays under inspection: a later request on the same
-      // connection may name another host.
-      f.decision_final = true;
-    }
-  }
+  // Denials and non-stream flows (ICMP, other protocols) are final at once;
+  // streams once their first payload was judged, except plain HTTP, which
+  // stays under inspection (a later request may name another host).
+  const bool judged_stream = f.payload_judged && f.name_source != NameSource::kHttpHost;
+  if (f.verdict == Verdict::kDeny || !stream || judged_stream) f.decision_final = true;
   out->final = f.decision_final;
   if (f.decision_final && !f.decision_reported) {
     f.decision_reported = true;

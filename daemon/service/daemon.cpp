@@ -176,6 +176,7 @@ int RunDaemon(const std::string& config_path) {
   if (!InstallRules(backend.get(), current)) return 2;
 
   std::vector<const NfqueueSource*> sources;
+  sources.reserve(workers.size());
   for (auto& w : workers) sources.push_back(w->source.get());
   std::atomic<bool> stop{false};
   for (auto& w : workers) {

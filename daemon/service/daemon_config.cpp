@@ -39,9 +39,11 @@ class Checker {
       bool known = false;
       for (auto k : keys) known = known || k == key;
       if (!known) {
-        Error(it->first, "unknown key '" + key + "' in " + where +
-                             DidYouMean(key, std::span<const std::string_view>(keys)) +
-                             "; remove it or fix its spelling");
+        std::string message = "unknown key '" + key + "' in ";
+        message += where;
+        message += DidYouMean(key, std::span<const std::string_view>(keys));
+        message += "; remove it or fix its spelling";
+        Error(it->first, message);
       }
     }
   }

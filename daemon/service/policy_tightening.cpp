@@ -21,8 +21,12 @@ std::set<std::string> AllowEntries(const Policy& p) {
     }
     std::string transports;
     for (Transport t : r.transports) transports += t == Transport::kTcp ? "tcp," : "udp,";
-    for (const HostPattern& h : r.hosts) out.insert("host " + h.Text() + " " + ports + transports);
-    for (const Cidr& c : r.cidrs) out.insert("cidr " + c.ToString() + " " + ports + transports);
+    std::string scope = " ";
+    scope.append(ports).append(transports);
+    for (const HostPattern& h : r.hosts)
+      out.insert(std::string("host ").append(h.Text()).append(scope));
+    for (const Cidr& c : r.cidrs)
+      out.insert(std::string("cidr ").append(c.ToString()).append(scope));
   }
   return out;
 }
