@@ -458,7 +458,10 @@ KernelQueueStats ParseKernelQueueStats(std::string_view proc_text, std::uint16_t
 }
 
 KernelQueueStats ReadKernelQueueStats(std::uint16_t queue) {
-  std::ifstream in("/proc/net/netfilter/nfnetlink_queue");
+  // /proc/self/net is this network namespace's view and stays visible under
+  // systemd's ProcSubset=pid, which hides the /proc/net symlink.
+  std::ifstream in("/proc/self/net/netfilter/nfnetlink_queue");
+  if (!in) in.open("/proc/net/netfilter/nfnetlink_queue");
   if (!in) return {};
   std::ostringstream text;
   text << in.rdbuf();
