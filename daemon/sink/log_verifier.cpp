@@ -147,6 +147,9 @@ bool LogVerifier::AddLine(std::string_view line) {
   };
   if (!have_previous_) {
     if (!c.prev.empty()) {
+      // Nothing links this line to what precedes it, so nothing can show
+      // that a fragment before it is a lost line rather than an edited one.
+      if (garbage_lines_ > 0) return fail("");
       result_.continues_earlier = true;
     } else if (c.lost_before >= c.seq || c.seq - 1 - c.lost_before != 0) {
       return fail("deleted: the chain starts at seq " + std::to_string(c.seq) +

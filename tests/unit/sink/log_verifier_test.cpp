@@ -97,6 +97,67 @@ TEST(LogVerifierTest, ReportsADeletedFirstLineAsContinuingAnEarlierLog) {
   EXPECT_NE(FormatLogVerifyResult(r).find("continues an earlier log"), std::string::npos);
 }
 
+TEST(LogVerifierTest, AFragmentBeforeAContinuingFirstLineIsNotExcused) {
+  // Line 2 records one lost line, but line 1 is not lost: it was garbled.
+  // With no link to check at the head of a file, that must not pass.
+  std::string text;
+  {
+    struct FailFirst : LineWriter {
+      int calls = 0;
+      std::string out;
+      bool WriteLine(std::string_view line) override {
+        if (++calls == 1) return false;
+        out.append(line).push_back('\n');
+        return true;
+      }
+    } writer;
+    EventChain chain(writer);
+    for (int i = 0; i < 2; ++i) chain.Append({{"event", "flow"}});
+    writer.calls = 0;
+    for (int i = 0; i < 2; ++i) chain.Append({{"event", "flow"}});
+    text = writer.out;
+  }
+  auto lines = SplitLines(text);
+  ASSERT_EQ(lines.size(), 2u);
+  ASSERT_NE(lines[1].find("\"lost_before\":1"), std::string::npos);
+  ASSERT_EQ(VerifyLogBytes(Join(lines)).status, Status::kIntact);
+  lines[0][16] = 'c';  // {"seq":2,"prev":c...
+  const LogVerifyResult r = VerifyLogBytes(Join(lines));
+  EXPECT_EQ(r.status, Status::kBroken);
+  EXPECT_EQ(r.line, 1u);
+}
+
+TEST(LogVerifierTest, AFragmentExplainedByLostBeforeIsAccepted) {
+  std::string text;
+  {
+    struct FailSecond : LineWriter {
+      int calls = 0;
+      std::string out;
+      bool WriteLine(std::string_view line) override {
+        if (++calls == 2) {
+          out.append(line.substr(0, 20)).push_back('\n');  // a cut line, then terminated
+          return false;
+        }
+        out.append(line).push_back('\n');
+        return true;
+      }
+    } writer;
+    EventChain chain(writer);
+    for (int i = 0; i < 3; ++i) chain.Append({{"event", "flow"}});
+    text = writer.out;
+  }
+  LogVerifyResult r = VerifyLogBytes(text);
+  EXPECT_EQ(r.status, Status::kIntact) << FormatLogVerifyResult(r);
+  EXPECT_EQ(r.lines, 2u);
+  EXPECT_EQ(r.lost_events, 1u);
+  // Two fragments for one recorded loss: one is unexplained.
+  auto parts = SplitLines(text);
+  parts.insert(parts.begin() + 1, "garbage");
+  r = VerifyLogBytes(Join(parts));
+  EXPECT_EQ(r.status, Status::kBroken);
+  EXPECT_EQ(r.line, 2u);
+}
+
 TEST(LogVerifierTest, DetectsAReorderedPair) {
   auto lines = SplitLines(CleanLog(5));
   std::swap(lines[1], lines[2]);
