@@ -67,7 +67,7 @@ std::map<std::string, double> ParseExposition(const std::string& text) {
         pos = close + 2;
       }
       series = series.substr(0, brace) + "{";
-      for (const auto& [k, v] : labels) series += k + "=\"" + v + "\",";
+      for (const auto& [k, v] : labels) series.append(k).append("=\"").append(v).append("\",");
       if (series.back() == ',') series.pop_back();
       series += "}";
     }
