@@ -1,6 +1,8 @@
 #include "proto/quic_initial.h"
 
 #include <algorithm>
+#include <array>
+#include <memory>
 
 #include "common/byte_cursor.h"
 #include "proto/quic_frames.h"
@@ -18,9 +20,13 @@ constexpr std::uint32_t kMaxRekeys = 4;
 
 // Decrypted payloads are needed only while one packet is walked, so one
 // scratch buffer per thread serves every parser (a UDP payload is < 64 KiB).
+// It lives on the heap, allocated once per thread: a 64 KiB thread_local
+// would come out of every thread's static TLS, i.e. its stack, and overflow
+// small-stack threads such as the metrics HTTP server's.
 std::span<std::uint8_t> PlaintextScratch() {
-  thread_local std::array<std::uint8_t, 65536> scratch;
-  return scratch;
+  thread_local std::unique_ptr<std::array<std::uint8_t, 65536>> scratch;
+  if (!scratch) scratch = std::make_unique<std::array<std::uint8_t, 65536>>();
+  return *scratch;
 }
 
 // RFC 9000 appendix A.3. Values stay below 2^62, so int64 arithmetic is exact.
