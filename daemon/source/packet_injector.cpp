@@ -195,16 +195,25 @@ std::size_t QuestionLength(std::span<const std::uint8_t> rest) {
   return c.Position();
 }
 
+// A whole (unfragmented) datagram of `protocol` that may be answered, with
+// *transport positioned at its transport header.
+bool ParseAnswerable(std::span<const std::uint8_t> datagram, std::uint8_t protocol, IpView* ip,
+                     ByteCursor* transport) {
+  if (!ParseIp(datagram, ip) || ip->protocol != protocol || ip->not_first_fragment ||
+      ip->more_fragments || !Answerable(*ip)) {
+    return false;
+  }
+  *transport = ByteCursor(ip->bytes);
+  transport->Skip(ip->header_len);
+  return true;
+}
+
 }  // namespace
 
 std::size_t BuildTcpReset(std::span<const std::uint8_t> datagram, std::span<std::uint8_t> out) {
   IpView ip;
-  if (!ParseIp(datagram, &ip) || ip.protocol != kProtoTcp || ip.not_first_fragment ||
-      ip.more_fragments || !Answerable(ip)) {
-    return 0;
-  }
-  ByteCursor c(ip.bytes);
-  c.Skip(ip.header_len);
+  ByteCursor c;
+  if (!ParseAnswerable(datagram, kProtoTcp, &ip, &c)) return 0;
   const std::uint16_t src_port = c.U16();
   const std::uint16_t dst_port = c.U16();
   const std::uint32_t seq = c.U32();
@@ -276,12 +285,8 @@ std::size_t BuildIcmpUnreachable(std::span<const std::uint8_t> datagram,
 std::size_t BuildDnsRefusal(std::span<const std::uint8_t> datagram, std::uint8_t rcode,
                             std::span<std::uint8_t> out) {
   IpView ip;
-  if (!ParseIp(datagram, &ip) || ip.protocol != kProtoUdp || ip.not_first_fragment ||
-      ip.more_fragments || !Answerable(ip)) {
-    return 0;
-  }
-  ByteCursor c(ip.bytes);
-  c.Skip(ip.header_len);
+  ByteCursor c;
+  if (!ParseAnswerable(datagram, kProtoUdp, &ip, &c)) return 0;
   const std::uint16_t src_port = c.U16();
   const std::uint16_t dst_port = c.U16();
   const std::uint16_t udp_length = c.U16();
