@@ -6,6 +6,7 @@
 #include "common/sha256.h"
 #include "common/time_format.h"
 #include "sink/audit_report.h"
+#include "sink/log_verifier.h"
 
 namespace flightwall {
 namespace {
@@ -21,6 +22,10 @@ std::string EventChainHash(const std::string& prev_hash, const std::string& body
 EventChain::EventChain(LineWriter& out, ChainPosition start)
     : out_(out), position_(std::move(start)) {}
 
+// `,"hash":"<64 hex>"` plus the closing brace.
+constexpr std::size_t kHashMemberBytes = 80;
+constexpr std::size_t kTruncatedFieldBytes = 1024;
+
 bool EventChain::Append(const Json& fields) {
   std::lock_guard<std::mutex> lock(mutex_);
   Json line;
@@ -28,7 +33,18 @@ bool EventChain::Append(const Json& fields) {
   line["prev"] = position_.hash;
   if (position_.unrecorded_lost > 0) line["lost_before"] = position_.unrecorded_lost;
   for (auto& [k, v] : fields.items()) line[k] = v;
-  const std::string unhashed = Dump(line);
+  std::string unhashed = Dump(line);
+  // A line the verifier would refuse as too long must never be written:
+  // shorten over-long text fields and say so (real events are ~0.5 KiB).
+  if (unhashed.size() + kHashMemberBytes > kMaxEventLineBytes) {
+    for (auto& [k, v] : line.items()) {
+      if (v.is_string() && v.get_ref<const std::string&>().size() > kTruncatedFieldBytes) {
+        v = v.get<std::string>().substr(0, kTruncatedFieldBytes);
+      }
+    }
+    line["truncated"] = true;
+    unhashed = Dump(line);
+  }
   std::string hash = EventChainHash(position_.hash, unhashed);
   line["hash"] = hash;
   if (!out_.WriteLine(Dump(line))) {

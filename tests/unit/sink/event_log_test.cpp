@@ -147,6 +147,21 @@ TEST(EventLogTest, ContinuesFromAStartPosition) {
             LogVerifyResult::Status::kIntact);
 }
 
+TEST(EventLogTest, OverLongFieldsAreShortenedSoTheLineStillVerifies) {
+  // Found by the fuzz replay: a 94 KB field made a line the verifier refuses.
+  std::ostringstream out;
+  OstreamLineWriter writer(out);
+  EventChain chain(writer);
+  nlohmann::ordered_json fields;
+  fields["event"] = "flow";
+  fields["hostname"] = std::string(100 * 1024, 'x');
+  ASSERT_TRUE(chain.Append(fields));
+  const std::string text = out.str();
+  EXPECT_LE(text.size(), kMaxEventLineBytes + 1);
+  EXPECT_TRUE(nlohmann::json::parse(text)["truncated"].get<bool>());
+  EXPECT_EQ(VerifyLogBytes(text).status, LogVerifyResult::Status::kIntact);
+}
+
 TEST(EventLogTest, SharedChainStaysIntactUnderConcurrentWriters) {
   const Policy policy = SinkTestPolicy();
   std::ostringstream out;
