@@ -118,8 +118,14 @@ ip -n "$ns" link set lo up
 mkdir -p "$work/log"
 chmod 0755 "$work"
 chown nobody "$work/log"
+# PrivateTmp hides /tmp and /var/tmp inside the sandbox, and the checkout may
+# live there (CI clones anywhere): run a copy of the binary and the rules.
+install -m 0755 "$bin" "$work/flightwall"
+bin="$work/flightwall"
+cp -r "$src/rules" "$work/rules"
+chmod -R a+rX "$work/rules"
 cat >"$work/flightwall.yaml" <<EOF
-policy: $src/rules/local-data-mode.yaml
+policy: $work/rules/local-data-mode.yaml
 intercept:
   mode: forward
   queue: 11
