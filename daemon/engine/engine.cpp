@@ -136,7 +136,18 @@ Flow* Engine::Impl::FlowFor(bool* to_server) {
     FinalizeFlow(r.evicted_value);
   }
   Flow& f = *r.value;
-  if (r.inserted) {
+  bool fresh = r.inserted;
+  if (!fresh && kind == FlowKind::kTcp && (pkt.tcp_flags_value & tcp_flags::kSyn) &&
+      !(pkt.tcp_flags_value & tcp_flags::kAck) && f.tcp_state != TcpState::kSynSent) {
+    // A new connection reusing the 5-tuple of one we still hold (its end
+    // may never have been seen: decided flows bypass user space). It must
+    // be judged afresh, not inherit the old connection's verdict.
+    ++stats.flows_reused;
+    FinalizeFlow(f);
+    f = Flow{};
+    fresh = true;
+  }
+  if (fresh) {
     ++stats.flows_created;
     f.kind = kind;
     // Orientation: the side that started the conversation is the client.

@@ -53,6 +53,7 @@ struct EngineStats {
   std::uint64_t flows_created = 0;
   std::uint64_t flows_evicted = 0;  // dropped for space before they idled out
   std::uint64_t flows_expired = 0;
+  std::uint64_t flows_reused = 0;  // a new TCP SYN on the 5-tuple of a flow still held
   std::uint64_t stream_buffer_exhausted = 0;
   std::uint64_t quic_parser_exhausted = 0;
   std::uint64_t dns_tcp_exhausted = 0;

@@ -287,6 +287,30 @@ TEST_F(EngineTest, IcmpErrorAboutAnAllowedFlowPasses) {
   EXPECT_EQ(echo.reason, Reason::kIcmpEchoDenied);
 }
 
+TEST_F(EngineTest, NewConnectionOnAReusedFiveTupleIsJudgedAfresh) {
+  // The first connection is allowed and then bypasses user space (its FIN is
+  // never seen); a later SYN from the same port must not inherit "allow".
+  Make();
+  Resolve("a.tiles.mapbox.com", {198, 51, 100, 10});
+  Send(testing::Ipv4(kTablet, "198.51.100.10", 6,
+                     testing::Tcp(50010, 443, tcp_flags::kSyn, {}, 100)));
+  Send(testing::Ipv4(
+      kTablet, "198.51.100.10", 6,
+      testing::Tcp(50010, 443, tcp_flags::kAck,
+                   testing::Text("GET / HTTP/1.1\r\nHost: a.tiles.mapbox.com\r\n\r\n"), 101)));
+  auto out = Send(testing::Ipv4(kTablet, "198.51.100.10", 6,
+                                testing::Tcp(50010, 443, tcp_flags::kSyn, {}, 5000)));
+  EXPECT_EQ(engine_->Stats().flows_reused, 1u);
+  out = Send(testing::Ipv4(
+      kTablet, "198.51.100.10", 6,
+      testing::Tcp(50010, 443, tcp_flags::kAck,
+                   testing::Text("GET / HTTP/1.1\r\nHost: flightlog.dji.com\r\n\r\n"), 5001)));
+  EXPECT_EQ(out.verdict, Verdict::kDeny);
+  EXPECT_EQ(out.flow->hostname.View(), "flightlog.dji.com");
+  engine_->Finish();
+  EXPECT_EQ(rec_.flows.size(), 3u);  // the DNS flow and both connections
+}
+
 TEST_F(EngineTest, TrafficOfOtherHostsIsNotGoverned) {
   Make();
   const auto out = Send(
