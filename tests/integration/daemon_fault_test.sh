@@ -54,7 +54,17 @@ FRONT=(--resolve flightlog.dji.com:443:198.51.100.10)
 # fronting upload by its name, which a leak would carry in clear (SNI).
 CAPTURE_HOSTS="$DENIED_HOSTS or host 198.51.100.10"
 denied_payload() { dl_count "$1" "($DL_TCP_PAYLOAD) and ($DENIED_HOSTS)"; }
-name_bytes() { grep -a -c flightlog.dji.com "$1"; }
+name_bytes() {
+  local n
+  n=$(grep -a -c flightlog.dji.com "$1")
+  # Leave evidence for a failing run: which frames carried the name.
+  if [[ $n != 0 ]] && command -v tshark >/dev/null; then
+    tshark -r "$1" -Y 'frame contains "flightlog.dji.com"' -T fields -e frame.number \
+      -e frame.time_relative -e ip.src -e ipv6.src -e tcp.srcport -e tcp.dstport -e tcp.flags.str \
+      -e tls.handshake.extensions_server_name 2>/dev/null | sed 's/^/    name seen: /' >&2
+  fi
+  echo "$n"
+}
 
 # The uploads a leaky app makes without asking DNS, so the gateway sees a
 # TCP connection and not just a refused question: TLS to the vendor's
