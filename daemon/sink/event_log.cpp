@@ -102,6 +102,7 @@ void EventLog::LogFlow(const Flow& f, int catalog_index) {
   j["name_source"] = std::string(NameSourceName(f.name_source));
   j["category"] = catalog_index >= 0 ? policy_.catalog[catalog_index].category : "";
   j["verdict"] = std::string(VerdictName(f.verdict));
+  if (timing_ == Timing::kAtDecision) j["action"] = Action(f.verdict);
   j["reason"] = std::string(ReasonName(f.reason));
   j["rule"] = f.rule >= 0 ? policy_.allow[f.rule].name : "";
   j["packets"] = f.to_server.packets;
@@ -112,6 +113,12 @@ void EventLog::LogFlow(const Flow& f, int catalog_index) {
   j["first_packet"] = f.first_packet;
   j["decision_packet"] = f.decision_packet;
   chain_->Append(j);
+}
+
+// What the daemon did: policy mode `audit` only says what it would have done.
+std::string EventLog::Action(Verdict verdict) const {
+  if (verdict != Verdict::kDeny) return "passed";
+  return policy_.mode == PolicyMode::kAudit ? "would-drop" : "dropped";
 }
 
 void EventLog::OnDns(const DnsRecord& r, int catalog_index) {
@@ -130,6 +137,7 @@ void EventLog::OnDns(const DnsRecord& r, int catalog_index) {
   j["qtype"] = r.qtype;
   j["category"] = catalog_index >= 0 ? policy_.catalog[catalog_index].category : "";
   j["verdict"] = std::string(VerdictName(r.verdict));
+  if (timing_ == Timing::kAtDecision) j["action"] = Action(r.verdict);
   j["reason"] = std::string(ReasonName(r.reason));
   j["rule"] = r.rule >= 0 ? policy_.allow[r.rule].name : "";
   j["packets"] = 1;

@@ -92,6 +92,7 @@ class EventLog : public EventSink {
 
  private:
   void LogFlow(const Flow& flow, int catalog_index);
+  std::string Action(Verdict verdict) const;
 
   const Policy& policy_;
   std::optional<EventChain> own_chain_;

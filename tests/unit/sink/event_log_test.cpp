@@ -75,6 +75,23 @@ TEST(EventLogTest, DecisionTimingLogsOnDecisionOnly) {
   EXPECT_EQ(log.Lines(), 2u);
 }
 
+TEST(EventLogTest, DaemonLinesSayWhatWasDoneAndAuditModeOnlyWouldDrop) {
+  Policy policy = SinkTestPolicy();
+  std::ostringstream out;
+  OstreamLineWriter writer(out);
+  EventLog enforce(policy, writer, EventLog::Timing::kAtDecision);
+  enforce.OnDecision(DeniedFlow("a.example"), 1);
+  EXPECT_EQ(nlohmann::json::parse(out.str())["action"], "dropped");
+  policy.mode = PolicyMode::kAudit;
+  std::ostringstream audit_out;
+  OstreamLineWriter audit_writer(audit_out);
+  EventLog audit(policy, audit_writer, EventLog::Timing::kAtDecision);
+  audit.OnDecision(DeniedFlow("a.example"), 1);
+  const auto j = nlohmann::json::parse(audit_out.str());
+  EXPECT_EQ(j["verdict"], "deny");
+  EXPECT_EQ(j["action"], "would-drop");
+}
+
 TEST(EventLogTest, KeyOrderAndHashMatchTheDocumentedDefinition) {
   const Policy policy = SinkTestPolicy();
   std::ostringstream out;
