@@ -38,8 +38,6 @@ fi
 
 NS="fwfw$$"
 WORK=$(mktemp -d)
-PASSED=0
-FAILED=0
 if ! ip netns add "$NS" 2>/dev/null; then
   rm -rf "$WORK"
   echo "SKIP: cannot create network namespaces here"
@@ -52,17 +50,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-check() { # check DESC CMD...: runs CMD, records pass/fail.
-  local desc="$1"
-  shift
-  if "$@"; then
-    echo "PASS: $desc"
-    PASSED=$((PASSED + 1))
-  else
-    echo "FAIL: $desc"
-    FAILED=$((FAILED + 1))
-  fi
-}
+# shellcheck source=lib/check.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/check.sh"
 same_file() { # same_file EXPECTED ACTUAL: equal, or show the diff
   diff -u "$1" "$2" >&2
 }

@@ -30,8 +30,6 @@ ip netns del "fwprobe$$"
 export FW_LAB_PREFIX="fwt$$"
 export FW_LAB_DIR="/run/flightwall-lab/$FW_LAB_PREFIX"
 WORK=$(mktemp -d)
-PASSED=0
-FAILED=0
 LAB_UP=0
 
 cleanup() {
@@ -41,17 +39,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-check() { # check DESC CMD...: runs CMD, records pass/fail.
-  local desc="$1"
-  shift
-  if "$@"; then
-    echo "PASS: $desc"
-    PASSED=$((PASSED + 1))
-  else
-    echo "FAIL: $desc"
-    FAILED=$((FAILED + 1))
-  fi
-}
+# shellcheck source=lib/check.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/check.sh"
 
 equals() { # equals EXPECTED ACTUAL
   [[ "$1" == "$2" ]] || {
