@@ -53,7 +53,7 @@ PacketOutcome Engine::Impl::Process(const RawPacket& packet) {
   if (pkt.protocol == static_cast<std::uint8_t>(IpProto::kTcp)) {
     TrackTcp(*f, to_server);
   } else if (pkt.protocol == static_cast<std::uint8_t>(IpProto::kUdp)) {
-    if (IsDnsPort(*policy, f->server_port) || f->server_port == 53 || f->server_port == 5353) {
+    if (ParsesDns(*f)) {
       HandleDnsPayload(*f, to_server, pkt.payload, false);
     } else if (to_server && !pkt.payload.empty() && !f->inspection_done) {
       InspectQuic(*f);
@@ -307,7 +307,7 @@ void Engine::Impl::TrackTcp(Flow& f, bool to_server) {
   if (pkt.payload.empty()) return;
   const auto fresh = InOrder(pos, pkt.payload);
   if (to_server && pos.gap) f.inspection_done = true;  // cannot read past a hole
-  if (IsDnsPort(*policy, f.server_port) || f.server_port == 53) {
+  if (ParsesDns(f)) {
     HandleDnsTcp(f, to_server, fresh);
   } else if (to_server) {
     InspectClientStream(f, fresh);
@@ -346,6 +346,13 @@ void Engine::Impl::TrackDelivery(Flow& f, bool to_server) {
 
 void Engine::Impl::HandleIcmp(Flow& f, bool /*to_server*/) {
   if (f.kind == FlowKind::kIcmpEcho && f.app >= 0 && f.verdict == Verdict::kNotGoverned) Decide(f);
+}
+
+bool Engine::Impl::ParsesDns(const Flow& f) const {
+  // The policy's DNS ports are judged; 53 (and mDNS over UDP) are always
+  // read so that names are attributed whatever the policy says.
+  return IsDnsPort(*policy, f.server_port) || f.server_port == 53 ||
+         (f.kind == FlowKind::kUdp && f.server_port == 5353);
 }
 
 Timestamp Engine::Impl::IdleTimeout(const Flow& f) const {

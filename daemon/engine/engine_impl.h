@@ -62,6 +62,7 @@ struct Engine::Impl {
   void ReleaseSlots(Flow& f);
   void ExpireIdle(Timestamp now);
   Timestamp IdleTimeout(const Flow& f) const;
+  bool ParsesDns(const Flow& f) const;
   std::span<const std::uint8_t> InOrder(StreamPosition& pos, std::span<const std::uint8_t> payload);
 
   // engine_dns.cpp
