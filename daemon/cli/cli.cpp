@@ -11,8 +11,18 @@ int RunCli(int argc, char** argv) {
 
   CheckOptions check;
   auto* check_cmd =
-      app.add_subcommand("check", "Validate a policy file and print its normalized summary");
-  check_cmd->add_option("--policy", check.policy, "Policy YAML file")->required();
+      app.add_subcommand("check",
+                         "Validate a policy (or a daemon config and its policy) and print a "
+                         "normalized summary; with --config also the limits and their memory");
+  auto* check_policy = check_cmd->add_option("--policy", check.policy, "Policy YAML file");
+  auto* check_config =
+      check_cmd->add_option("--config", check.config, "Daemon config (flightwall.yaml)");
+  check_policy->excludes(check_config);
+  check_cmd->callback([check_policy, check_config] {
+    if (check_policy->count() == 0 && check_config->count() == 0) {
+      throw CLI::RequiredError("--policy or --config");
+    }
+  });
 
   AuditOptions audit;
   auto* audit_cmd = app.add_subcommand(

@@ -25,6 +25,7 @@ struct AuditOptions {
 
 struct CheckOptions {
   std::string policy;
+  std::string config;  // a daemon config: its policy, limits and the memory they imply
 };
 
 struct RunOptions {

@@ -34,7 +34,100 @@ enum class Reason : std::uint8_t {
   kProtocolNotAllowed,  // IP protocols other than TCP/UDP/ICMP
   kLocalOnly,           // multicast, broadcast or link-local: never routed off the LAN
   kDnsMalformed,        // bytes to a DNS port that are not a DNS question
+  // Inspection that stopped short (see Inspection below): never an allow.
+  kNoNameRevealed,        // TLS without SNI, HTTP without Host (allow_without_name opts in)
+  kPoolExhausted,         // no inspection slot was free for this flow
+  kTooLarge,              // more bytes than flightwall reassembles before the name
+  kMalformed,             // the protocol's bytes are inconsistent
+  kGap,                   // bytes missing, or the stream's start was never seen
+  kUnknownVersion,        // a QUIC version flightwall cannot decrypt
+  kEncryptedClientHello,  // ECH: the SNI seen is only the outer name
+  kOverlapConflict,       // a retransmission whose bytes differ from those judged
+  kUnrecognizedProtocol,  // payload that reveals no name in any protocol flightwall reads
+  kAllowedWithoutName,    // attested allowed host; the rule says allow_without_name
+  kIcmpErrorOfDns,        // ICMP error quoting DNS (would carry a question's bytes)
 };
+
+// How far the inspection of a flow's first payload got. Only kComplete (and
+// kNoName, kUnrecognizedProtocol or kEncryptedClientHello where an allow rule
+// opts in) can lead to an allow; every other outcome is denied with its own
+// Reason.
+enum class Inspection : std::uint8_t {
+  kPending,  // no payload judged yet
+  kComplete,
+  kNoName,
+  kPoolExhausted,
+  kTooLarge,
+  kMalformed,
+  kGap,
+  kUnknownVersion,
+  kEncryptedClientHello,
+  kOverlapConflict,
+  kUnrecognizedProtocol,
+};
+
+constexpr Reason ReasonFor(Inspection i) {
+  switch (i) {
+    case Inspection::kPending:
+    case Inspection::kComplete:
+      return Reason::kPending;
+    case Inspection::kNoName:
+      return Reason::kNoNameRevealed;
+    case Inspection::kPoolExhausted:
+      return Reason::kPoolExhausted;
+    case Inspection::kTooLarge:
+      return Reason::kTooLarge;
+    case Inspection::kMalformed:
+      return Reason::kMalformed;
+    case Inspection::kGap:
+      return Reason::kGap;
+    case Inspection::kUnknownVersion:
+      return Reason::kUnknownVersion;
+    case Inspection::kEncryptedClientHello:
+      return Reason::kEncryptedClientHello;
+    case Inspection::kOverlapConflict:
+      return Reason::kOverlapConflict;
+    case Inspection::kUnrecognizedProtocol:
+      return Reason::kUnrecognizedProtocol;
+  }
+  return Reason::kPending;
+}
+
+// True for outcomes no rule can allow. A flow that revealed no name (or
+// spoke a protocol flightwall does not read) and an Encrypted ClientHello are
+// denied too, unless an allow rule opts in (policy/decide.h).
+constexpr bool InspectionFailed(Inspection i) {
+  return i != Inspection::kPending && i != Inspection::kComplete && i != Inspection::kNoName &&
+         i != Inspection::kEncryptedClientHello && i != Inspection::kUnrecognizedProtocol;
+}
+
+constexpr std::string_view InspectionName(Inspection i) {
+  switch (i) {
+    case Inspection::kPending:
+      return "pending";
+    case Inspection::kComplete:
+      return "complete";
+    case Inspection::kNoName:
+      return "no-name-revealed";
+    case Inspection::kPoolExhausted:
+      return "pool-exhausted";
+    case Inspection::kTooLarge:
+      return "too-large";
+    case Inspection::kMalformed:
+      return "malformed";
+    case Inspection::kGap:
+      return "gap";
+    case Inspection::kUnknownVersion:
+      return "unknown-version";
+    case Inspection::kEncryptedClientHello:
+      return "encrypted-client-hello";
+    case Inspection::kOverlapConflict:
+      return "overlap-conflict";
+    case Inspection::kUnrecognizedProtocol:
+      return "unrecognized-protocol";
+  }
+  return "pending";
+}
 
 enum class NameSource : std::uint8_t { kNone, kDns, kSni, kHttpHost, kQuicSni };
 
@@ -90,6 +183,28 @@ constexpr std::string_view ReasonName(Reason r) {
       return "local-only";
     case Reason::kDnsMalformed:
       return "dns-malformed";
+    case Reason::kNoNameRevealed:
+      return "no-name-revealed";
+    case Reason::kPoolExhausted:
+      return "pool-exhausted";
+    case Reason::kTooLarge:
+      return "too-large";
+    case Reason::kMalformed:
+      return "malformed";
+    case Reason::kGap:
+      return "gap";
+    case Reason::kUnknownVersion:
+      return "unknown-version";
+    case Reason::kEncryptedClientHello:
+      return "encrypted-client-hello";
+    case Reason::kOverlapConflict:
+      return "overlap-conflict";
+    case Reason::kUnrecognizedProtocol:
+      return "unrecognized-protocol";
+    case Reason::kAllowedWithoutName:
+      return "allowed-host-without-name";
+    case Reason::kIcmpErrorOfDns:
+      return "icmp-error-of-dns";
   }
   return "unknown";
 }
@@ -135,6 +250,29 @@ constexpr std::string_view ReasonExplanation(Reason r) {
       return "multicast, broadcast or link-local traffic that never leaves the LAN";
     case Reason::kDnsMalformed:
       return "bytes sent to a DNS port that are not a DNS question";
+    case Reason::kNoNameRevealed:
+      return "TLS without SNI or HTTP without Host: the host the data was for cannot be checked";
+    case Reason::kPoolExhausted:
+      return "no inspection slot was free: flightwall denies what it has no room to inspect";
+    case Reason::kTooLarge:
+      return "more bytes before the host name than flightwall reassembles";
+    case Reason::kMalformed:
+      return "the protocol's bytes are inconsistent; the name could not be read";
+    case Reason::kGap:
+      return "bytes were missing or the connection's start was not seen; the name could not be "
+             "read";
+    case Reason::kUnknownVersion:
+      return "QUIC version flightwall cannot decrypt; clients fall back to TCP";
+    case Reason::kEncryptedClientHello:
+      return "TLS Encrypted ClientHello: the real host name is hidden";
+    case Reason::kOverlapConflict:
+      return "retransmitted bytes differ from the bytes that were judged (evasion)";
+    case Reason::kUnrecognizedProtocol:
+      return "payload in no protocol flightwall reads names from";
+    case Reason::kAllowedWithoutName:
+      return "destination attested for an allowed host whose rule allows traffic without a name";
+    case Reason::kIcmpErrorOfDns:
+      return "ICMP error quoting DNS (it would carry a question's bytes to the resolver)";
   }
   return "unknown";
 }

@@ -26,6 +26,7 @@ Engine::Impl::Impl(const Policy& p, Vantage v, const EngineLimits& l, const Engi
       names(l.max_named_addresses),
       dns_pending(l.max_pending_dns),
       streams(l.stream_buffers, l.stream_buffer_bytes),
+      tls_readers(l.stream_buffers),
       quic(l.quic_parsers),
       dns_tcp(l.dns_tcp_reassemblers) {
   finish_order.reserve(l.max_flows);
@@ -38,6 +39,7 @@ PacketOutcome Engine::Impl::Process(const RawPacket& packet) {
   out.decode = decoder.Decode(packet, &pkt);
   if (out.decode != DecodeStatus::kOk) return out;
   dns_denied_in_packet = false;
+  drop_packet = false;
   ++stats.ip_packets;
   ExpireIdle(pkt.time);
 
@@ -50,12 +52,13 @@ PacketOutcome Engine::Impl::Process(const RawPacket& packet) {
   f->last_time = pkt.time;
   f->last_packet = pkt.number;
 
+  if (f->kind == FlowKind::kIcmpError && f->first_packet != pkt.number) JudgeIcmpError(*f);
   if (pkt.protocol == static_cast<std::uint8_t>(IpProto::kTcp)) {
     TrackTcp(*f, to_server);
   } else if (pkt.protocol == static_cast<std::uint8_t>(IpProto::kUdp)) {
     if (ParsesDns(*f)) {
       HandleDnsPayload(*f, to_server, pkt.payload, false);
-    } else if (to_server && !pkt.payload.empty() && !f->inspection_done) {
+    } else if (to_server && !pkt.payload.empty() && f->inspection == Inspection::kPending) {
       InspectQuic(*f);
     }
   } else if (IsIcmp(pkt.protocol)) {
@@ -70,6 +73,7 @@ PacketOutcome Engine::Impl::Process(const RawPacket& packet) {
   out.is_dns = f->is_dns || IsDnsPort(*policy, f->server_port);
   out.dns_question_denied = dns_denied_in_packet;
   out.dns_reason = dns_denied_reason;
+  out.drop_packet = drop_packet;
   SettleDecision(*f, &out);
   return out;
 }
@@ -78,20 +82,29 @@ void Engine::Impl::SettleDecision(Flow& f, PacketOutcome* out) {
   if (f.app < 0 || f.verdict == Verdict::kNotGoverned) return;
   const bool has_payload = !pkt.payload.empty();
   const bool stream = f.kind == FlowKind::kTcp || f.kind == FlowKind::kUdp;
-  if (stream && out->to_server && has_payload && !f.payload_judged) {
-    const bool revealed = f.name_source == NameSource::kSni ||
-                          f.name_source == NameSource::kHttpHost ||
-                          f.name_source == NameSource::kQuicSni;
-    if (revealed || f.inspection_done) f.payload_judged = true;
-  }
-  if (out->is_dns) return;  // DNS is judged question by question, never bypassed
+  // DNS is judged question by question and never bypassed; a DNS flow that
+  // is denied as a whole (TCP that carried a denied question, a stream that
+  // could not be read) is settled like any other denied flow.
+  if (out->is_dns && f.verdict != Verdict::kDeny) return;
+  // Payload passes only once its name check is over: the first payload
+  // until the inspection has an outcome, an HTTP request until its head is
+  // complete.
+  const bool unjudged = f.inspection == Inspection::kPending || f.http_awaiting;
   out->awaiting_name =
-      stream && out->to_server && has_payload && !f.payload_judged && f.verdict != Verdict::kDeny;
-  // Denials and non-stream flows (ICMP, other protocols) are final at once;
-  // streams once their first payload was judged, except plain HTTP, which
-  // stays under inspection (a later request may name another host).
-  const bool judged_stream = f.payload_judged && f.name_source != NameSource::kHttpHost;
-  if (f.verdict == Verdict::kDeny || !stream || judged_stream) f.decision_final = true;
+      stream && out->to_server && has_payload && unjudged && f.verdict != Verdict::kDeny;
+  // Denials and non-stream flows (ICMP, other protocols) are final at once.
+  // UDP once judged. TCP once judged and the server acknowledged every byte
+  // that was judged (no retransmission can replace them then), except plain
+  // HTTP and DNS, which stay under inspection (a later request may name
+  // another host).
+  bool settled = false;
+  if (f.kind == FlowKind::kUdp) {
+    settled = f.inspection != Inspection::kPending;
+  } else if (f.kind == FlowKind::kTcp) {
+    settled = f.inspection != Inspection::kPending && f.judged_acked && f.http_requests == 0 &&
+              !f.is_dns;
+  }
+  if (f.verdict == Verdict::kDeny || !stream || settled) f.decision_final = true;
   out->final = f.decision_final;
   if (f.decision_final && !f.decision_reported) {
     f.decision_reported = true;
@@ -203,24 +216,41 @@ void Engine::Impl::StartFlow(Flow& f, bool /*src_is_client*/) {
     f.name_source = NameSource::kDns;
   }
   if (f.kind == FlowKind::kIcmpError) {
-    Decision quoted;
-    bool known = false;
-    if (pkt.icmp_quoted.present) {
-      bool a = true;
-      const FlowKey qk =
-          MakeFlowKey(pkt.icmp_quoted.src, pkt.icmp_quoted.src_port, pkt.icmp_quoted.dst,
-                      pkt.icmp_quoted.dst_port, pkt.icmp_quoted.protocol, &a);
-      if (const Flow* q = flows.Peek(qk)) {
-        known = true;
-        quoted = {q->verdict, q->reason, q->rule};
-        f.hostname = q->hostname;
-        f.name_source = q->name_source;
-      }
-    }
-    if (f.app >= 0) ApplyDecision(f, DecideIcmpError(quoted, known));
+    JudgeIcmpError(f);
     return;
   }
   Decide(f);
+}
+
+void Engine::Impl::JudgeIcmpError(Flow& f) {
+  // Each error quotes another packet: judged one by one, never by the
+  // verdict of an earlier error with the same type and code.
+  f.verdict = Verdict::kNotGoverned;
+  QuotedFlow quoted;
+  const IcmpQuoted& qp = pkt.icmp_quoted;
+  if (qp.present) {
+    bool a = true;
+    const FlowKey qk = MakeFlowKey(qp.src, qp.src_port, qp.dst, qp.dst_port, qp.protocol, &a);
+    if (const Flow* q = flows.Peek(qk)) {
+      quoted.known = true;
+      quoted.decision = {q->verdict, q->reason, q->rule};
+      // A stream's allow is only provisional until its payload was judged.
+      const bool stream = q->kind == FlowKind::kTcp || q->kind == FlowKind::kUdp;
+      quoted.judged = !stream || q->inspection != Inspection::kPending || q->is_dns;
+      // An error goes back to the sender of the packet it quotes.
+      const bool from_server = qp.src == q->server && qp.src_port == q->server_port &&
+                               pkt.dst == q->server && pkt.src == q->client;
+      const bool from_client =
+          qp.src == q->client && qp.src_port == q->client_port && pkt.dst == q->client;
+      quoted.side = from_server   ? QuotedFlow::Side::kServerPacket
+                    : from_client ? QuotedFlow::Side::kClientPacket
+                                  : QuotedFlow::Side::kNeither;
+      quoted.dns = q->is_dns || ParsesDns(*q);
+      f.hostname = q->hostname;
+      f.name_source = q->name_source;
+    }
+  }
+  if (f.app >= 0) ApplyDecision(f, DecideIcmpError(quoted));
 }
 
 void Engine::Impl::Decide(Flow& f) {
@@ -230,7 +260,9 @@ void Engine::Impl::Decide(Flow& f) {
   facts.dst_port = f.server_port;
   facts.now = pkt.time;
   facts.dst_names = names.Lookup(f.server);
-  if (f.name_source != NameSource::kNone && f.name_source != NameSource::kDns) {
+  facts.inspection = f.inspection;
+  const bool revealed = f.name_source != NameSource::kNone && f.name_source != NameSource::kDns;
+  if (revealed && f.inspection != Inspection::kNoName) {
     facts.revealed_name = f.hostname.View();
     facts.revealed_source = f.name_source;
   }
@@ -266,8 +298,26 @@ void Engine::Impl::ApplyDecision(Flow& f, const Decision& d) {
   f.decision_packet = pkt.number;
 }
 
-std::span<const std::uint8_t> Engine::Impl::InOrder(StreamPosition& pos,
-                                                    std::span<const std::uint8_t> payload) {
+void Engine::Impl::SetInspection(Flow& f, Inspection outcome) {
+  if (f.inspection == outcome) return;
+  const bool first = f.inspection == Inspection::kPending || f.inspection == Inspection::kComplete;
+  if (f.inspection == Inspection::kPending && f.kind == FlowKind::kTcp) {
+    // The judged bytes end here; nothing after them is read unless the flow
+    // is HTTP or DNS, which are read request by request.
+    f.judged_end_seq = f.client_stream.next_seq;
+    if (f.http_requests == 0 && !ParsesDns(f)) f.client_stream.retain = false;
+  }
+  f.inspection = outcome;
+  if (InspectionFailed(outcome) || outcome == Inspection::kNoName) {
+    if (first && f.app >= 0) ++stats.inspection_incomplete;
+    // Nothing more will be read: free the slots for other flows.
+    if (InspectionFailed(outcome)) ReleaseSlots(f);
+  }
+  Decide(f);
+}
+
+std::span<const std::uint8_t> Engine::Impl::ServerInOrder(StreamPosition& pos,
+                                                          std::span<const std::uint8_t> payload) {
   if (payload.empty() || pos.gap) return {};
   if (!pos.known) {
     pos.known = true;
@@ -288,10 +338,18 @@ std::span<const std::uint8_t> Engine::Impl::InOrder(StreamPosition& pos,
 
 void Engine::Impl::TrackTcp(Flow& f, bool to_server) {
   const std::uint8_t fl = pkt.tcp_flags_value;
-  StreamPosition& pos = to_server ? f.client_stream : f.server_stream;
   if (fl & tcp_flags::kSyn) {
-    pos.known = true;
-    pos.next_seq = pkt.tcp_seq + 1;
+    if (to_server) {
+      StartClientStream(f.client_stream, pkt.tcp_seq);
+    } else {
+      f.server_stream.known = true;
+      f.server_stream.next_seq = pkt.tcp_seq + 1;
+      // A SYN-ACK says where the client's stream starts when its SYN was
+      // not seen (a capture that began a moment late).
+      if ((fl & tcp_flags::kAck) && !f.client_stream.start_known) {
+        StartClientStream(f.client_stream, pkt.tcp_ack - 1);
+      }
+    }
     if (to_server && !(fl & tcp_flags::kAck)) f.tcp_state = TcpState::kSynSent;
     if (!to_server && (fl & tcp_flags::kAck)) f.tcp_state = TcpState::kSynReceived;
   } else if (fl & tcp_flags::kRst) {
@@ -304,13 +362,98 @@ void Engine::Impl::TrackTcp(Flow& f, bool to_server) {
     (to_server ? f.client_fin : f.server_fin) = true;
     f.tcp_state = f.client_fin && f.server_fin ? TcpState::kClosed : TcpState::kClosing;
   }
-  if (pkt.payload.empty()) return;
-  const auto fresh = InOrder(pos, pkt.payload);
-  if (to_server && pos.gap) f.inspection_done = true;  // cannot read past a hole
-  if (ParsesDns(f)) {
-    HandleDnsTcp(f, to_server, fresh);
-  } else if (to_server) {
-    InspectClientStream(f, fresh);
+  if (!to_server) {
+    if (fl & tcp_flags::kAck) OnServerAck(f);
+    const auto fresh = ServerInOrder(f.server_stream, pkt.payload);
+    if (ParsesDns(f)) HandleDnsTcp(f, false, fresh);
+    return;
+  }
+  if (!pkt.payload.empty()) TakeClientPayload(f);
+}
+
+bool Engine::Impl::NeedsInspection(const Flow& f) const {
+  // DNS and plain HTTP are read for as long as the flow lives; TLS until the
+  // ClientHello was judged.
+  return f.inspection == Inspection::kPending || f.http_requests > 0 || ParsesDns(f);
+}
+
+std::uint32_t Engine::Impl::KeepFrom(const Flow& f) const {
+  // Bytes the inspector has not read yet stay, acknowledged or not.
+  if (f.inspection == Inspection::kPending && !f.not_tls) return f.client_stream.start_seq;
+  if (!ParsesDns(f) && (f.http_requests > 0 || f.not_tls)) {
+    return SeqBefore(f.http_parse_seq, f.client_stream.next_seq) ? f.http_parse_seq
+                                                                 : f.client_stream.next_seq;
+  }
+  return f.client_stream.next_seq;
+}
+
+void Engine::Impl::OnServerAck(Flow& f) {
+  if (!AckClientStream(f.client_stream, streams, f.stream_slot, pkt.tcp_ack, KeepFrom(f))) return;
+  if (f.inspection == Inspection::kPending || f.judged_acked) return;
+  if (f.http_requests == 0 && !ParsesDns(f) &&
+      SeqAtOrAfter(pkt.tcp_ack, f.judged_end_seq)) {
+    // The server holds every byte that was judged: no retransmission can
+    // make it read others, so the decision may become final.
+    f.judged_acked = true;
+    ReleaseSlots(f);
+  }
+}
+
+void Engine::Impl::TakeClientPayload(Flow& f) {
+  const bool dns = ParsesDns(f);
+  const bool governed = f.app >= 0 && f.verdict != Verdict::kNotGoverned;
+  if (!f.client_stream.start_known) {
+    // Picked up mid-connection: the start, where the name is, was not seen.
+    if (governed && NeedsInspection(f)) SetInspection(f, Inspection::kGap);
+    return;
+  }
+  // A governed flow keeps every byte not yet acknowledged in a stream slot,
+  // to compare retransmissions with. Other flows (an audit's bystanders)
+  // only need a slot while their first name is read.
+  const bool want_slot = f.client_stream.retain && (governed ? NeedsInspection(f)
+                                                             : f.inspection ==
+                                                                   Inspection::kPending && !dns);
+  if (want_slot && f.stream_slot == Flow::kNoSlot) {
+    f.stream_slot = streams.Acquire();
+    if (f.stream_slot == Flow::kNoSlot) {
+      ++stats.stream_buffer_exhausted;
+      SetInspection(f, Inspection::kPoolExhausted);  // deny the newcomer, evict nobody
+      return;
+    }
+    tls_readers[f.stream_slot].Reset();
+  }
+  const SegmentResult r =
+      TakeClientSegment(f.client_stream, streams, f.stream_slot, pkt.tcp_seq, pkt.payload);
+  switch (r.fate) {
+    case SegmentFate::kFresh:
+      if (dns) {
+        HandleDnsTcp(f, true, r.fresh);
+      } else if (NeedsInspection(f)) {
+        InspectClientStream(f);
+      }
+      return;
+    case SegmentFate::kDuplicate:
+      return;  // the same bytes again: the verdict they had stands
+    case SegmentFate::kConflict:
+      ++stats.stream_conflicts;
+      SetInspection(f, Inspection::kOverlapConflict);
+      return;
+    case SegmentFate::kAhead:
+      ++stats.stream_gaps;
+      f.saw_gap = true;
+      drop_packet = true;  // never read across a hole; the client retransmits
+      return;
+    case SegmentFate::kNoRoom:
+      ++stats.stream_no_room;
+      if (f.inspection == Inspection::kPending && f.http_requests == 0) {
+        SetInspection(f, Inspection::kTooLarge);  // the name is not in what fits
+      } else {
+        drop_packet = true;  // wait for the server to acknowledge what is held
+      }
+      return;
+    case SegmentFate::kNoStart:
+      SetInspection(f, Inspection::kGap);
+      return;
   }
 }
 
@@ -396,6 +539,14 @@ void Engine::Impl::ReleaseSlots(Flow& f) {
 
 void Engine::Impl::FinalizeFlow(Flow& f) {
   ReleaseSlots(f);
+  // A flow that sent payload whose name check never finished (a capture cut
+  // short, a hole that was never filled) did not show where its data went.
+  const bool stream = f.kind == FlowKind::kTcp || f.kind == FlowKind::kUdp;
+  if (stream && f.app >= 0 && f.verdict == Verdict::kAllow &&
+      f.inspection == Inspection::kPending && f.to_server.payload_bytes > 0 && !f.is_dns &&
+      !ParsesDns(f)) {
+    SetInspection(f, Inspection::kGap);
+  }
   const int catalog = CatalogFor(f);
   for (EventSink* s : sinks) s->OnFlow(f, catalog);
 }
@@ -417,6 +568,20 @@ void Engine::Impl::Finish() {
   });
   for (auto& [k, p] : pending) FinalizeDns(*p);
   for (auto& [k, p] : pending) dns_pending.Erase(k);
+}
+
+std::uint64_t EngineMemoryBound(const EngineLimits& l) {
+  // Bounded tables keep a key, a value and about two words of links and
+  // hash buckets per entry.
+  constexpr std::uint64_t kEntryOverhead = 4 * sizeof(void*);
+  std::uint64_t bytes = 0;
+  bytes += l.max_flows * (sizeof(FlowKey) + sizeof(Flow) + kEntryOverhead + sizeof(Flow*));
+  bytes += l.max_named_addresses * (sizeof(IpAddress) + NameCache::kNamesPerAddress * sizeof(NameBinding) + 8 + kEntryOverhead);
+  bytes += l.max_pending_dns * (sizeof(DnsPendingKey) + sizeof(DnsPending) + kEntryOverhead);
+  bytes += l.stream_buffers * (l.stream_buffer_bytes + sizeof(TlsHelloReader) + 16);
+  bytes += l.quic_parsers * (sizeof(QuicInitialParser) + QuicInitialParser::kMaxCryptoBytes + 4096);
+  bytes += l.dns_tcp_reassemblers * (sizeof(DnsTcpPair) + 16);
+  return bytes;
 }
 
 Engine::Engine(const Policy& policy, Vantage vantage, const EngineLimits& limits,

@@ -30,13 +30,19 @@ struct EngineLimits {
   std::size_t max_flows = 65536;
   std::size_t max_named_addresses = 16384;
   std::size_t max_pending_dns = 4096;
-  std::size_t stream_buffers = 256;  // flows inspecting TLS/HTTP at once
-  std::size_t stream_buffer_bytes = 16384;
+  std::size_t stream_buffers = 256;  // TCP flows under inspection at once
+  // Client bytes kept per flow under inspection: a ClientHello of up to
+  // 64 KiB in ordinary records, HTTP request heads, unacknowledged bytes.
+  std::size_t stream_buffer_bytes = 69632;
   std::size_t quic_parsers = 64;          // flows decrypting QUIC Initials at once
   std::size_t dns_tcp_reassemblers = 32;  // DNS-over-TCP flows at once
   std::uint16_t max_http_requests_per_flow = 32;
   DecoderLimits decoder;
 };
+
+// The most memory an Engine built with these limits uses, in bytes: tables
+// and inspection pools at their bounds (buffers are committed as they fill).
+std::uint64_t EngineMemoryBound(const EngineLimits& limits);
 
 struct EngineTimeouts {
   Timestamp tcp_established = 3600 * kMicrosPerSecond;
@@ -57,7 +63,10 @@ struct EngineStats {
   std::uint64_t stream_buffer_exhausted = 0;
   std::uint64_t quic_parser_exhausted = 0;
   std::uint64_t dns_tcp_exhausted = 0;
-  std::uint64_t stream_gaps = 0;
+  std::uint64_t stream_gaps = 0;        // segments refused: they came before a hole
+  std::uint64_t stream_conflicts = 0;   // retransmissions whose bytes differed
+  std::uint64_t stream_no_room = 0;     // segments refused: no room to keep them
+  std::uint64_t inspection_incomplete = 0;
   std::uint64_t dns_pending_evicted = 0;
   std::uint64_t dns_unmatched_responses = 0;
   std::uint64_t dns_malformed = 0;
@@ -77,6 +86,10 @@ struct PacketOutcome {
   // a QUIC Initial over several datagrams): an enforcer holds the packet
   // until a later packet makes the decision final.
   bool awaiting_name = false;
+  // This packet may not pass now although its flow's verdict stands (a
+  // segment beyond a hole in the client's stream, or no room to keep its
+  // bytes): drop it without a reply; the client retransmits.
+  bool drop_packet = false;
   // DNS: this packet is a question from a flight app that the policy denies.
   bool dns_question_denied = false;
   Reason dns_reason = Reason::kNotFlightApp;

@@ -13,12 +13,13 @@ bool Engine::Impl::IsAllowedResolver(const IpAddress& a) const {
 }
 
 void Engine::Impl::HandleDnsTcp(Flow& f, bool to_server, std::span<const std::uint8_t> part) {
-  if (part.empty() || f.inspection_done) return;
+  if (part.empty() || InspectionFailed(f.inspection)) return;
   if (f.dns_tcp_slot == Flow::kNoSlot) {
     f.dns_tcp_slot = dns_tcp.Acquire();
     if (f.dns_tcp_slot == Flow::kNoSlot) {
       ++stats.dns_tcp_exhausted;
-      f.inspection_done = true;
+      // Questions that cannot be read cannot be judged: deny the newcomer.
+      SetInspection(f, Inspection::kPoolExhausted);
       return;
     }
     for (auto& r : dns_tcp.Get(f.dns_tcp_slot)) r.Reset();
@@ -26,10 +27,13 @@ void Engine::Impl::HandleDnsTcp(Flow& f, bool to_server, std::span<const std::ui
   DnsTcpReassembler& r = dns_tcp.Get(f.dns_tcp_slot)[to_server ? 0 : 1];
   if (!r.Append(part)) {
     ++stats.dns_malformed;
+    if (to_server) SetInspection(f, Inspection::kMalformed);
     return;
   }
   std::span<const std::uint8_t> message;
-  while (r.Next(&message)) HandleDnsPayload(f, to_server, message, true);
+  while (f.dns_tcp_slot != Flow::kNoSlot && r.Next(&message)) {
+    HandleDnsPayload(f, to_server, message, true);
+  }
 }
 
 void Engine::Impl::HandleDnsPayload(Flow& f, bool to_server, std::span<const std::uint8_t> message,
@@ -42,6 +46,9 @@ void Engine::Impl::HandleDnsPayload(Flow& f, bool to_server, std::span<const std
     if (to_server && f.app >= 0) {
       dns_denied_in_packet = true;
       dns_denied_reason = Reason::kDnsMalformed;
+      // A TCP connection that carried a denied message is reset, so no
+      // retransmission can carry it later.
+      if (tcp) ApplyDecision(f, Decision{Verdict::kDeny, Reason::kDnsMalformed, -1});
     }
     return;
   }
@@ -95,6 +102,7 @@ void Engine::Impl::HandleDnsPayload(Flow& f, bool to_server, std::span<const std
         if (d.verdict == Verdict::kDeny) {
           dns_denied_in_packet = true;
           dns_denied_reason = d.reason;
+          if (tcp) ApplyDecision(f, d);  // the connection is reset: no retransmission passes
         }
       }
       NameObservation o;

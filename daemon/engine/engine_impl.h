@@ -15,6 +15,7 @@
 #include "proto/http_request.h"
 #include "proto/quic_initial.h"
 #include "proto/tls_client_hello.h"
+#include "proto/tls_hello_reader.h"
 
 namespace flightwall {
 
@@ -52,8 +53,13 @@ struct Engine::Impl {
   Flow* FlowFor(bool* to_server);
   void StartFlow(Flow& f, bool src_is_client);
   void Decide(Flow& f);
+  void JudgeIcmpError(Flow& f);
   void ApplyDecision(Flow& f, const Decision& d);
+  // Records how the inspection ended and decides again with it.
+  void SetInspection(Flow& f, Inspection outcome);
   void TrackTcp(Flow& f, bool to_server);
+  void TakeClientPayload(Flow& f);
+  void OnServerAck(Flow& f);
   void TrackDelivery(Flow& f, bool to_server);
   void HandleIcmp(Flow& f, bool to_server);
   void FinalizeFlow(Flow& f);
@@ -63,7 +69,10 @@ struct Engine::Impl {
   void ExpireIdle(Timestamp now);
   Timestamp IdleTimeout(const Flow& f) const;
   bool ParsesDns(const Flow& f) const;
-  std::span<const std::uint8_t> InOrder(StreamPosition& pos, std::span<const std::uint8_t> payload);
+  std::span<const std::uint8_t> ServerInOrder(StreamPosition& pos,
+                                              std::span<const std::uint8_t> payload);
+  bool NeedsInspection(const Flow& f) const;
+  std::uint32_t KeepFrom(const Flow& f) const;
 
   // engine_dns.cpp
   void HandleDnsPayload(Flow& f, bool to_server, std::span<const std::uint8_t> message, bool tcp);
@@ -73,7 +82,9 @@ struct Engine::Impl {
   bool IsAllowedResolver(const IpAddress& a) const;
 
   // engine_inspect.cpp
-  void InspectClientStream(Flow& f, std::span<const std::uint8_t> part);
+  void InspectClientStream(Flow& f);
+  void InspectTls(Flow& f);
+  void InspectHttp(Flow& f);
   void InspectQuic(Flow& f);
   void Reveal(Flow& f, std::string_view name, NameSource source);
   void Observe(const NameObservation& o);
@@ -89,6 +100,7 @@ struct Engine::Impl {
   NameCache names;
   BoundedTable<DnsPendingKey, DnsPending, DnsPendingKeyHash> dns_pending;
   StreamBufferPool streams;
+  std::vector<TlsHelloReader> tls_readers;  // one per stream slot
   ObjectPool<QuicInitialParser> quic;
   ObjectPool<DnsTcpPair> dns_tcp;
   DnsMessage dns_msg;
@@ -100,6 +112,9 @@ struct Engine::Impl {
   // Set by HandleDnsPayload for the packet being processed.
   bool dns_denied_in_packet = false;
   Reason dns_denied_reason = Reason::kNotFlightApp;
+  // Set for the packet being processed: it may not pass now, although its
+  // flow's verdict is unchanged (a segment beyond a hole, no room to keep it).
+  bool drop_packet = false;
 };
 
 }  // namespace flightwall

@@ -44,92 +44,154 @@ void Engine::Impl::Reveal(Flow& f, std::string_view name, NameSource source) {
   Decide(f);
 }
 
-void Engine::Impl::InspectClientStream(Flow& f, std::span<const std::uint8_t> part) {
-  if (f.inspection_done || part.empty()) return;
-  if (f.http_skip > 0) {
-    const std::size_t n = part.size() < f.http_skip ? part.size() : f.http_skip;
-    f.http_skip -= n;
-    part = part.subspan(n);
-    if (part.empty()) return;
+void Engine::Impl::InspectClientStream(Flow& f) {
+  if (f.stream_slot == Flow::kNoSlot) return;
+  if (!f.not_tls && f.http_requests == 0 && f.inspection == Inspection::kPending) {
+    InspectTls(f);
+    if (!f.not_tls) return;
+    f.http_parse_seq = f.client_stream.start_seq;
   }
-  if (f.stream_slot == Flow::kNoSlot) {
-    f.stream_slot = streams.Acquire();
-    if (f.stream_slot == Flow::kNoSlot) {
-      ++stats.stream_buffer_exhausted;
-      f.inspection_done = true;
+  InspectHttp(f);
+}
+
+void Engine::Impl::InspectTls(Flow& f) {
+  // While the ClientHello is read the slot holds the stream from its start.
+  TlsHelloReader& reader = tls_readers[f.stream_slot];
+  const ParseStatus st = reader.Feed(streams.Data(f.stream_slot), &hello);
+  switch (st) {
+    case ParseStatus::kNeedMore:
+      return;
+    case ParseStatus::kNotMine:
+      f.not_tls = true;
+      return;
+    case ParseStatus::kTooLarge:
+      return SetInspection(f, Inspection::kTooLarge);
+    case ParseStatus::kMalformed:
+      return SetInspection(f, Inspection::kMalformed);
+    case ParseStatus::kOk:
+      break;
+  }
+  f.judged_end_seq = f.client_stream.start_seq + static_cast<std::uint32_t>(reader.ConsumedBytes());
+  f.client_stream.retain = false;  // later bytes are encrypted: nothing to read in them
+  f.encrypted_client_hello = hello.has_ech || hello.has_esni;
+  Inspection outcome = Inspection::kComplete;
+  if (f.encrypted_client_hello) {
+    outcome = Inspection::kEncryptedClientHello;
+  } else if (!hello.has_sni) {
+    outcome = Inspection::kNoName;
+  }
+  f.inspection = outcome;
+  if (outcome != Inspection::kComplete && f.app >= 0) ++stats.inspection_incomplete;
+  if (hello.has_sni) {
+    Reveal(f, hello.sni.View(), NameSource::kSni);
+  } else {
+    Decide(f);
+  }
+}
+
+void Engine::Impl::InspectHttp(Flow& f) {
+  for (;;) {
+    const ClientStream& cs = f.client_stream;
+    // A request body still arriving: nothing to parse until it is past.
+    if (!SeqBefore(f.http_parse_seq, cs.next_seq)) {
+      f.http_awaiting = false;
       return;
     }
-  }
-  auto done = [&] {
-    f.inspection_done = true;
-    streams.Release(f.stream_slot);
-    f.stream_slot = Flow::kNoSlot;
-  };
-  const bool fit = streams.Append(f.stream_slot, part);
-  for (;;) {
-    const auto data = streams.Data(f.stream_slot);
-    if (f.http_requests == 0) {
-      const ParseStatus tls = ParseTlsClientHelloRecords(data, &hello);
-      if (tls == ParseStatus::kOk) {
-        f.encrypted_client_hello = hello.has_ech || hello.has_esni;
-        if (hello.has_sni) Reveal(f, hello.sni.View(), NameSource::kSni);
-        return done();
-      }
-      if (tls == ParseStatus::kNeedMore) {
-        if (!fit || streams.Full(f.stream_slot)) done();
-        return;
-      }
-      if (tls == ParseStatus::kMalformed) return done();
+    const std::span<const std::uint8_t> held = streams.Data(f.stream_slot);
+    const std::size_t offset = f.http_parse_seq - cs.base_seq;
+    if (SeqBefore(f.http_parse_seq, cs.base_seq) || offset > held.size()) {
+      return SetInspection(f, Inspection::kGap);  // cannot happen: the head is kept
     }
+    const std::span<const std::uint8_t> data = held.subspan(offset);
     const ParseStatus st = ParseHttpRequestHead(data, &http);
     if (st == ParseStatus::kNeedMore) {
-      if (!fit || streams.Full(f.stream_slot)) done();
+      // Hold the bytes of an incomplete head until its Host is known; a
+      // head that does not fit what flightwall keeps is too large to judge.
+      f.http_awaiting = true;
+      if (streams.Room(f.stream_slot) == 0) SetInspection(f, Inspection::kTooLarge);
       return;
     }
-    if (st != ParseStatus::kOk) return done();
+    f.http_awaiting = false;
+    if (st == ParseStatus::kNotMine) {
+      return SetInspection(f, f.http_requests == 0 ? Inspection::kUnrecognizedProtocol
+                                                   : Inspection::kMalformed);
+    }
+    if (st != ParseStatus::kOk) return SetInspection(f, Inspection::kMalformed);
     ++f.http_requests;
-    if (http.has_host) Reveal(f, http.host.View(), NameSource::kHttpHost);
-    if (http.chunked || f.http_requests >= limits.max_http_requests_per_flow) return done();
-    streams.Consume(f.stream_slot, http.head_length);
-    const std::size_t left = streams.Data(f.stream_slot).size();
-    if (http.content_length >= left) {
-      f.http_skip = http.content_length - left;
-      streams.Consume(f.stream_slot, left);
-      return;
+    // Past this many requests, or a body too long to skip by sequence
+    // number, the next head cannot be found: stop judging, deny.
+    if (f.http_requests > limits.max_http_requests_per_flow ||
+        http.content_length >= (std::uint64_t{1} << 30)) {
+      return SetInspection(f, Inspection::kTooLarge);
     }
-    streams.Consume(f.stream_slot, http.content_length);
-    if (streams.Data(f.stream_slot).empty()) return;
+    f.http_parse_seq += static_cast<std::uint32_t>(http.head_length + http.content_length);
+    if (http.has_host) {
+      f.inspection = Inspection::kComplete;
+      Reveal(f, http.host.View(), NameSource::kHttpHost);
+    } else {
+      SetInspection(f, Inspection::kNoName);
+    }
+    if (f.verdict == Verdict::kDeny || InspectionFailed(f.inspection)) return;
+    // A chunked body's end is not followed: what comes after it could be
+    // another request nobody judged.
+    if (http.chunked) return SetInspection(f, Inspection::kUnrecognizedProtocol);
   }
 }
 
 void Engine::Impl::InspectQuic(Flow& f) {
   if (f.quic_slot == Flow::kNoSlot) {
-    if (!QuicInitialParser::LooksLikeInitial(pkt.payload)) {
-      // 0-RTT packets may precede the Initial; a short header or plain
-      // UDP for a while means there is no Initial to wait for.
-      const bool long_header = !pkt.payload.empty() && (pkt.payload[0] & 0x80) != 0;
-      if (!long_header || f.to_server.packets >= kMaxQuicPackets) f.inspection_done = true;
-      return;
+    switch (QuicInitialParser::ClassifyDatagram(pkt.payload)) {
+      case QuicLongHeaderKind::kUnknownVersion:
+        return SetInspection(f, Inspection::kUnknownVersion);
+      case QuicLongHeaderKind::kNotQuicLongHeader:
+        // A short header or plain UDP before any Initial: no name will come.
+        return SetInspection(f, Inspection::kUnrecognizedProtocol);
+      case QuicLongHeaderKind::kSupportedOther:
+        // 0-RTT may precede the Initial; held meanwhile, for a few datagrams.
+        if (f.to_server.packets >= kMaxQuicPackets) SetInspection(f, Inspection::kMalformed);
+        return;
+      case QuicLongHeaderKind::kSupportedInitial:
+        break;
     }
     f.quic_slot = quic.Acquire();
     if (f.quic_slot == Flow::kNoSlot) {
       ++stats.quic_parser_exhausted;
-      f.inspection_done = true;
-      return;
+      return SetInspection(f, Inspection::kPoolExhausted);
     }
     quic.Get(f.quic_slot).Reset();
   }
   QuicInitialParser& q = quic.Get(f.quic_slot);
   const ParseStatus st = q.Feed(pkt.payload);
-  const bool give_up = st == ParseStatus::kMalformed || f.to_server.packets >= kMaxQuicPackets;
-  if (st == ParseStatus::kOk || give_up) {
-    if (st == ParseStatus::kOk) {
-      f.encrypted_client_hello = q.Result().has_ech;
-      if (q.Result().has_sni) Reveal(f, q.Result().sni.View(), NameSource::kQuicSni);
-    }
-    quic.Release(f.quic_slot);
-    f.quic_slot = Flow::kNoSlot;
-    f.inspection_done = true;
+  switch (st) {
+    case ParseStatus::kNeedMore:
+    case ParseStatus::kNotMine:
+      // Datagrams that never complete the ClientHello (forged, undecryptable)
+      // end the inspection after a few.
+      if (f.to_server.packets >= kMaxQuicPackets) SetInspection(f, Inspection::kMalformed);
+      return;
+    case ParseStatus::kTooLarge:
+      return SetInspection(f, Inspection::kTooLarge);
+    case ParseStatus::kMalformed:
+      return SetInspection(f, Inspection::kMalformed);
+    case ParseStatus::kOk:
+      break;
+  }
+  const ClientHelloInfo& result = q.Result();
+  f.encrypted_client_hello = result.has_ech;
+  Inspection outcome = Inspection::kComplete;
+  if (result.has_ech) {
+    outcome = Inspection::kEncryptedClientHello;
+  } else if (!result.has_sni) {
+    outcome = Inspection::kNoName;
+  }
+  quic.Release(f.quic_slot);
+  f.quic_slot = Flow::kNoSlot;
+  f.inspection = outcome;
+  if (outcome != Inspection::kComplete && f.app >= 0) ++stats.inspection_incomplete;
+  if (result.has_sni) {
+    Reveal(f, result.sni.View(), NameSource::kQuicSni);
+  } else {
+    Decide(f);
   }
 }
 

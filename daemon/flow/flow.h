@@ -12,6 +12,7 @@
 #include "common/ip_address.h"
 #include "common/timestamp.h"
 #include "common/verdict.h"
+#include "flow/client_stream.h"
 
 namespace flightwall {
 
@@ -57,7 +58,7 @@ struct DirectionStats {
   std::uint64_t ip_bytes = 0;
 };
 
-// In-order reassembly position of one TCP direction.
+// In-order position of the server's TCP direction (DNS answers over TCP).
 struct StreamPosition {
   bool known = false;
   bool gap = false;  // a segment was missing: stream inspection stopped
@@ -95,16 +96,23 @@ struct Flow {
 
   // Inspection state (indices into engine-owned pools; kNoSlot when none)
   static constexpr std::uint32_t kNoSlot = 0xffffffffu;
-  StreamPosition client_stream;
+  ClientStream client_stream;  // TCP: the client's bytes as judged
   StreamPosition server_stream;
   std::uint32_t stream_slot = kNoSlot;
   std::uint32_t quic_slot = kNoSlot;
   std::uint32_t dns_tcp_slot = kNoSlot;
-  bool inspection_done = false;
+  // How far the name check of the client's payload got (kPending until
+  // judged); only a complete inspection can allow payload to pass.
+  Inspection inspection = Inspection::kPending;
   bool is_dns = false;                  // DNS messages were seen on this flow
   bool encrypted_client_hello = false;  // ECH/ESNI: the SNI seen is only the outer name
+  bool not_tls = false;                 // the client stream is not TLS (HTTP is tried)
+  bool http_awaiting = false;           // an HTTP request head is incomplete: hold its bytes
+  bool saw_gap = false;                 // a segment came before a hole (refused)
+  bool judged_acked = false;            // the server acknowledged every judged byte
   std::uint16_t http_requests = 0;
-  std::uint64_t http_skip = 0;  // request body bytes still to skip
+  std::uint32_t http_parse_seq = 0;  // where the next HTTP request head starts
+  std::uint32_t judged_end_seq = 0;  // TLS: end of the records that carried the ClientHello
 
   // Decision
   int app = -1;  // index into Policy::flight_apps, -1 = not governed
@@ -112,7 +120,6 @@ struct Flow {
   Reason reason = Reason::kNotFlightApp;
   int rule = -1;
   std::uint64_t decision_packet = 0;
-  bool payload_judged = false;     // the first client payload's name check is over
   bool decision_final = false;     // no later packet can change the verdict
   bool decision_reported = false;  // OnDecision was called
 

@@ -79,7 +79,11 @@ Decision DecideFlow(const Policy& policy, const FlowFacts& f) {
   if (IsDnsPort(policy, f.dst_port)) {
     const bool resolver = std::find(policy.dns.resolvers.begin(), policy.dns.resolvers.end(),
                                     f.dst) != policy.dns.resolvers.end();
-    return resolver ? Allow(Reason::kDnsAllowed, -1) : Deny(Reason::kDnsResolverNotAllowed);
+    if (!resolver) return Deny(Reason::kDnsResolverNotAllowed);
+    // DNS over TCP whose stream could not be read cannot have its questions
+    // judged.
+    if (InspectionFailed(f.inspection)) return Deny(ReasonFor(f.inspection));
+    return Allow(Reason::kDnsAllowed, -1);
   }
   // Rule 4: literal-IP destinations the policy lists by CIDR.
   for (std::size_t i = 0; i < policy.allow.size(); ++i) {
@@ -89,10 +93,13 @@ Decision DecideFlow(const Policy& policy, const FlowFacts& f) {
       if (c.Contains(f.dst)) return Allow(Reason::kAllowedCidr, static_cast<int>(i));
     }
   }
+  // Inspection that stopped short: what could not be read is not allowed.
+  if (InspectionFailed(f.inspection)) return Deny(ReasonFor(f.inspection));
   // Rule 3: the address must be attested by a fresh, trusted DNS answer.
   bool any_fresh = false;
   bool any_allowed_name = false;
   int attested_rule = -1;
+  int nameless_rule = -1;  // an attested rule that allows traffic without a name
   for (const NameBinding& b : f.dst_names) {
     if (!BindingAttests(policy, b, f.now)) continue;
     any_fresh = true;
@@ -100,6 +107,9 @@ Decision DecideFlow(const Policy& policy, const FlowFacts& f) {
     const int r = FindRuleForHost(policy, b.name.View(), f.transport, f.dst_port, &known);
     any_allowed_name = any_allowed_name || known;
     if (r >= 0 && (attested_rule < 0 || r < attested_rule)) attested_rule = r;
+    if (r >= 0 && policy.allow[r].allow_without_name && (nameless_rule < 0 || r < nameless_rule)) {
+      nameless_rule = r;
+    }
   }
   if (!f.revealed_name.empty()) {
     bool known = false;
@@ -108,12 +118,30 @@ Decision DecideFlow(const Policy& policy, const FlowFacts& f) {
     const bool attested = std::any_of(f.dst_names.begin(), f.dst_names.end(), [&](const auto& b) {
       return b.name.View() == f.revealed_name && BindingAttests(policy, b, f.now);
     });
-    if (attested) return Allow(Reason::kAllowedHost, r);
-    return Deny(any_fresh ? Reason::kNameNotAttested : Reason::kNoDnsAttestation);
+    if (!attested) return Deny(any_fresh ? Reason::kNameNotAttested : Reason::kNoDnsAttestation);
+    if (f.inspection == Inspection::kEncryptedClientHello && !policy.allow[r].trust_ech_outer_name) {
+      return Deny(Reason::kEncryptedClientHello);
+    }
+    return Allow(Reason::kAllowedHost, r);
   }
-  if (attested_rule >= 0) return Allow(Reason::kAllowedHost, attested_rule);
   if (!any_fresh) return Deny(Reason::kNoDnsAttestation);
-  return Deny(any_allowed_name ? Reason::kPortNotAllowed : Reason::kNameNotAllowed);
+  if (attested_rule < 0) {
+    return Deny(any_allowed_name ? Reason::kPortNotAllowed : Reason::kNameNotAllowed);
+  }
+  switch (f.inspection) {
+    case Inspection::kPending:
+      return Allow(Reason::kAllowedHost, attested_rule);  // provisional: payload is held
+    case Inspection::kNoName:
+    case Inspection::kUnrecognizedProtocol:
+      if (nameless_rule >= 0) return Allow(Reason::kAllowedWithoutName, nameless_rule);
+      return Deny(ReasonFor(f.inspection));
+    case Inspection::kEncryptedClientHello:  // ECH without an outer name
+      return Deny(Reason::kEncryptedClientHello);
+    default:
+      // kComplete always reveals a name; anything else failed above.
+      return Deny(f.inspection == Inspection::kComplete ? Reason::kNoNameRevealed
+                                                        : ReasonFor(f.inspection));
+  }
 }
 
 Decision DecideDnsQuestion(const Policy& policy, const IpAddress& server, std::string_view qname) {
@@ -141,9 +169,21 @@ Decision DecideIcmpEcho(const Policy& policy, const FlowFacts& f) {
   return Deny(Reason::kIcmpEchoDenied);
 }
 
-Decision DecideIcmpError(const Decision& quoted_flow, bool quoted_flow_known) {
-  if (quoted_flow_known && quoted_flow.verdict != Verdict::kDeny) {
-    return Allow(Reason::kIcmpErrorOfAllowedFlow, quoted_flow.rule);
+Decision DecideIcmpError(const QuotedFlow& quoted) {
+  if (!quoted.known || quoted.decision.verdict == Verdict::kDeny) {
+    return Deny(Reason::kIcmpErrorOfDeniedFlow);
+  }
+  switch (quoted.side) {
+    case QuotedFlow::Side::kClientPacket:
+      return Allow(Reason::kIcmpErrorOfAllowedFlow, quoted.decision.rule);
+    case QuotedFlow::Side::kServerPacket:
+      if (quoted.dns) return Deny(Reason::kIcmpErrorOfDns);
+      if (quoted.decision.verdict != Verdict::kAllow || !quoted.judged) {
+        return Deny(Reason::kIcmpErrorOfDeniedFlow);
+      }
+      return Allow(Reason::kIcmpErrorOfAllowedFlow, quoted.decision.rule);
+    case QuotedFlow::Side::kNeither:
+      break;
   }
   return Deny(Reason::kIcmpErrorOfDeniedFlow);
 }

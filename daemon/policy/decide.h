@@ -54,10 +54,17 @@ struct FlowFacts {
   std::span<const NameBinding> dst_names;  // DNS bindings for dst, any age
   std::string_view revealed_name;          // SNI, Host or QUIC SNI; empty if none yet
   NameSource revealed_source = NameSource::kNone;
+  // How far the inspection of the flow's payload got. kPending (no payload
+  // yet) gives a provisional answer: the caller holds payload until the
+  // outcome is known. Only a complete inspection can allow a named host.
+  Inspection inspection = Inspection::kPending;
 };
 
 // Rules 1, 3 and 4: a TCP/UDP flow of a flight app. DNS-port flows are
-// judged by resolver here; their questions by DecideDnsQuestion.
+// judged by resolver here; their questions by DecideDnsQuestion. Inspection
+// that stopped short denies with its own reason; a flow that revealed no
+// name is allowed only by a rule with allow_without_name, an Encrypted
+// ClientHello only by a rule with trust_ech_outer_name.
 Decision DecideFlow(const Policy& policy, const FlowFacts& facts);
 
 // Rule 2: one DNS question from a flight app to `server`.
@@ -70,7 +77,25 @@ bool IsDnsPort(const Policy& policy, std::uint16_t port);
 // if the policy enables it), ICMP errors about a flow (pass when that flow
 // was allowed), and other ICMP types. Neighbor discovery and MLD are local.
 Decision DecideIcmpEcho(const Policy& policy, const FlowFacts& facts);
-Decision DecideIcmpError(const Decision& quoted_flow, bool quoted_flow_known);
+// The flow an ICMP error quotes, as the engine found it. An error sent by
+// the flight app (quoting a packet its peer sent) passes only for an allowed
+// flow, and never for DNS, whose quoted bytes would carry a question (maybe
+// one the daemon refused locally) to the resolver. An error sent to the app
+// (quoting the app's own packet: unreachable, too big) carries none of its
+// data and passes unless the flow is denied.
+struct QuotedFlow {
+  enum class Side : std::uint8_t {
+    kNeither,       // the quote does not fit the flow's endpoints
+    kServerPacket,  // the app complains about what the server sent it
+    kClientPacket,  // someone complains to the app about what it sent
+  };
+  bool known = false;  // the quoted packet belongs to a flow we track
+  Decision decision;   // that flow's decision
+  bool judged = false;  // and it is not provisional (payload not yet judged)
+  Side side = Side::kNeither;
+  bool dns = false;  // the quoted flow is DNS
+};
+Decision DecideIcmpError(const QuotedFlow& quoted);
 Decision DecideIcmpOther(bool v6, std::uint8_t type);
 
 // Index into Policy::catalog of the first entry naming host, or -1.

@@ -42,6 +42,13 @@ struct AllowRule {
   std::vector<Cidr> cidrs;            // literal-IP destinations allowed without DNS
   std::vector<PortRange> ports;       // empty = any port
   std::vector<Transport> transports;  // empty = tcp and udp
+  // Traffic to an attested host of this rule that reveals no name (TLS
+  // without SNI, HTTP without Host, a protocol flightwall does not read) is
+  // denied unless the operator opts in here.
+  bool allow_without_name = false;
+  // A TLS Encrypted ClientHello hides the real name behind the outer SNI;
+  // denied unless the operator trusts the outer name for this rule.
+  bool trust_ech_outer_name = false;
   bool AllowsPort(std::uint16_t port) const;
   bool AllowsTransport(Transport t) const;
 };

@@ -49,6 +49,8 @@ std::string DescribeRule(const AllowRule& rule) {
   line += " ports=" + (rule.ports.empty() ? std::string("any") : Join(rule.ports, PortText));
   line += " transports=" +
           (rule.transports.empty() ? std::string("tcp,udp") : Join(rule.transports, TransportText));
+  if (rule.allow_without_name) line += " allow_without_name=true";
+  if (rule.trust_ech_outer_name) line += " trust_ech_outer_name=true";
   return line + " origin=" + rule.origin + "\n";
 }
 

@@ -10,8 +10,8 @@
 namespace flightwall {
 namespace {
 
-constexpr std::array<std::string_view, 5> kAllowRuleKeys = {"name", "hosts", "cidrs", "ports",
-                                                            "transports"};
+constexpr std::array<std::string_view, 7> kAllowRuleKeys = {
+    "name", "hosts", "cidrs", "ports", "transports", "allow_without_name", "trust_ech_outer_name"};
 constexpr std::array<std::string_view, 6> kCatalogKeys = {"name",   "vendor", "category",
                                                           "source", "note",   "hosts"};
 constexpr std::array<std::string_view, 1> kIncludeKeys = {"include"};
@@ -107,6 +107,12 @@ void ParseAllowRule(YamlFile& file, const YAML::Node& item, std::vector<AllowRul
                               "; use tcp or udp");
       }
     }
+  }
+  if (const YAML::Node* n = map.Find("allow_without_name")) {
+    rule.allow_without_name = file.Bool(*n, "'allow_without_name'").value_or(false);
+  }
+  if (const YAML::Node* n = map.Find("trust_ech_outer_name")) {
+    rule.trust_ech_outer_name = file.Bool(*n, "'trust_ech_outer_name'").value_or(false);
   }
   if (name) {
     rule.name = *name;

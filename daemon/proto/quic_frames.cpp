@@ -6,43 +6,52 @@
 
 namespace flightwall {
 
+// make_unique_for_overwrite default-initialises: no zero fill, so the pages
+// stay untouched until CRYPTO data lands in them.
+CryptoReassembler::CryptoReassembler()
+    : storage_(std::make_unique_for_overwrite<std::uint8_t[]>(kCapacity + kBitmapBytes)) {}
+
 std::size_t CryptoReassembler::Add(std::uint64_t offset, std::span<const std::uint8_t> data) {
-  if (data.empty()) return 0;
   if (offset >= kCapacity) return data.size();
-  const std::size_t keep = std::min<std::size_t>(data.size(), kCapacity - offset);
-  const std::size_t dropped = data.size() - keep;
-  const auto begin = static_cast<std::uint32_t>(offset);
-  const auto end = static_cast<std::uint32_t>(offset + keep);
-
-  // Ranges [first, last) touch [begin, end) and merge with it.
-  std::size_t first = 0;
-  while (first < range_count_ && ranges_[first].end < begin) ++first;
-  std::size_t last = first;
-  while (last < range_count_ && ranges_[last].begin <= end) ++last;
-  const std::size_t merged = last - first;
-  if (merged == 0 && range_count_ == kMaxRanges) return data.size();
-
-  std::copy_n(data.begin(), keep, buffer_.begin() + begin);
-  Range joined{begin, end};
-  if (merged > 0) {
-    joined.begin = std::min(begin, ranges_[first].begin);
-    joined.end = std::max(end, ranges_[last - 1].end);
+  const auto begin = static_cast<std::size_t>(offset);
+  const std::size_t keep = std::min(data.size(), kCapacity - begin);
+  if (keep == 0) return 0;
+  std::copy_n(data.begin(), keep, storage_.get() + begin);
+  MarkReceived(begin, begin + keep);
+  if (begin <= contiguous_) {
+    // Whole bytes of the bitmap first, then the bits of a partial byte.
+    while (contiguous_ < kCapacity) {
+      if (contiguous_ % 8 == 0 && contiguous_ / 8 < bitmap_valid_ &&
+          Bitmap()[contiguous_ / 8] == 0xff) {
+        contiguous_ = std::min(contiguous_ + 8, kCapacity);
+      } else if (Received(contiguous_)) {
+        ++contiguous_;
+      } else {
+        break;
+      }
+    }
   }
-  if (merged == 0) {
-    std::copy_backward(ranges_.begin() + first, ranges_.begin() + range_count_,
-                       ranges_.begin() + range_count_ + 1);
-    ++range_count_;
-  } else if (merged > 1) {
-    std::copy(ranges_.begin() + last, ranges_.begin() + range_count_, ranges_.begin() + first + 1);
-    range_count_ -= merged - 1;
-  }
-  ranges_[first] = joined;
-  return dropped;
+  return data.size() - keep;
 }
 
-std::span<const std::uint8_t> CryptoReassembler::Contiguous() const {
-  if (range_count_ == 0 || ranges_[0].begin != 0) return {};
-  return std::span<const std::uint8_t>(buffer_).first(ranges_[0].end);
+void CryptoReassembler::MarkReceived(std::size_t begin, std::size_t end) {
+  std::uint8_t* bitmap = Bitmap();
+  const std::size_t needed = (end + 7) / 8;
+  if (needed > bitmap_valid_) {
+    std::fill(bitmap + bitmap_valid_, bitmap + needed, std::uint8_t{0});
+    bitmap_valid_ = needed;
+  }
+  std::size_t i = begin;
+  for (; i < end && i % 8 != 0; ++i) bitmap[i / 8] |= static_cast<std::uint8_t>(1u << (i % 8));
+  if (end - i >= 8) {
+    std::fill(bitmap + i / 8, bitmap + end / 8, std::uint8_t{0xff});
+    i = end / 8 * 8;
+  }
+  for (; i < end; ++i) bitmap[i / 8] |= static_cast<std::uint8_t>(1u << (i % 8));
+}
+
+bool CryptoReassembler::Received(std::size_t offset) const {
+  return offset / 8 < bitmap_valid_ && (Bitmap()[offset / 8] >> (offset % 8) & 1) != 0;
 }
 
 FrameWalkResult WalkInitialFrames(std::span<const std::uint8_t> payload, CryptoReassembler* crypto,

@@ -7,44 +7,56 @@
 // frame type is not allowed in an Initial packet and is reported as
 // malformed.
 //
-// CryptoReassembler keeps the first kCapacity bytes of the CRYPTO stream in
-// an inline buffer, accepting frames in any order and overlapping; it tracks
-// what it holds as a small fixed table of disjoint byte ranges. Nothing here
-// allocates. Not thread-safe (one per parser).
+// CryptoReassembler keeps the first kCapacity bytes of the CRYPTO stream,
+// accepting frames in any order and overlapping. What it holds is tracked one
+// bit per byte, so no pattern of fragments can exhaust the bookkeeping (a
+// fixed table of ranges could be filled by a client's own tiny frames, after
+// which parts of its real ClientHello would have nowhere to go). Data and
+// bitmap live in one heap block allocated once, in the constructor, and never
+// zero-filled up front: parsers sit preallocated in a pool, and pages no flow
+// has written to cost no resident memory. The bitmap is cleared lazily, only
+// as far as a flow has used it, so Reset() is O(1). Nothing allocates after
+// construction. Not thread-safe (one per parser).
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 
 namespace flightwall {
 
 class CryptoReassembler {
  public:
-  static constexpr std::size_t kCapacity = 8192;
-  static constexpr std::size_t kMaxRanges = 16;
+  // A ClientHello with a 64 KiB body plus its 4-byte handshake header.
+  static constexpr std::size_t kCapacity = 65536 + 4;
 
-  // Stores data at stream offset `offset`. Bytes at or past kCapacity are
-  // dropped, as is the whole frame when it would need a (kMaxRanges+1)th
-  // disjoint range; returns the number of bytes that were dropped. Overlapping
-  // bytes overwrite what was there (honest peers resend identical bytes).
+  CryptoReassembler();
+
+  // Stores data at stream offset `offset`; returns how many bytes fell at or
+  // past kCapacity and were dropped. Overlapping bytes overwrite what was
+  // there (honest peers resend identical bytes).
   std::size_t Add(std::uint64_t offset, std::span<const std::uint8_t> data);
 
   // The bytes [0, n) received without a gap.
-  std::span<const std::uint8_t> Contiguous() const;
-  std::size_t RangeCount() const { return range_count_; }
-  void Reset() { range_count_ = 0; }
+  std::span<const std::uint8_t> Contiguous() const { return {storage_.get(), contiguous_}; }
+  void Reset() {
+    bitmap_valid_ = 0;
+    contiguous_ = 0;
+  }
 
  private:
-  struct Range {
-    std::uint32_t begin;
-    std::uint32_t end;  // exclusive
-  };
+  static constexpr std::size_t kBitmapBytes = (kCapacity + 7) / 8;
 
-  std::array<std::uint8_t, kCapacity> buffer_{};
-  std::array<Range, kMaxRanges> ranges_{};  // sorted, disjoint, non-adjacent
-  std::size_t range_count_ = 0;
+  std::uint8_t* Bitmap() const { return storage_.get() + kCapacity; }
+  void MarkReceived(std::size_t begin, std::size_t end);
+  bool Received(std::size_t offset) const;
+
+  // kCapacity data bytes, then kBitmapBytes of bitmap (bit i of byte i / 8
+  // set = stream byte i received). Never value-initialised.
+  std::unique_ptr<std::uint8_t[]> storage_;
+  std::size_t bitmap_valid_ = 0;  // bitmap bytes [0, n) are meaningful; the rest read as 0
+  std::size_t contiguous_ = 0;    // stream bytes [0, n) received
 };
 
 enum class FrameWalkResult : std::uint8_t {

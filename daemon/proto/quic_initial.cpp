@@ -44,6 +44,7 @@ std::int64_t DecodePacketNumber(std::int64_t largest, std::uint64_t truncated, i
 
 struct LongHeader {
   std::uint8_t first_byte = 0;
+  std::uint32_t wire_version = 0;
   QuicVersionKind version = QuicVersionKind::kUnknown;
   QuicLongType type = QuicLongType::kInitial;
   std::span<const std::uint8_t> dcid;
@@ -51,31 +52,46 @@ struct LongHeader {
   std::span<const std::uint8_t> packet;  // first byte .. end of payload
 };
 
-// Reads one long-header packet at the cursor and advances past it. False
-// (cursor position unspecified) when the rest of the datagram cannot be
-// walked: short header, unknown version, Retry, or inconsistent lengths.
-bool NextLongHeaderPacket(ByteCursor& datagram, LongHeader* out) {
+enum class PacketStep : std::uint8_t {
+  kPacket,          // a walkable packet of a supported version; cursor past it
+  kRetry,           // a Retry of a supported version: no Length, walk ends
+  kUnknownVersion,  // RFC 8999 invariants hold, version unknown: walk ends
+  kStop,            // short header, or lengths that do not fit: walk ends
+};
+
+// Reads one long-header packet at the cursor. For kPacket the cursor is past
+// the packet and `out` is complete; otherwise the cursor position is
+// unspecified, and for kRetry/kUnknownVersion only the fields up to the
+// connection IDs are set.
+PacketStep NextLongHeaderPacket(ByteCursor& datagram, LongHeader* out) {
   const std::size_t start = datagram.Position();
   const std::uint8_t first_byte = datagram.U8();
-  if (!datagram.Ok() || (first_byte & 0x80) == 0) return false;
+  if (!datagram.Ok() || (first_byte & 0x80) == 0) return PacketStep::kStop;
   out->first_byte = first_byte;
-  out->version = QuicVersionKindOf(datagram.U32());
-  if (!datagram.Ok() || out->version == QuicVersionKind::kUnknown) return false;
+  out->wire_version = datagram.U32();
   const std::uint8_t dcid_length = datagram.U8();
-  if (dcid_length > kQuicMaxCidLength) return false;
+  if (dcid_length > kQuicMaxCidLength) return PacketStep::kStop;
   out->dcid = datagram.Bytes(dcid_length);
   const std::uint8_t scid_length = datagram.U8();
-  if (scid_length > kQuicMaxCidLength) return false;
+  if (scid_length > kQuicMaxCidLength) return PacketStep::kStop;
   datagram.Skip(scid_length);
+  if (!datagram.Ok()) return PacketStep::kStop;
+  out->version = QuicVersionKindOf(out->wire_version);
+  if (out->version == QuicVersionKind::kUnknown) {
+    // The fixed bit is all that marks an unknown version's header as QUIC.
+    // Supported versions are not held to it (RFC 9287 lets a client grease
+    // it): their packets must authenticate anyway.
+    return (first_byte & 0x40) != 0 ? PacketStep::kUnknownVersion : PacketStep::kStop;
+  }
   out->type = QuicLongTypeOf(out->version, first_byte);
-  if (out->type == QuicLongType::kRetry) return false;  // no Length field
+  if (out->type == QuicLongType::kRetry) return PacketStep::kRetry;
   if (out->type == QuicLongType::kInitial) datagram.Skip(datagram.VarInt());
   const std::uint64_t length = datagram.VarInt();
-  if (!datagram.Ok() || length > datagram.Remaining()) return false;
+  if (!datagram.Ok() || length > datagram.Remaining()) return PacketStep::kStop;
   out->pn_offset = datagram.Position() - start;
   out->packet = datagram.Whole().subspan(start, out->pn_offset + length);
   datagram.Skip(length);
-  return true;
+  return PacketStep::kPacket;
 }
 
 }  // namespace
@@ -91,7 +107,6 @@ struct QuicInitialParser::Impl {
   std::int64_t largest_pn = -1;
   std::uint32_t rekeys = 0;
   bool seen_initial = false;
-  bool failed = false;
 
   std::span<const std::uint8_t> KeysDcid() const {
     return std::span<const std::uint8_t>(keys_dcid).first(keys_dcid_length);
@@ -190,33 +205,65 @@ void QuicInitialParser::Reset() {
   impl_->largest_pn = -1;
   impl_->rekeys = 0;
   impl_->seen_initial = false;
-  impl_->failed = false;
   hello_ = ClientHelloInfo{};
   version_ = QuicVersionKind::kUnknown;
+  wire_version_ = 0;
+  saw_unknown_version_ = false;
   stats_ = QuicInitialStats{};
-  done_ = false;
+  terminal_ = ParseStatus::kNeedMore;
+}
+
+QuicLongHeaderKind QuicInitialParser::ClassifyDatagram(std::span<const std::uint8_t> udp_payload) {
+  ByteCursor datagram(udp_payload);
+  LongHeader header;
+  switch (NextLongHeaderPacket(datagram, &header)) {
+    case PacketStep::kPacket:
+      return header.type == QuicLongType::kInitial ? QuicLongHeaderKind::kSupportedInitial
+                                                   : QuicLongHeaderKind::kSupportedOther;
+    case PacketStep::kRetry:
+      return QuicLongHeaderKind::kSupportedOther;
+    case PacketStep::kUnknownVersion:
+      return QuicLongHeaderKind::kUnknownVersion;
+    case PacketStep::kStop:
+      break;
+  }
+  return QuicLongHeaderKind::kNotQuicLongHeader;
 }
 
 bool QuicInitialParser::LooksLikeInitial(std::span<const std::uint8_t> udp_payload) {
-  ByteCursor datagram(udp_payload);
-  LongHeader header;
-  return NextLongHeaderPacket(datagram, &header) && header.type == QuicLongType::kInitial;
+  return ClassifyDatagram(udp_payload) == QuicLongHeaderKind::kSupportedInitial;
 }
 
 ParseStatus QuicInitialParser::Feed(std::span<const std::uint8_t> udp_payload) {
-  if (done_) return ParseStatus::kOk;
-  if (impl_->failed) return ParseStatus::kMalformed;
+  if (terminal_ != ParseStatus::kNeedMore) return terminal_;
+  auto finish = [this](ParseStatus status) {
+    terminal_ = status;
+    return status;
+  };
   ByteCursor datagram(udp_payload);
   bool any_initial = false;
+  bool first_packet = true;
   LongHeader header;
   // Coalesced packets (RFC 9000 12.2) are walked by their Length fields; a
   // short header runs to the end of the datagram, so the walk stops there.
-  while (datagram.Remaining() > 0 && NextLongHeaderPacket(datagram, &header)) {
+  while (datagram.Remaining() > 0) {
+    const PacketStep step = NextLongHeaderPacket(datagram, &header);
+    if (step == PacketStep::kUnknownVersion && first_packet) {
+      if (!saw_unknown_version_ && version_ == QuicVersionKind::kUnknown) {
+        wire_version_ = header.wire_version;
+      }
+      saw_unknown_version_ = true;
+    }
+    if (step != PacketStep::kPacket) break;
+    first_packet = false;
     ++stats_.packets_seen;
     if (header.type != QuicLongType::kInitial) continue;
     any_initial = true;
     impl_->seen_initial = true;
-    if (version_ == QuicVersionKind::kUnknown) version_ = header.version;
+    if (version_ == QuicVersionKind::kUnknown) {
+      version_ = header.version;
+      wire_version_ = header.wire_version;
+    }
 
     std::span<const std::uint8_t> plaintext;
     if (!impl_->EnsureKeys(header.version, header.dcid) || !impl_->Open(header, &plaintext)) {
@@ -227,26 +274,19 @@ ParseStatus QuicInitialParser::Feed(std::span<const std::uint8_t> udp_payload) {
     FrameWalkStats walk;
     const FrameWalkResult walked = WalkInitialFrames(plaintext, &impl_->reassembler, &walk);
     stats_.crypto_bytes_dropped += static_cast<std::uint32_t>(walk.crypto_bytes_dropped);
-    if (walked == FrameWalkResult::kMalformed) {
-      impl_->failed = true;
-      return ParseStatus::kMalformed;
-    }
+    if (walked == FrameWalkResult::kMalformed) return finish(ParseStatus::kMalformed);
 
     const std::span<const std::uint8_t> stream = impl_->reassembler.Contiguous();
     if (stream.size() < 4) continue;
+    if (stream[0] != 1) return finish(ParseStatus::kMalformed);  // not a ClientHello
     const std::size_t needed =
         4 + ((std::size_t{stream[1]} << 16) | (std::size_t{stream[2]} << 8) | stream[3]);
-    if (stream[0] != 1 || needed > kMaxCryptoBytes) {
-      impl_->failed = true;
-      return ParseStatus::kMalformed;
-    }
+    if (needed > kMaxCryptoBytes) return finish(ParseStatus::kTooLarge);
     if (stream.size() < needed) continue;
     if (ParseClientHelloHandshake(stream.first(needed), &hello_) != ParseStatus::kOk) {
-      impl_->failed = true;
-      return ParseStatus::kMalformed;
+      return finish(ParseStatus::kMalformed);
     }
-    done_ = true;
-    return ParseStatus::kOk;
+    return finish(ParseStatus::kOk);
   }
   if (!any_initial && !impl_->seen_initial) return ParseStatus::kNotMine;
   return ParseStatus::kNeedMore;

@@ -18,6 +18,9 @@ struct VersionParams {
   std::string_view hp_label;
 };
 
+// Initial salts. The drafts and mvfst reuse the v1 labels ("quic key",
+// "quic iv", "quic hp"); only QUIC v2 changes them.
+//
 // RFC 9001 section 5.2.
 constexpr VersionParams kV1Params = {{0x38, 0x76, 0x2c, 0xf7, 0xf5, 0x59, 0x34, 0xb3, 0x4d, 0x17,
                                       0x9a, 0xe6, 0xa4, 0xc8, 0x0c, 0xad, 0xcc, 0xbb, 0x7f, 0x0a},
@@ -30,17 +33,27 @@ constexpr VersionParams kV2Params = {{0x0d, 0xed, 0xe3, 0xde, 0xf7, 0x00, 0xa6, 
                                      "quicv2 key",
                                      "quicv2 iv",
                                      "quicv2 hp"};
-// draft-ietf-quic-tls-29 section 5.2 (drafts 29 to 32).
+// draft-ietf-quic-tls-29 section 5.2; Wireshark's packet-quic.c
+// (handshake_salt_draft_29) uses it up to draft-32.
 constexpr VersionParams kDraft29Params = {
     {0xaf, 0xbf, 0xec, 0x28, 0x99, 0x93, 0xd2, 0x4c, 0x9e, 0x97,
      0x86, 0xf1, 0x9c, 0x61, 0x11, 0xe0, 0x43, 0x90, 0xa8, 0x99},
     "quic key",
     "quic iv",
     "quic hp"};
-// draft-ietf-quic-tls-23 to -28 section 5.2.
+// draft-ietf-quic-tls-23 to -28 section 5.2; Wireshark's packet-quic.c
+// handshake_salt_draft_23 (drafts 23-28) and mvfst's kQuicDraft23Salt.
 constexpr VersionParams kDraft28Params = {
     {0xc3, 0xee, 0xf7, 0x12, 0xc7, 0x2e, 0xbb, 0x5a, 0x11, 0xa7,
      0xd2, 0x43, 0x2b, 0xb4, 0x63, 0x65, 0xbe, 0xf9, 0xf5, 0x02},
+    "quic key",
+    "quic iv",
+    "quic hp"};
+// draft-ietf-quic-tls-22 section 5.2; Wireshark's packet-quic.c
+// handshake_salt_draft_22 and mvfst's kQuicDraft22Salt (quic/QuicConstants.h).
+constexpr VersionParams kDraft22Params = {
+    {0x7f, 0xbc, 0xdb, 0x0e, 0x7c, 0x66, 0xbb, 0xe9, 0x19, 0x3a,
+     0x96, 0xcd, 0x21, 0x51, 0x9e, 0xbd, 0x7a, 0x02, 0x64, 0x4a},
     "quic key",
     "quic iv",
     "quic hp"};
@@ -55,6 +68,8 @@ const VersionParams* ParamsFor(QuicVersionKind version) {
       return &kDraft29Params;
     case QuicVersionKind::kDraft28:
       return &kDraft28Params;
+    case QuicVersionKind::kDraft22:
+      return &kDraft22Params;
     case QuicVersionKind::kUnknown:
       break;
   }
@@ -81,17 +96,46 @@ char sha256_name[] = "SHA256";
 
 }  // namespace
 
+// Which wire versions use which salt. Sources, besides the drafts:
+// - Wireshark epan/dissectors/packet-quic.c: quic_draft_version() maps
+//   0xfaceb001 to draft 22 and 0xfaceb002, 0xfaceb00e to draft 27;
+//   quic_derive_initial_secrets() uses the draft-22 salt up to draft 22, the
+//   draft-23 salt up to 28, the draft-29 salt up to 32 and the v1 salt up to
+//   34.
+// - mvfst quic/fizz/handshake/FizzCryptoFactory.cpp makeInitialTrafficSecret():
+//   QUIC_V1_ALIAS (0xfaceb003) takes the v1 salt; MVFST (0xfaceb002) and the
+//   default branch, which MVFST_EXPERIMENTAL (0xfaceb00e) takes, the draft-23
+//   salt; earlier revisions give MVFST_D24 (0xfaceb001) the draft-22 salt
+//   ("we never updated the salt").
+// Drafts before 22 encoded both connection ID lengths in one byte, so they
+// are not claimed; nor are newer mvfst aliases (0xfaceb010 and up), whose
+// salt only mvfst's "arbitrary" default branch gives.
 QuicVersionKind QuicVersionKindOf(std::uint32_t wire_version) {
   switch (wire_version) {
     case 0x00000001:
+    case 0xff000021:  // draft-33
+    case 0xff000022:  // draft-34
+    case 0xfaceb003:  // mvfst QUIC_V1_ALIAS
       return QuicVersionKind::kV1;
     case 0x6b3343cf:
       return QuicVersionKind::kV2;
-    case 0xff00001d:
+    case 0xff00001d:  // draft-29
+    case 0xff00001e:  // draft-30
+    case 0xff00001f:  // draft-31
+    case 0xff000020:  // draft-32
       return QuicVersionKind::kDraft29;
-    case 0xff00001b:
-    case 0xff00001c:
+    case 0xff000017:  // draft-23
+    case 0xff000018:  // draft-24
+    case 0xff000019:  // draft-25
+    case 0xff00001a:  // draft-26
+    case 0xff00001b:  // draft-27
+    case 0xff00001c:  // draft-28
+    case 0xfaceb002:  // mvfst MVFST
+    case 0xfaceb00e:  // mvfst MVFST_EXPERIMENTAL
       return QuicVersionKind::kDraft28;
+    case 0xff000016:  // draft-22
+    case 0xfaceb001:  // mvfst MVFST_D24
+      return QuicVersionKind::kDraft22;
     default:
       return QuicVersionKind::kUnknown;
   }

@@ -32,11 +32,13 @@ struct QuicPacketKeys {
   std::array<std::uint8_t, 16> hp{};
 };
 
-// kUnknown for versions we cannot decrypt (including 0 = version negotiation).
+// The salt family of a wire version (see QuicVersionKind); kUnknown for
+// versions we cannot decrypt (including 0 = version negotiation and greased
+// 0x?a?a?a?a versions).
 QuicVersionKind QuicVersionKindOf(std::uint32_t wire_version);
 
 // The two long-header type bits (byte 0, bits 4-5) of an Initial packet:
-// 0b00 in v1 and the drafts, 0b01 in v2 (RFC 9369 section 3.2).
+// 0b00 in v1, the drafts and mvfst, 0b01 in v2 (RFC 9369 section 3.2).
 std::uint8_t QuicInitialTypeBits(QuicVersionKind version);
 
 // Long-header packet kinds, independent of the version's bit encoding.

@@ -8,16 +8,7 @@
 namespace flightwall {
 namespace {
 
-constexpr std::uint8_t kContentTypeHandshake = 22;
 constexpr std::uint8_t kHandshakeClientHello = 1;
-constexpr std::size_t kRecordHeaderLength = 5;
-constexpr std::size_t kHandshakeHeaderLength = 4;
-// RFC 8446 5.1/5.2: a record is at most 2^14 bytes (+2048 of expansion
-// allowed for protected records in TLS 1.2).
-constexpr std::size_t kMaxRecordLength = (1u << 14) + 2048;
-// A ClientHello is a few hundred bytes; with post-quantum key shares and
-// padding about 2 KiB. Anything bigger is not worth reassembling.
-constexpr std::size_t kMaxClientHelloLength = 16 * 1024;
 
 constexpr std::uint16_t kExtServerName = 0;
 constexpr std::uint16_t kExtAlpn = 16;
@@ -116,7 +107,7 @@ ParseStatus ParseClientHelloHandshake(std::span<const std::uint8_t> handshake,
   if (c.U8() != kHandshakeClientHello) return ParseStatus::kNotMine;
   const std::uint32_t length = c.U24();
   if (!c.Ok()) return ParseStatus::kNeedMore;
-  if (length > kMaxClientHelloLength) return ParseStatus::kMalformed;
+  if (length > TlsHelloReader::kMaxClientHelloLength) return ParseStatus::kTooLarge;
   if (length > c.Remaining()) return ParseStatus::kNeedMore;
   ByteCursor body(c.Bytes(length));
 
@@ -138,56 +129,8 @@ ParseStatus ParseClientHelloHandshake(std::span<const std::uint8_t> handshake,
 
 ParseStatus ParseTlsClientHelloRecords(std::span<const std::uint8_t> stream, ClientHelloInfo* out) {
   *out = ClientHelloInfo{};
-  // The handshake message is rebuilt from the record fragments here, on the
-  // stack: bounded, and nothing is kept between calls.
-  std::array<std::uint8_t, kHandshakeHeaderLength + kMaxClientHelloLength> message;
-  std::size_t message_size = 0;
-  ByteCursor records(stream);
-  bool first_record = true;
-  while (true) {
-    if (records.Remaining() < kRecordHeaderLength) {
-      // Validate what little we have of the first header so a non-TLS stream
-      // is rejected early instead of waiting for five bytes.
-      if (first_record && records.Remaining() > 0 && records.PeekU8() != kContentTypeHandshake) {
-        return ParseStatus::kNotMine;
-      }
-      if (first_record && records.Remaining() > 1 && records.PeekU8(1) != 3) {
-        return ParseStatus::kNotMine;
-      }
-      return ParseStatus::kNeedMore;
-    }
-    const std::uint8_t content_type = records.U8();
-    const std::uint16_t record_version = records.U16();
-    const std::uint16_t record_length = records.U16();
-    if (content_type != kContentTypeHandshake || (record_version >> 8) != 3) {
-      // Once the first record was a ClientHello fragment, anything else
-      // before the message is complete is a protocol violation.
-      return first_record ? ParseStatus::kNotMine : ParseStatus::kMalformed;
-    }
-    if (record_length > kMaxRecordLength || record_length == 0) return ParseStatus::kMalformed;
-    // A record still arriving contributes the bytes we have so far.
-    const std::size_t available = std::min<std::size_t>(record_length, records.Remaining());
-    if (available == 0) return ParseStatus::kNeedMore;
-    const std::span<const std::uint8_t> fragment = records.Bytes(available);
-    if (first_record && fragment[0] != kHandshakeClientHello) return ParseStatus::kNotMine;
-    first_record = false;
-
-    const std::size_t room = message.size() - message_size;
-    const std::size_t take = std::min(room, fragment.size());
-    std::copy_n(fragment.begin(), take, message.begin() + message_size);
-    message_size += take;
-
-    if (message_size >= kHandshakeHeaderLength) {
-      const std::size_t needed =
-          kHandshakeHeaderLength +
-          ((std::size_t{message[1]} << 16) | (std::size_t{message[2]} << 8) | message[3]);
-      if (needed > message.size()) return ParseStatus::kMalformed;
-      if (message_size >= needed) {
-        return ParseClientHelloHandshake(std::span<const std::uint8_t>(message).first(needed), out);
-      }
-    }
-    if (available < record_length) return ParseStatus::kNeedMore;
-  }
+  TlsHelloReader reader;
+  return reader.Feed(stream, out);
 }
 
 }  // namespace flightwall

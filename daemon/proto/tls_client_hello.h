@@ -3,14 +3,18 @@
 // ParseTlsClientHelloRecords reads the client's first bytes of a TLS stream
 // (one or more TLS records, the handshake possibly split across records) and
 // returns kNeedMore until the whole ClientHello handshake message is present.
-// ParseClientHelloHandshake reads a bare handshake message (type 1 + 24-bit
-// length + body), as QUIC carries it in CRYPTO frames. Neither allocates:
-// fragments are joined in a bounded stack buffer (a ClientHello over 16 KiB
-// is kMalformed). On kMalformed, fields read before the inconsistency (for
-// example the SNI when a later extension overruns) stay in `out`; the caller
-// decides whether to trust them. SNI bytes are kept as sent (ASCII letters
-// lower-cased, NUL and non-ASCII kept), truncated to HostName's 255 bytes.
-// Stateless and thread-safe.
+// It rereads the stream from the start on every call; a caller that gets the
+// stream a segment at a time should keep a TlsHelloReader (tls_hello_reader.h)
+// per flow instead (declared there, included here). ParseClientHelloHandshake reads a bare
+// handshake message (type 1 + 24-bit length + body), as QUIC carries it in CRYPTO frames. Handshake
+// bodies up to TlsHelloReader::kMaxClientHelloLength (64 KiB: post-quantum key shares, or a hostile
+// client's thousands of ALPN values) are read; a larger length field is kTooLarge. Neither
+// allocates per call: a message split across records is joined in a per-thread heap buffer
+// allocated once. On kMalformed, fields read before the inconsistency (for example the SNI when a
+// later extension overruns) stay in `out`; the caller decides whether to trust
+// them. SNI bytes are kept as sent (ASCII letters lower-cased, NUL and
+// non-ASCII kept), truncated to HostName's 255 bytes. Stateless and
+// thread-safe.
 #pragma once
 
 #include <array>
@@ -20,6 +24,7 @@
 
 #include "common/fixed_string.h"
 #include "proto/parse_status.h"
+#include "proto/tls_hello_reader.h"
 
 namespace flightwall {
 
@@ -38,9 +43,12 @@ struct ClientHelloInfo {
 
 // Record-layer input: bytes from the start of the client->server stream.
 // kNotMine if the first record is not a handshake record / not a ClientHello.
+// The statuses are those of TlsHelloReader::Feed; `out` is reset first.
 ParseStatus ParseTlsClientHelloRecords(std::span<const std::uint8_t> stream, ClientHelloInfo* out);
 
-// Handshake-layer input: bytes starting at the handshake type byte.
+// Handshake-layer input: bytes starting at the handshake type byte. Bytes
+// after the message are ignored. kTooLarge when the length field exceeds
+// TlsHelloReader::kMaxClientHelloLength (even if the bytes are not all there).
 ParseStatus ParseClientHelloHandshake(std::span<const std::uint8_t> handshake,
                                       ClientHelloInfo* out);
 

@@ -13,8 +13,11 @@
 namespace flightwall {
 namespace {
 
-constexpr std::array<std::string_view, 5> kTopKeys = {"policy", "intercept", "dns", "events",
-                                                      "metrics"};
+constexpr std::array<std::string_view, 6> kTopKeys = {"policy", "intercept", "dns",
+                                                      "events", "metrics", "limits"};
+constexpr std::array<std::string_view, 8> kLimitsKeys = {
+    "flows",        "named_addresses",     "pending_dns",          "stream_buffers",
+    "stream_buffer_bytes", "quic_parsers", "dns_tcp_reassemblers", "held_packets"};
 constexpr std::array<std::string_view, 6> kInterceptKeys = {
     "mode", "queue", "backend", "on_failure", "inspect", "hold_timeout_ms"};
 constexpr std::array<std::string_view, 1> kDnsKeys = {"refuse_with"};
@@ -72,6 +75,27 @@ class Checker {
     Error(map[key], "'" + std::string(key) + "' must be one of " + list + ", not '" + *v + "'" +
                         DidYouMean(*v, std::span<const std::string_view>(values)));
     return std::nullopt;
+  }
+
+  // A whole number in [min, max] at map[key]: digits only (no units, no
+  // sign), so "150ms" or "1e6" are errors that say what to write.
+  std::optional<std::uint64_t> Number(const YAML::Node& map, const char* key, std::uint64_t min,
+                                      std::uint64_t max) {
+    auto v = Scalar(map, key);
+    if (!v) return std::nullopt;
+    std::uint64_t n = 0;
+    bool ok = !v->empty() && v->size() <= 12;
+    for (char ch : *v) {
+      if (ch < '0' || ch > '9') ok = false;
+      if (ok) n = n * 10 + static_cast<std::uint64_t>(ch - '0');
+    }
+    if (!ok || n < min || n > max) {
+      Error(map[key], "'" + std::string(key) + "' must be a whole number from " +
+                          std::to_string(min) + " to " + std::to_string(max) + ", not '" + *v +
+                          "'");
+      return std::nullopt;
+    }
+    return n;
   }
 
   const YAML::Node Section(const YAML::Node& root, const char* key) {
@@ -195,12 +219,38 @@ DaemonConfigResult LoadDaemonConfigFromString(const std::string& text,
       c.CheckKeys(me, kMetricsKeys, "metrics");
       if (auto l = c.Scalar(me, "listen")) cfg.metrics_listen = *l;
     }
+    if (const YAML::Node li = c.Section(root, "limits")) {
+      c.CheckKeys(li, kLimitsKeys, "limits");
+      EngineLimits& l = cfg.limits;
+      constexpr std::uint64_t kMany = 1u << 24;
+      if (auto n = c.Number(li, "flows", 64, kMany)) l.max_flows = *n;
+      if (auto n = c.Number(li, "named_addresses", 64, kMany)) l.max_named_addresses = *n;
+      if (auto n = c.Number(li, "pending_dns", 16, kMany)) l.max_pending_dns = *n;
+      if (auto n = c.Number(li, "stream_buffers", 1, 1u << 20)) l.stream_buffers = *n;
+      // Large enough for a 64 KiB ClientHello in ordinary records; smaller
+      // buffers deny larger ClientHellos as too-large.
+      if (auto n = c.Number(li, "stream_buffer_bytes", 4096, 1u << 20)) {
+        l.stream_buffer_bytes = *n;
+      }
+      if (auto n = c.Number(li, "quic_parsers", 1, 1u << 16)) l.quic_parsers = *n;
+      if (auto n = c.Number(li, "dns_tcp_reassemblers", 1, 1u << 16)) {
+        l.dns_tcp_reassemblers = *n;
+      }
+      if (auto n = c.Number(li, "held_packets", 16, 1u << 20)) {
+        cfg.max_held_packets = static_cast<std::uint32_t>(*n);
+      }
+    }
   } catch (const YAML::Exception& e) {
     result.errors.push_back({display_name, e.mark.line + 1, e.mark.column + 1,
                              std::string("unexpected YAML structure: ") + e.msg});
   }
   if (result.errors.empty()) result.config = std::move(cfg);
   return result;
+}
+
+std::uint64_t MemoryBound(const DaemonConfig& config) {
+  // Held packets keep their flow key and ids; the kernel keeps the bytes.
+  return EngineMemoryBound(config.limits) + std::uint64_t{config.max_held_packets} * 64;
 }
 
 DaemonConfigResult LoadDaemonConfig(const std::string& path) {

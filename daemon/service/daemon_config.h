@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/engine.h"
 #include "firewall/rule_backend.h"
 #include "policy/policy_loader.h"
 
@@ -28,7 +29,14 @@ struct DaemonConfig {
   std::string metrics_listen = "127.0.0.1:9714";                 // "" disables
   std::uint32_t hold_timeout_ms = 2000;  // longest a payload packet waits for its name
   std::uint32_t max_held_packets = 4096;
+  // Tables and inspection pools (`limits:`). A flow that finds no room is
+  // denied, never waved through.
+  EngineLimits limits;
 };
+
+// The memory the limits imply at most, in bytes (what `flightwall check
+// --config` prints): tables, inspection pools, held packets.
+std::uint64_t MemoryBound(const DaemonConfig& config);
 
 struct DaemonConfigResult {
   std::optional<DaemonConfig> config;

@@ -10,6 +10,11 @@ FlowKey KeyOf(const Flow& f) {
   return MakeFlowKey(f.client, f.client_port, f.server, f.server_port, f.protocol, &a);
 }
 
+// Conntrack counts an ICMP error as related to the connection it quotes: a
+// mark on the error's verdict would decide that connection. Errors are
+// judged one by one instead.
+bool MayMark(const Flow& f) { return f.kind != FlowKind::kIcmpError; }
+
 }  // namespace
 
 Enforcer::Enforcer(const DaemonConfig& config, std::shared_ptr<const Policy> policy,
@@ -17,7 +22,7 @@ Enforcer::Enforcer(const DaemonConfig& config, std::shared_ptr<const Policy> pol
     : config_(config),
       policy_(std::move(policy)),
       injector_(injector),
-      engine_(*policy_, Vantage::kQueue),
+      engine_(*policy_, Vantage::kQueue, config.limits),
       held_(config.max_held_packets) {
   scratch_.reserve(config.max_held_packets);
 }
@@ -76,7 +81,14 @@ Enforcer::Result Enforcer::Handle(std::uint16_t worker, const RawPacket& packet,
     return {out.verdict, false};
   }
   const Flow& f = *out.flow;
-  if (out.is_dns) {
+  if (out.drop_packet && out.verdict != Verdict::kDeny) {
+    // Not judged yet (beyond a hole, or no room to keep its bytes): the
+    // client retransmits; the flow's verdict stands.
+    ++stats_.segments_refused;
+    Deliver(worker, id, NfqueueVerdict::kDrop, 0);
+    return {Verdict::kDeny, false};
+  }
+  if (out.is_dns && !(f.kind == FlowKind::kTcp && out.verdict == Verdict::kDeny)) {
     if (out.dns_question_denied) {
       if (out.dns_reason == Reason::kDnsResolverNotAllowed) {
         Inject(packet.data, out);  // fail fast: ICMP unreachable from that server
@@ -103,7 +115,7 @@ Enforcer::Result Enforcer::Handle(std::uint16_t worker, const RawPacket& packet,
         (f.kind == FlowKind::kTcp && out.to_server) || (f.kind == FlowKind::kUdp && out.to_server);
     if (opening) Inject(packet.data, out);
     ReleaseHeld(key, NfqueueVerdict::kDrop);
-    Deliver(worker, id, NfqueueVerdict::kDrop, out.final ? kConnmarkDenied : 0);
+    Deliver(worker, id, NfqueueVerdict::kDrop, out.final && MayMark(f) ? kConnmarkDenied : 0);
     return {Verdict::kDeny, false};
   }
   if (out.awaiting_name) {
@@ -117,7 +129,7 @@ Enforcer::Result Enforcer::Handle(std::uint16_t worker, const RawPacket& packet,
     return {out.verdict, true};
   }
   ReleaseHeld(key, NfqueueVerdict::kAccept);
-  const bool bypass = out.final && !config_.intercept.every_packet;
+  const bool bypass = out.final && !config_.intercept.every_packet && MayMark(f);
   Deliver(worker, id, NfqueueVerdict::kAccept, bypass ? kConnmarkAllowed : 0);
   return {Verdict::kAllow, false};
 }

@@ -3,7 +3,10 @@
 //
 //   not governed           -> accept
 //   DNS question denied    -> drop; a local REFUSED/NXDOMAIN when it was sent
-//                             to an allowed resolver (other resolvers: drop only)
+//                             to an allowed resolver (other resolvers: drop only);
+//                             over TCP the connection is denied and reset
+//   segment refused        -> drop only (beyond a hole in the client's stream,
+//                             or no room to keep it): the client retransmits
 //   flow denied            -> drop, connmark "denied" once final, TCP RST /
 //                             ICMP unreachable to the app
 //   payload awaiting name  -> hold until the flow's name is judged
@@ -52,6 +55,7 @@ struct EnforcerStats {
   std::uint64_t dns_refusals_sent = 0;
   std::uint64_t inject_failures = 0;
   std::uint64_t malformed_dropped = 0;
+  std::uint64_t segments_refused = 0;  // dropped until the hole before them is filled
 };
 
 class Enforcer {

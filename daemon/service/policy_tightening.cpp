@@ -23,6 +23,9 @@ std::set<std::string> AllowEntries(const Policy& p) {
     for (Transport t : r.transports) transports += t == Transport::kTcp ? "tcp," : "udp,";
     std::string scope = " ";
     scope.append(ports).append(transports);
+    // The opt-ins loosen a rule: a rule that gains one is a new entry.
+    if (r.allow_without_name) scope += " allow_without_name";
+    if (r.trust_ech_outer_name) scope += " trust_ech_outer_name";
     for (const HostPattern& h : r.hosts)
       out.insert(std::string("host ").append(h.Text()).append(scope));
     for (const Cidr& c : r.cidrs)

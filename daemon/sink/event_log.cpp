@@ -104,6 +104,7 @@ void EventLog::LogFlow(const Flow& f, int catalog_index) {
   j["verdict"] = std::string(VerdictName(f.verdict));
   if (timing_ == Timing::kAtDecision) j["action"] = Action(f.verdict);
   j["reason"] = std::string(ReasonName(f.reason));
+  j["inspection"] = std::string(InspectionName(f.inspection));
   j["rule"] = f.rule >= 0 ? policy_.allow[f.rule].name : "";
   j["packets"] = f.to_server.packets;
   j["bytes"] = f.to_server.payload_bytes;

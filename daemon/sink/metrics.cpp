@@ -62,6 +62,7 @@ struct Metrics::Families {
   prometheus::Family<prometheus::Gauge>& flows_active;
   prometheus::Family<prometheus::Counter>& events_lost;
   prometheus::Family<prometheus::Gauge>& build_info;
+  prometheus::Family<prometheus::Counter>& inspection_incomplete;
 };
 
 struct Metrics::QueueCounters {
@@ -126,6 +127,11 @@ Metrics::Metrics(const Policy& policy) : registry_(std::make_shared<prometheus::
           .Help("Event-log lines that could not be written (recorded in the chain as lost_before)")
           .Register(r),
       BuildGauge().Name("flightwall_build_info").Help("Build version (always 1)").Register(r),
+      BuildCounter()
+          .Name("flightwall_inspection_incomplete_total")
+          .Help("Flight-app flows whose inspection stopped short, by reason (each was denied "
+                "unless an allow rule opts in)")
+          .Register(r),
   });
   Families& f = *families_;
   int reasons = 0;
@@ -152,6 +158,12 @@ Metrics::Metrics(const Policy& policy) : registry_(std::make_shared<prometheus::
   names_cached_ = &f.names_cached.Add({});
   flows_active_ = &f.flows_active.Add({});
   events_lost_ = &f.events_lost.Add({});
+  for (int i = static_cast<int>(Inspection::kNoName);
+       i <= static_cast<int>(Inspection::kUnrecognizedProtocol); ++i) {
+    const auto outcome = static_cast<Inspection>(i);
+    inspection_incomplete_[i] =
+        &f.inspection_incomplete.Add({{"reason", Label(InspectionName(outcome))}});
+  }
   f.build_info.Add({{"version", FLIGHTWALL_VERSION}}).Set(1);
   SetPolicy(policy);
 }
@@ -221,6 +233,10 @@ void Metrics::CountAttempt(int app, int catalog_index) {
 }
 
 void Metrics::OnDecision(const Flow& flow, int catalog_index) {
+  const auto outcome = static_cast<std::size_t>(flow.inspection);
+  if (outcome < kInspections && inspection_incomplete_[outcome] != nullptr) {
+    inspection_incomplete_[outcome]->Increment();
+  }
   const auto reason = static_cast<int>(flow.reason);
   flows_[VerdictIndex(flow.verdict)]
         [reason < kMaxReasons && flows_[0][reason] ? reason : kMaxReasons]

@@ -88,7 +88,7 @@ class Metrics : public EventSink {
   struct Families;
   struct QueueCounters;
   static constexpr int kVerdicts = 3;
-  static constexpr int kMaxReasons = 32;  // Reason values beyond this count as "other"
+  static constexpr int kMaxReasons = 48;  // Reason values beyond this count as "other"
 
   void CountAttempt(int app, int catalog_index);
   static void AddDelta(prometheus::Counter* counter, std::uint64_t* last, std::uint64_t now);
@@ -97,6 +97,10 @@ class Metrics : public EventSink {
   std::unique_ptr<Families> families_;
   std::unique_ptr<prometheus::Exposer> exposer_;
 
+  static constexpr std::size_t kInspections =
+      static_cast<std::size_t>(Inspection::kUnrecognizedProtocol) + 1;
+  // flightwall_inspection_incomplete_total{reason}: null for pending/complete.
+  prometheus::Counter* inspection_incomplete_[kInspections] = {};
   prometheus::Counter* packets_[kVerdicts] = {};
   prometheus::Counter* bytes_[kVerdicts] = {};
   prometheus::Counter* dns_[kVerdicts] = {};

@@ -1,40 +1,97 @@
 // Fuzz target: QUIC Initial parsing. The input is split into datagrams, each
 // prefixed by a 2-byte big-endian length, and fed to one parser as a flow
-// would be. The same bytes are also walked as a decrypted Initial payload,
-// since random input almost never passes AEAD authentication and the frame
-// and reassembly code must be reached directly.
+// would be; each datagram is also classified. The same bytes are also walked
+// as a decrypted Initial payload, since random input almost never passes AEAD
+// authentication and the frame and reassembly code must be reached directly,
+// and replayed into a CryptoReassembler checked against a naive model.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <span>
+#include <vector>
 
 #include "proto/quic_frames.h"
 #include "proto/quic_initial.h"
 
+namespace {
+
+using flightwall::CryptoReassembler;
+
+// Reads the input as (3-byte offset, 1-byte length) records whose data is the
+// input itself, adds them to `crypto` and to a byte-per-byte model, and
+// aborts if the contiguous prefixes differ.
+void CheckReassemblerAgainstModel(std::span<const std::uint8_t> input, CryptoReassembler& crypto) {
+  crypto.Reset();
+  std::vector<int> model(CryptoReassembler::kCapacity, -1);  // -1: not received
+  for (std::size_t pos = 0; pos + 4 <= input.size(); pos += 4) {
+    // Offsets cover the whole buffer and a little past it.
+    const std::size_t offset =
+        ((std::size_t{input[pos]} << 16) | (std::size_t{input[pos + 1]} << 8) | input[pos + 2]) %
+        (CryptoReassembler::kCapacity + 512);
+    const std::span<const std::uint8_t> data =
+        input.subspan(pos, std::min<std::size_t>(input[pos + 3], input.size() - pos));
+    const std::size_t dropped = crypto.Add(offset, data);
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < data.size() && offset + i < model.size(); ++i, ++kept) {
+      model[offset + i] = data[i];
+    }
+    if (dropped != data.size() - kept) std::abort();
+  }
+  std::size_t prefix = 0;
+  while (prefix < model.size() && model[prefix] >= 0) ++prefix;
+  const std::span<const std::uint8_t> got = crypto.Contiguous();
+  if (got.size() != prefix) std::abort();
+  for (std::size_t i = 0; i < prefix; ++i) {
+    if (got[i] != model[i]) std::abort();
+  }
+}
+
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using flightwall::ParseStatus;
+  using flightwall::QuicInitialParser;
+  using flightwall::QuicLongHeaderKind;
   const std::span<const std::uint8_t> input(data, size);
 
-  static flightwall::QuicInitialParser parser;  // contexts built once, as in a flow
+  static QuicInitialParser parser;  // contexts built once, as in a flow
   parser.Reset();
-  flightwall::QuicInitialParser::LooksLikeInitial(input);
+  const QuicLongHeaderKind whole = QuicInitialParser::ClassifyDatagram(input);
+  if (QuicInitialParser::LooksLikeInitial(input) !=
+      (whole == QuicLongHeaderKind::kSupportedInitial)) {
+    std::abort();
+  }
   std::size_t pos = 0;
   while (pos + 2 <= size) {
     const std::size_t length = (std::size_t{data[pos]} << 8) | data[pos + 1];
     pos += 2;
     const std::size_t n = length < size - pos ? length : size - pos;
-    const ParseStatus status = parser.Feed(input.subspan(pos, n));
+    const std::span<const std::uint8_t> datagram = input.subspan(pos, n);
+    const QuicLongHeaderKind kind = QuicInitialParser::ClassifyDatagram(datagram);
+    const ParseStatus before = parser.Feed({});  // an empty datagram changes nothing
+    const bool was_done = before != ParseStatus::kNotMine && before != ParseStatus::kNeedMore;
+    const ParseStatus status = parser.Feed(datagram);
     if (status == ParseStatus::kOk && parser.Stats().initials_decrypted == 0) std::abort();
+    // An unknown version at the front of a datagram is always reported
+    // (unless the flow had already ended).
+    if (kind == QuicLongHeaderKind::kUnknownVersion && !was_done && !parser.SawUnknownVersion()) {
+      std::abort();
+    }
+    // Only a supported long header can make a flow leave kNotMine.
+    if (status != ParseStatus::kNotMine && parser.Stats().packets_seen == 0) std::abort();
     pos += n;
   }
 
-  static flightwall::CryptoReassembler crypto;
+  static CryptoReassembler crypto;
   crypto.Reset();
   flightwall::FrameWalkStats stats;
   flightwall::WalkInitialFrames(input, &crypto, &stats);
   const std::span<const std::uint8_t> stream = crypto.Contiguous();
-  if (stream.size() > flightwall::CryptoReassembler::kCapacity) std::abort();
+  if (stream.size() > CryptoReassembler::kCapacity) std::abort();
   flightwall::ClientHelloInfo info;
   flightwall::ParseClientHelloHandshake(stream, &info);
+
+  CheckReassemblerAgainstModel(input, crypto);
   return 0;
 }

@@ -29,6 +29,10 @@ allow:
   - name: tiles
     hosts: [api.mapbox.com, "*.tiles.mapbox.com"]
     ports: [443, 80]
+  - name: ntp
+    cidrs: [198.51.100.123/32]
+    ports: [123]
+    transports: [udp]
 )";
 
 constexpr const char* kTablet = "192.0.2.10";
@@ -272,19 +276,37 @@ TEST_F(EngineTest, IdleFlowsExpire) {
 
 TEST_F(EngineTest, IcmpErrorAboutAnAllowedFlowPasses) {
   Make();
-  Resolve("api.mapbox.com", {198, 51, 100, 10});
-  const Bytes udp = testing::Udp(42000, 443, Bytes(8, 'q'));
-  Send(testing::Ipv4(kTablet, "198.51.100.10", 17, udp));
+  const Bytes udp = testing::Udp(42000, 123, Bytes(8, 'q'));
+  EXPECT_EQ(Send(testing::Ipv4(kTablet, "198.51.100.123", 17, udp)).verdict, Verdict::kAllow);
   // The tablet reports port unreachable about the server's reply flow.
-  const Bytes quoted = testing::Ipv4("198.51.100.10", kTablet, 17, testing::Udp(443, 42000, {}));
+  const Bytes quoted = testing::Ipv4("198.51.100.123", kTablet, 17, testing::Udp(123, 42000, {}));
   const auto out =
-      Send(testing::Ipv4(kTablet, "198.51.100.10", 1, testing::Icmp(3, 3, 0, 0, quoted)));
+      Send(testing::Ipv4(kTablet, "198.51.100.123", 1, testing::Icmp(3, 3, 0, 0, quoted)));
   EXPECT_EQ(out.verdict, Verdict::kAllow);
   EXPECT_EQ(out.reason, Reason::kIcmpErrorOfAllowedFlow);
+  // A quote that does not fit the flow (the tablet "complains" about its own
+  // packet to the server) is forged.
+  const Bytes own = testing::Ipv4(kTablet, "198.51.100.123", 17, testing::Udp(42000, 123, {}));
+  EXPECT_EQ(Send(testing::Ipv4(kTablet, "198.51.100.123", 1, testing::Icmp(3, 3, 0, 0, own)))
+                .verdict,
+            Verdict::kDeny);
   const auto echo =
       Send(testing::Ipv4(kTablet, "198.51.100.10", 1, testing::Icmp(8, 0, 7, 1, Bytes(32, 'p'))));
   EXPECT_EQ(echo.verdict, Verdict::kDeny);
   EXPECT_EQ(echo.reason, Reason::kIcmpEchoDenied);
+}
+
+// The tablet's ICMP error about a DNS answer (maybe the daemon's own local
+// REFUSED, which names the denied host) would carry the question to the
+// resolver: denied.
+TEST_F(EngineTest, IcmpErrorQuotingDnsIsDenied) {
+  Make();
+  Resolve("api.mapbox.com", {198, 51, 100, 10});
+  const Bytes answer =
+      testing::Ipv4(kResolver, kTablet, 17, testing::Udp(53, 40000, Bytes(40, 'a')));
+  const auto out = Send(testing::Ipv4(kTablet, kResolver, 1, testing::Icmp(3, 3, 0, 0, answer)));
+  EXPECT_EQ(out.verdict, Verdict::kDeny);
+  EXPECT_EQ(out.reason, Reason::kIcmpErrorOfDns);
 }
 
 TEST_F(EngineTest, NewConnectionOnAReusedFiveTupleIsJudgedAfresh) {

@@ -180,11 +180,104 @@ TEST_F(DecideTest, Rule5IcmpEchoDeniedErrorsOfAllowedFlowsPass) {
   EXPECT_EQ(DecideIcmpEcho(policy_, f).reason, Reason::kIcmpEchoDenied);
   const Decision allowed{Verdict::kAllow, Reason::kAllowedHost, 0};
   const Decision denied{Verdict::kDeny, Reason::kNameNotAllowed, -1};
-  EXPECT_EQ(DecideIcmpError(allowed, true).verdict, Verdict::kAllow);
-  EXPECT_EQ(DecideIcmpError(denied, true).reason, Reason::kIcmpErrorOfDeniedFlow);
-  EXPECT_EQ(DecideIcmpError(allowed, false).verdict, Verdict::kDeny);
+  using Side = QuotedFlow::Side;
+  auto quote = [](Decision d, bool known, Side side, bool dns = false) {
+    QuotedFlow q;
+    q.known = known;
+    q.decision = d;
+    q.side = side;
+    q.dns = dns;
+    q.judged = true;
+    return DecideIcmpError(q);
+  };
+  QuotedFlow provisional;
+  provisional.known = true;
+  provisional.decision = allowed;
+  provisional.side = Side::kServerPacket;
+  EXPECT_EQ(DecideIcmpError(provisional).verdict, Verdict::kDeny);
+  EXPECT_EQ(quote(allowed, true, Side::kServerPacket).verdict, Verdict::kAllow);
+  EXPECT_EQ(quote(allowed, true, Side::kClientPacket).verdict, Verdict::kAllow);
+  EXPECT_EQ(quote(denied, true, Side::kServerPacket).reason, Reason::kIcmpErrorOfDeniedFlow);
+  EXPECT_EQ(quote(denied, true, Side::kClientPacket).reason, Reason::kIcmpErrorOfDeniedFlow);
+  EXPECT_EQ(quote(allowed, false, Side::kServerPacket).verdict, Verdict::kDeny);
+  // A quote that does not fit the flow's endpoints is forged.
+  EXPECT_EQ(quote(allowed, true, Side::kNeither).verdict, Verdict::kDeny);
+  // The app's error about a DNS answer (maybe a local REFUSED that names a
+  // denied host) would carry the question to the resolver.
+  const Decision dns{Verdict::kAllow, Reason::kDnsAllowed, -1};
+  EXPECT_EQ(quote(dns, true, Side::kServerPacket, true).reason, Reason::kIcmpErrorOfDns);
+  EXPECT_EQ(quote(dns, true, Side::kClientPacket, true).verdict, Verdict::kAllow);
   EXPECT_EQ(DecideIcmpOther(true, 135).verdict, Verdict::kNotGoverned);   // neighbor solicitation
   EXPECT_EQ(DecideIcmpOther(false, 13).reason, Reason::kIcmpNotAllowed);  // timestamp request
+}
+
+// Every way inspection can stop short is denied with its own reason; only
+// a complete inspection allows, and the two opt-ins are per rule.
+TEST_F(DecideTest, InspectionOutcomesDecide) {
+  const std::vector<NameBinding> tiles = {Bind("api.mapbox.com")};
+  auto with = [&](Inspection i, const char* revealed = "") {
+    names_ = tiles;
+    FlowFacts f;
+    f.dst = *IpAddress::Parse("198.51.100.10");
+    f.dst_port = 443;
+    f.now = kNow;
+    f.dst_names = names_;
+    f.revealed_name = revealed;
+    f.revealed_source = *revealed ? NameSource::kSni : NameSource::kNone;
+    f.inspection = i;
+    return DecideFlow(policy_, f);
+  };
+  // Provisional before payload (the engine holds payload until judged).
+  EXPECT_EQ(with(Inspection::kPending).verdict, Verdict::kAllow);
+  EXPECT_EQ(with(Inspection::kComplete, "api.mapbox.com").verdict, Verdict::kAllow);
+  EXPECT_EQ(with(Inspection::kComplete, "evil.example").reason, Reason::kNameNotAllowed);
+  const std::pair<Inspection, Reason> failures[] = {
+      {Inspection::kPoolExhausted, Reason::kPoolExhausted},
+      {Inspection::kTooLarge, Reason::kTooLarge},
+      {Inspection::kMalformed, Reason::kMalformed},
+      {Inspection::kGap, Reason::kGap},
+      {Inspection::kUnknownVersion, Reason::kUnknownVersion},
+      {Inspection::kOverlapConflict, Reason::kOverlapConflict},
+      {Inspection::kNoName, Reason::kNoNameRevealed},
+      {Inspection::kUnrecognizedProtocol, Reason::kUnrecognizedProtocol},
+  };
+  for (const auto& [outcome, reason] : failures) {
+    const Decision d = with(outcome);
+    EXPECT_EQ(d.verdict, Verdict::kDeny) << InspectionName(outcome);
+    EXPECT_EQ(d.reason, reason) << InspectionName(outcome);
+    // Even with an allowed name seen before it stopped.
+    if (outcome != Inspection::kNoName && outcome != Inspection::kUnrecognizedProtocol) {
+      EXPECT_EQ(with(outcome, "api.mapbox.com").reason, reason) << InspectionName(outcome);
+    }
+  }
+  EXPECT_EQ(with(Inspection::kEncryptedClientHello, "api.mapbox.com").reason,
+            Reason::kEncryptedClientHello);
+  // The opt-ins.
+  policy_.allow[0].allow_without_name = true;
+  EXPECT_EQ(with(Inspection::kNoName).reason, Reason::kAllowedWithoutName);
+  EXPECT_EQ(with(Inspection::kUnrecognizedProtocol).verdict, Verdict::kAllow);
+  EXPECT_EQ(with(Inspection::kPoolExhausted).verdict, Verdict::kDeny);
+  EXPECT_EQ(with(Inspection::kEncryptedClientHello, "api.mapbox.com").verdict, Verdict::kDeny);
+  policy_.allow[0].trust_ech_outer_name = true;
+  EXPECT_EQ(with(Inspection::kEncryptedClientHello, "api.mapbox.com").verdict, Verdict::kAllow);
+  // Literal-IP rules do not depend on names; DNS to a resolver whose TCP
+  // stream could not be read is denied.
+  names_ = {};
+  FlowFacts cidr;
+  cidr.transport = Transport::kUdp;
+  cidr.dst = *IpAddress::Parse("198.51.100.123");
+  cidr.dst_port = 123;
+  cidr.now = kNow;
+  cidr.inspection = Inspection::kUnrecognizedProtocol;
+  EXPECT_EQ(DecideFlow(policy_, cidr).reason, Reason::kAllowedCidr);
+  FlowFacts dns;
+  dns.dst = *IpAddress::Parse("203.0.113.53");
+  dns.dst_port = 53;
+  dns.now = kNow;
+  dns.inspection = Inspection::kPoolExhausted;
+  EXPECT_EQ(DecideFlow(policy_, dns).reason, Reason::kPoolExhausted);
+  dns.inspection = Inspection::kPending;
+  EXPECT_EQ(DecideFlow(policy_, dns).verdict, Verdict::kAllow);
 }
 
 TEST_F(DecideTest, IcmpEchoToAllowedHostsWhenEnabled) {

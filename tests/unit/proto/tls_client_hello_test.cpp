@@ -160,10 +160,15 @@ TEST(TlsClientHelloTest, HostileRecordLayer) {
   // Zero-length handshake record.
   EXPECT_EQ(ParseTlsClientHelloRecords(Bytes{0x16, 0x03, 0x01, 0x00, 0x00}, &info),
             ParseStatus::kMalformed);
-  // Handshake message claiming more than the 16 KiB we reassemble.
+  // Handshake message claiming more than the 64 KiB we reassemble: too large,
+  // known from the handshake header alone.
+  EXPECT_EQ(ParseTlsClientHelloRecords(Bytes{0x16, 0x03, 0x01, 0x00, 0x04, 0x01, 0x01, 0x00, 0x01},
+                                       &info),
+            ParseStatus::kTooLarge);
+  // Exactly 64 KiB is a valid beginning.
   EXPECT_EQ(ParseTlsClientHelloRecords(Bytes{0x16, 0x03, 0x01, 0x00, 0x04, 0x01, 0x01, 0x00, 0x00},
                                        &info),
-            ParseStatus::kMalformed);
+            ParseStatus::kNeedMore);
   // An alert in the middle of a fragmented ClientHello.
   const Bytes hello = BuildClientHello(FullSpec());
   Bytes stream = WrapInRecords(std::span(hello).first(40));
@@ -288,6 +293,105 @@ TEST(TlsClientHelloTest, AlpnListIsBounded) {
   empty_name.alpn = {""};
   EXPECT_EQ(ParseClientHelloHandshake(BuildClientHello(empty_name), &info),
             ParseStatus::kMalformed);
+}
+
+// A ClientHello (FullSpec, SNI first) whose handshake body is exactly
+// `body_size` bytes, grown with unknown extensions of at most 60000 bytes
+// each. Past 64 KiB the extensions block length wraps; only the handshake
+// header matters there.
+Bytes HelloWithBodySize(std::size_t body_size) {
+  ClientHelloSpec spec = FullSpec();
+  std::size_t grow = body_size - (BuildClientHello(spec).size() - 4);
+  while (grow > 0) {
+    const std::size_t data = grow <= 4 + 60000 ? grow - 4 : 60000;
+    spec.extra_extensions.emplace_back(0x7a7a, Bytes(data, 0xee));
+    grow -= 4 + data;
+  }
+  Bytes hello = BuildClientHello(spec);
+  EXPECT_EQ(hello.size(), 4 + body_size);
+  return hello;
+}
+
+TEST(TlsClientHelloTest, PostQuantumKeyShareSizedHello) {
+  // As a 2024 browser sends it: X25519MLKEM768 (1216-byte share) + X25519.
+  Bytes shares;
+  testing::PutU16(shares, 0x11ec);
+  testing::PutU16(shares, 1216);
+  shares.insert(shares.end(), 1216, 0x5a);
+  testing::PutU16(shares, 0x001d);
+  testing::PutU16(shares, 32);
+  shares.insert(shares.end(), 32, 0x3c);
+  Bytes key_share;
+  testing::PutU16(key_share, shares.size());
+  testing::PutBytes(key_share, shares);
+  ClientHelloSpec spec = FullSpec();
+  spec.extra_extensions = {{51, key_share}, {10, Bytes{0x00, 0x04, 0x11, 0xec, 0x00, 0x1d}}};
+  spec.padding = 400;
+  const Bytes hello = BuildClientHello(spec);
+  ASSERT_GT(hello.size(), 1700u);
+  ASSERT_LT(hello.size(), 1900u);
+  ClientHelloInfo info;
+  ASSERT_EQ(ParseTlsClientHelloRecords(WrapInRecords(hello), &info), ParseStatus::kOk);
+  EXPECT_EQ(info.sni.View(), "telemetry.dji.example");
+  ASSERT_EQ(ParseTlsClientHelloRecords(WrapInRecords(hello, {1400}), &info), ParseStatus::kOk);
+  EXPECT_EQ(info.sni.View(), "telemetry.dji.example");
+}
+
+TEST(TlsClientHelloTest, HugeAlpnListAcrossTwoFullRecords) {
+  // A hostile client's 18 KB ClientHello: hundreds of ALPN values.
+  ClientHelloSpec spec = FullSpec();
+  spec.alpn.clear();
+  for (int i = 0; i < 620; ++i)
+    spec.alpn.push_back("flood-" + std::to_string(100000 + i) + "-xxxxxxxxxxxxxxx");
+  const Bytes hello = BuildClientHello(spec);
+  ASSERT_GT(hello.size(), 18000u);
+  const Bytes stream = WrapInRecords(hello, {16384});
+  ASSERT_EQ(stream.size(), hello.size() + 10);
+  ClientHelloInfo info;
+  ASSERT_EQ(ParseTlsClientHelloRecords(stream, &info), ParseStatus::kOk);
+  EXPECT_TRUE(info.has_sni);
+  EXPECT_EQ(info.sni.View(), "telemetry.dji.example");
+  EXPECT_EQ(info.alpn_count, ClientHelloInfo::kMaxAlpn);
+  EXPECT_EQ(info.alpn[0].View(), spec.alpn[0]);
+  EXPECT_EQ(ParseTlsClientHelloRecords(Prefix(stream, 16384 + 5), &info), ParseStatus::kNeedMore);
+}
+
+TEST(TlsClientHelloTest, SixtyKibHelloParses) {
+  const Bytes hello = HelloWithBodySize(60 * 1024);
+  ClientHelloInfo info;
+  ASSERT_EQ(ParseClientHelloHandshake(hello, &info), ParseStatus::kOk);
+  EXPECT_EQ(info.sni.View(), "telemetry.dji.example");
+  ASSERT_EQ(ParseTlsClientHelloRecords(WrapInRecords(hello, {16384, 16384, 16384}), &info),
+            ParseStatus::kOk);
+  EXPECT_EQ(info.sni.View(), "telemetry.dji.example");
+}
+
+TEST(TlsClientHelloTest, SixtyFourKibIsTheLimit) {
+  const Bytes largest = HelloWithBodySize(TlsHelloReader::kMaxClientHelloLength);
+  ClientHelloInfo info;
+  ASSERT_EQ(ParseClientHelloHandshake(largest, &info), ParseStatus::kOk);
+  ASSERT_EQ(ParseTlsClientHelloRecords(WrapInRecords(largest, {16384, 16384, 16384, 16384}), &info),
+            ParseStatus::kOk);
+  EXPECT_EQ(info.sni.View(), "telemetry.dji.example");
+
+  const Bytes one_more = HelloWithBodySize(TlsHelloReader::kMaxClientHelloLength + 1);
+  EXPECT_EQ(ParseClientHelloHandshake(one_more, &info), ParseStatus::kTooLarge);
+  EXPECT_EQ(
+      ParseTlsClientHelloRecords(WrapInRecords(one_more, {16384, 16384, 16384, 16384}), &info),
+      ParseStatus::kTooLarge);
+}
+
+TEST(TlsClientHelloTest, SeventyKibHelloIsTooLarge) {
+  const Bytes hello = HelloWithBodySize(70 * 1024);
+  ClientHelloInfo info;
+  EXPECT_EQ(ParseClientHelloHandshake(hello, &info), ParseStatus::kTooLarge);
+  // Known from the handshake header: neither the whole hello nor a prefix
+  // holding just the header is waited for.
+  EXPECT_EQ(ParseClientHelloHandshake(Prefix(hello, 4), &info), ParseStatus::kTooLarge);
+  const Bytes stream = WrapInRecords(hello, {16384, 16384, 16384, 16384});
+  EXPECT_EQ(ParseTlsClientHelloRecords(stream, &info), ParseStatus::kTooLarge);
+  EXPECT_EQ(ParseTlsClientHelloRecords(Prefix(stream, 9), &info), ParseStatus::kTooLarge);
+  EXPECT_EQ(ParseTlsClientHelloRecords(Prefix(stream, 8), &info), ParseStatus::kNeedMore);
 }
 
 TEST(TlsClientHelloTest, OutputIsResetBetweenCalls) {
