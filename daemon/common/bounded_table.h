@@ -39,7 +39,12 @@ class BoundedTable {
     Touch(i);
     return &slots_[i].value;
   }
+  // Returns the value for key or nullptr, without marking it used.
   const Value* Peek(const Key& key) const {
+    const std::uint32_t i = FindIndex(key);
+    return i == kNone ? nullptr : &slots_[i].value;
+  }
+  Value* Peek(const Key& key) {
     const std::uint32_t i = FindIndex(key);
     return i == kNone ? nullptr : &slots_[i].value;
   }

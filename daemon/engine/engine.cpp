@@ -27,6 +27,9 @@ Engine::Impl::Impl(const Policy& p, Vantage v, const EngineLimits& l, const Engi
       dns_pending(l.max_pending_dns),
       streams(l.stream_buffers, l.stream_buffer_bytes),
       tls_readers(l.stream_buffers),
+      stream_owners(l.stream_buffers),
+      quic_owners(l.quic_parsers),
+      dns_tcp_owners(l.dns_tcp_reassemblers),
       quic(l.quic_parsers),
       dns_tcp(l.dns_tcp_reassemblers) {
   finish_order.reserve(l.max_flows);
@@ -354,6 +357,7 @@ void Engine::Impl::TrackTcp(Flow& f, bool to_server) {
     if (!to_server && (fl & tcp_flags::kAck)) f.tcp_state = TcpState::kSynReceived;
   } else if (fl & tcp_flags::kRst) {
     f.tcp_state = TcpState::kReset;
+    ReleaseSlots(f);  // the connection is gone; its inspection with it
   } else if (f.tcp_state == TcpState::kSynReceived || f.tcp_state == TcpState::kNone ||
              f.tcp_state == TcpState::kSynSent) {
     if (fl & tcp_flags::kAck) f.tcp_state = TcpState::kEstablished;
@@ -363,6 +367,7 @@ void Engine::Impl::TrackTcp(Flow& f, bool to_server) {
     f.tcp_state = f.client_fin && f.server_fin ? TcpState::kClosed : TcpState::kClosing;
   }
   if (!to_server) {
+    f.server_window = pkt.tcp_window;
     if (fl & tcp_flags::kAck) OnServerAck(f);
     const auto fresh = ServerInOrder(f.server_stream, pkt.payload);
     if (ParsesDns(f)) HandleDnsTcp(f, false, fresh);
@@ -413,14 +418,10 @@ void Engine::Impl::TakeClientPayload(Flow& f) {
   const bool want_slot = f.client_stream.retain && (governed ? NeedsInspection(f)
                                                              : f.inspection ==
                                                                    Inspection::kPending && !dns);
-  if (want_slot && f.stream_slot == Flow::kNoSlot) {
-    f.stream_slot = streams.Acquire();
-    if (f.stream_slot == Flow::kNoSlot) {
-      ++stats.stream_buffer_exhausted;
-      SetInspection(f, Inspection::kPoolExhausted);  // deny the newcomer, evict nobody
-      return;
-    }
-    tls_readers[f.stream_slot].Reset();
+  if (want_slot && f.stream_slot == Flow::kNoSlot && AcquireStream(f) == Flow::kNoSlot) {
+    ++stats.stream_buffer_exhausted;
+    SetInspection(f, Inspection::kPoolExhausted);  // deny the newcomer, evict nobody
+    return;
   }
   const SegmentResult r =
       TakeClientSegment(f.client_stream, streams, f.stream_slot, pkt.tcp_seq, pkt.payload);
@@ -531,10 +532,98 @@ void Engine::Impl::ExpireIdle(Timestamp now) {
 }
 
 void Engine::Impl::ReleaseSlots(Flow& f) {
-  if (f.stream_slot != Flow::kNoSlot) streams.Release(f.stream_slot);
-  if (f.quic_slot != Flow::kNoSlot) quic.Release(f.quic_slot);
-  if (f.dns_tcp_slot != Flow::kNoSlot) dns_tcp.Release(f.dns_tcp_slot);
+  if (f.stream_slot != Flow::kNoSlot) {
+    streams.Release(f.stream_slot);
+    stream_owners.used[f.stream_slot] = false;
+  }
+  if (f.quic_slot != Flow::kNoSlot) {
+    quic.Release(f.quic_slot);
+    quic_owners.used[f.quic_slot] = false;
+  }
+  if (f.dns_tcp_slot != Flow::kNoSlot) {
+    dns_tcp.Release(f.dns_tcp_slot);
+    dns_tcp_owners.used[f.dns_tcp_slot] = false;
+  }
   f.stream_slot = f.quic_slot = f.dns_tcp_slot = Flow::kNoSlot;
+}
+
+namespace {
+
+FlowKey KeyOf(const Flow& f) {
+  bool a = true;
+  return MakeFlowKey(f.client, f.client_port, f.server, f.server_port, f.protocol, &a);
+}
+
+template <typename Pool>
+std::uint32_t TakeSlot(Pool& pool, SlotOwners& owners, const Flow& f, Timestamp now) {
+  const std::uint32_t s = pool.Acquire();
+  if (s != Flow::kNoSlot) {
+    owners.key[s] = KeyOf(f);
+    owners.since[s] = now;
+    owners.used[s] = true;
+  }
+  return s;
+}
+
+}  // namespace
+
+bool Engine::Impl::Reclaim(SlotOwners& owners, std::uint32_t Flow::*slot_of) {
+  for (std::uint32_t s = 0; s < owners.used.size(); ++s) {
+    if (!owners.used[s]) continue;
+    Flow* o = flows.Peek(owners.key[s]);
+    const bool stale = o == nullptr || o->*slot_of != s;
+    const bool stalled = !stale && o->inspection == Inspection::kPending &&
+                         pkt.time - owners.since[s] > timeouts.inspection;
+    // An HTTP or DNS connection between requests holds no bytes: its slot
+    // can go and come back with its next request.
+    const bool idle = !stale && o->inspection != Inspection::kPending && !o->http_awaiting &&
+                      slot_of == &Flow::stream_slot && streams.Data(s).empty();
+    if (!stale && !stalled && !idle) continue;
+    ++stats.slots_reclaimed;
+    if (stale) {
+      owners.used[s] = false;
+      if (slot_of == &Flow::stream_slot) streams.Release(s);
+      if (slot_of == &Flow::quic_slot) quic.Release(s);
+      if (slot_of == &Flow::dns_tcp_slot) dns_tcp.Release(s);
+    } else if (stalled) {
+      SetInspection(*o, Inspection::kGap);  // its bytes never came; frees its slots
+    } else {
+      streams.Release(s);
+      owners.used[s] = false;
+      o->stream_slot = Flow::kNoSlot;
+    }
+    return true;
+  }
+  return false;
+}
+
+std::uint32_t Engine::Impl::AcquireStream(Flow& f) {
+  f.stream_slot = TakeSlot(streams, stream_owners, f, pkt.time);
+  if (f.stream_slot == Flow::kNoSlot && Reclaim(stream_owners, &Flow::stream_slot)) {
+    f.stream_slot = TakeSlot(streams, stream_owners, f, pkt.time);
+  }
+  if (f.stream_slot != Flow::kNoSlot) tls_readers[f.stream_slot].Reset();
+  return f.stream_slot;
+}
+
+std::uint32_t Engine::Impl::AcquireQuic(Flow& f) {
+  f.quic_slot = TakeSlot(quic, quic_owners, f, pkt.time);
+  if (f.quic_slot == Flow::kNoSlot && Reclaim(quic_owners, &Flow::quic_slot)) {
+    f.quic_slot = TakeSlot(quic, quic_owners, f, pkt.time);
+  }
+  if (f.quic_slot != Flow::kNoSlot) quic.Get(f.quic_slot).Reset();
+  return f.quic_slot;
+}
+
+std::uint32_t Engine::Impl::AcquireDnsTcp(Flow& f) {
+  f.dns_tcp_slot = TakeSlot(dns_tcp, dns_tcp_owners, f, pkt.time);
+  if (f.dns_tcp_slot == Flow::kNoSlot && Reclaim(dns_tcp_owners, &Flow::dns_tcp_slot)) {
+    f.dns_tcp_slot = TakeSlot(dns_tcp, dns_tcp_owners, f, pkt.time);
+  }
+  if (f.dns_tcp_slot != Flow::kNoSlot) {
+    for (auto& r : dns_tcp.Get(f.dns_tcp_slot)) r.Reset();
+  }
+  return f.dns_tcp_slot;
 }
 
 void Engine::Impl::FinalizeFlow(Flow& f) {
@@ -598,6 +687,22 @@ void Engine::SetPolicy(const Policy& policy) {
   });
 }
 PacketOutcome Engine::Process(const RawPacket& raw) { return impl_->Process(raw); }
+bool Engine::EndStalledInspection(const FlowKey& key, Timestamp now) {
+  Impl& m = *impl_;
+  Flow* f = m.flows.Peek(key);
+  if (f == nullptr || f->app < 0 || f->verdict == Verdict::kDeny) return false;
+  if (f->inspection != Inspection::kPending && !f->http_awaiting) return false;
+  m.pkt.time = now;  // the decision's time
+  m.SetInspection(*f, Inspection::kGap);
+  if (f->verdict != Verdict::kDeny) return false;
+  f->decision_final = true;
+  if (!f->decision_reported) {
+    f->decision_reported = true;
+    const int catalog = m.CatalogFor(*f);
+    for (EventSink* s : m.sinks) s->OnDecision(*f, catalog);
+  }
+  return true;
+}
 void Engine::Finish() { impl_->Finish(); }
 const EngineStats& Engine::Stats() const { return impl_->stats; }
 const DecoderStats& Engine::DecodeStats() const { return impl_->decoder.Stats(); }

@@ -51,6 +51,9 @@ struct EngineTimeouts {
   Timestamp udp = 120 * kMicrosPerSecond;
   Timestamp dns = 30 * kMicrosPerSecond;
   Timestamp icmp = 30 * kMicrosPerSecond;
+  // A first payload whose name has not come this long after it began is
+  // stalled: when its pool is exhausted the inspection ends as a gap.
+  Timestamp inspection = 10 * kMicrosPerSecond;
 };
 
 struct EngineStats {
@@ -61,6 +64,7 @@ struct EngineStats {
   std::uint64_t flows_expired = 0;
   std::uint64_t flows_reused = 0;  // a new TCP SYN on the 5-tuple of a flow still held
   std::uint64_t stream_buffer_exhausted = 0;
+  std::uint64_t slots_reclaimed = 0;  // stalled or empty inspection slots taken back
   std::uint64_t quic_parser_exhausted = 0;
   std::uint64_t dns_tcp_exhausted = 0;
   std::uint64_t stream_gaps = 0;        // segments refused: they came before a hole
@@ -110,6 +114,10 @@ class Engine {
   // the old policy, are cleared.
   void SetPolicy(const Policy& policy);
   PacketOutcome Process(const RawPacket& raw);
+  // The payload held for this flow's name waited too long (the daemon's
+  // hold timeout): the inspection ends as a gap and the flow is denied and
+  // reported. False when there was nothing pending.
+  bool EndStalledInspection(const FlowKey& key, Timestamp now);
   // End of input: finalizes every open flow and DNS question, in order of
   // first packet, so output is deterministic.
   void Finish();

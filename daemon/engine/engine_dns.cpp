@@ -14,15 +14,11 @@ bool Engine::Impl::IsAllowedResolver(const IpAddress& a) const {
 
 void Engine::Impl::HandleDnsTcp(Flow& f, bool to_server, std::span<const std::uint8_t> part) {
   if (part.empty() || InspectionFailed(f.inspection)) return;
-  if (f.dns_tcp_slot == Flow::kNoSlot) {
-    f.dns_tcp_slot = dns_tcp.Acquire();
-    if (f.dns_tcp_slot == Flow::kNoSlot) {
-      ++stats.dns_tcp_exhausted;
-      // Questions that cannot be read cannot be judged: deny the newcomer.
-      SetInspection(f, Inspection::kPoolExhausted);
-      return;
-    }
-    for (auto& r : dns_tcp.Get(f.dns_tcp_slot)) r.Reset();
+  if (f.dns_tcp_slot == Flow::kNoSlot && AcquireDnsTcp(f) == Flow::kNoSlot) {
+    ++stats.dns_tcp_exhausted;
+    // Questions that cannot be read cannot be judged: deny the newcomer.
+    SetInspection(f, Inspection::kPoolExhausted);
+    return;
   }
   DnsTcpReassembler& r = dns_tcp.Get(f.dns_tcp_slot)[to_server ? 0 : 1];
   if (!r.Append(part)) {

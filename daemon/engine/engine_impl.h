@@ -43,6 +43,17 @@ struct DnsPending {
 
 using DnsTcpPair = std::array<DnsTcpReassembler, 2>;  // [0] to server, [1] to client
 
+// Which flow holds each slot of a pool, and since when: when a pool is
+// exhausted, slots whose inspection stalled (its bytes never came) or that
+// hold nothing (an idle HTTP or DNS connection) are taken back. An
+// inspection in progress is never evicted.
+struct SlotOwners {
+  explicit SlotOwners(std::size_t n) : key(n), since(n, 0), used(n, false) {}
+  std::vector<FlowKey> key;
+  std::vector<Timestamp> since;
+  std::vector<bool> used;
+};
+
 struct Engine::Impl {
   Impl(const Policy& p, Vantage v, const EngineLimits& l, const EngineTimeouts& t);
 
@@ -59,6 +70,12 @@ struct Engine::Impl {
   void SetInspection(Flow& f, Inspection outcome);
   void TrackTcp(Flow& f, bool to_server);
   void TakeClientPayload(Flow& f);
+  // Pool slots for flow f (kNoSlot when the pool is exhausted even after
+  // taking back stalled and empty slots); Release* frees them.
+  std::uint32_t AcquireStream(Flow& f);
+  std::uint32_t AcquireQuic(Flow& f);
+  std::uint32_t AcquireDnsTcp(Flow& f);
+  bool Reclaim(SlotOwners& owners, std::uint32_t Flow::*slot_of);
   void OnServerAck(Flow& f);
   void TrackDelivery(Flow& f, bool to_server);
   void HandleIcmp(Flow& f, bool to_server);
@@ -101,6 +118,9 @@ struct Engine::Impl {
   BoundedTable<DnsPendingKey, DnsPending, DnsPendingKeyHash> dns_pending;
   StreamBufferPool streams;
   std::vector<TlsHelloReader> tls_readers;  // one per stream slot
+  SlotOwners stream_owners;
+  SlotOwners quic_owners;
+  SlotOwners dns_tcp_owners;
   ObjectPool<QuicInitialParser> quic;
   ObjectPool<DnsTcpPair> dns_tcp;
   DnsMessage dns_msg;

@@ -71,7 +71,12 @@ void Engine::Impl::InspectTls(Flow& f) {
     case ParseStatus::kOk:
       break;
   }
+  // The records that carried the ClientHello end here (at most at the
+  // newest byte: a record claiming more than arrived is not waited for).
   f.judged_end_seq = f.client_stream.start_seq + static_cast<std::uint32_t>(reader.ConsumedBytes());
+  if (SeqBefore(f.client_stream.next_seq, f.judged_end_seq)) {
+    f.judged_end_seq = f.client_stream.next_seq;
+  }
   f.client_stream.retain = false;  // later bytes are encrypted: nothing to read in them
   f.encrypted_client_hello = hello.has_ech || hello.has_esni;
   Inspection outcome = Inspection::kComplete;
@@ -153,12 +158,10 @@ void Engine::Impl::InspectQuic(Flow& f) {
       case QuicLongHeaderKind::kSupportedInitial:
         break;
     }
-    f.quic_slot = quic.Acquire();
-    if (f.quic_slot == Flow::kNoSlot) {
+    if (AcquireQuic(f) == Flow::kNoSlot) {
       ++stats.quic_parser_exhausted;
       return SetInspection(f, Inspection::kPoolExhausted);
     }
-    quic.Get(f.quic_slot).Reset();
   }
   QuicInitialParser& q = quic.Get(f.quic_slot);
   const ParseStatus st = q.Feed(pkt.payload);
@@ -184,8 +187,7 @@ void Engine::Impl::InspectQuic(Flow& f) {
   } else if (!result.has_sni) {
     outcome = Inspection::kNoName;
   }
-  quic.Release(f.quic_slot);
-  f.quic_slot = Flow::kNoSlot;
+  ReleaseSlots(f);
   f.inspection = outcome;
   if (outcome != Inspection::kComplete && f.app >= 0) ++stats.inspection_incomplete;
   if (result.has_sni) {

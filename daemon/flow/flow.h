@@ -98,6 +98,7 @@ struct Flow {
   static constexpr std::uint32_t kNoSlot = 0xffffffffu;
   ClientStream client_stream;  // TCP: the client's bytes as judged
   StreamPosition server_stream;
+  std::uint16_t server_window = 0;  // the server's latest TCP window (raw)
   std::uint32_t stream_slot = kNoSlot;
   std::uint32_t quic_slot = kNoSlot;
   std::uint32_t dns_tcp_slot = kNoSlot;

@@ -43,9 +43,9 @@ class TlsHelloReader {
   ParseStatus Feed(std::span<const std::uint8_t> stream, ClientHelloInfo* out);
 
   // After the message is complete: the stream offset just past the last record
-  // that carried ClientHello bytes (that record's header length, so it may lie
-  // past the bytes received when the record holds more than the ClientHello).
-  // 0 before.
+  // that carried ClientHello bytes, from that record's length field, so it may
+  // lie past the bytes received when the record holds more than the
+  // ClientHello. 0 while the message is incomplete or was rejected.
   std::size_t ConsumedBytes() const;
 
   // Forgets everything, for reuse on another stream.

@@ -126,12 +126,32 @@ Enforcer::Result Enforcer::Handle(std::uint16_t worker, const RawPacket& packet,
       ++stats_.held_evicted;
       Deliver(dropped.worker, dropped.packet_id, NfqueueVerdict::kDrop, 0);
     }
+    AckHeld(packet.data, f);
     return {out.verdict, true};
   }
   ReleaseHeld(key, NfqueueVerdict::kAccept);
   const bool bypass = out.final && !config_.intercept.every_packet && MayMark(f);
   Deliver(worker, id, NfqueueVerdict::kAccept, bypass ? kConnmarkAllowed : 0);
   return {Verdict::kAllow, false};
+}
+
+void Enforcer::AckHeld(std::span<const std::uint8_t> datagram, const Flow& f) {
+  // A ClientHello larger than the client's initial congestion window (ten
+  // segments) only arrives whole if its first segments are acknowledged.
+  // They are held, so the server cannot; the daemon does, on its behalf.
+  // Nothing reaches the server before the name is judged.
+  constexpr std::uint32_t kAckHeldAfter = 8192;
+  if (!injector_ || f.kind != FlowKind::kTcp || !f.server_stream.known ||
+      f.client_stream.next_seq - f.client_stream.start_seq < kAckHeldAfter) {
+    return;
+  }
+  std::uint8_t reply[kMaxInjectedPacket];
+  const std::size_t n = BuildTcpAck(datagram, f.server_stream.next_seq, f.server_window, reply);
+  if (n && injector_->Send(std::span<const std::uint8_t>(reply, n))) {
+    ++stats_.held_acked;
+  } else if (n) {
+    ++stats_.inject_failures;
+  }
 }
 
 void Enforcer::Tick(Timestamp now) {
@@ -142,6 +162,9 @@ void Enforcer::Tick(Timestamp now) {
   for (const HeldPacket& p : scratch_) {
     ++stats_.held_expired;
     Deliver(p.worker, p.packet_id, NfqueueVerdict::kDrop, 0);
+    // The name never came in time: the flow is denied (and logged) so
+    // nothing it sends later passes on an inspection that never finished.
+    engine_.EndStalledInspection(p.flow, now);
   }
 }
 

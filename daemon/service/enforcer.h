@@ -9,7 +9,10 @@
 //                             or no room to keep it): the client retransmits
 //   flow denied            -> drop, connmark "denied" once final, TCP RST /
 //                             ICMP unreachable to the app
-//   payload awaiting name  -> hold until the flow's name is judged
+//   payload awaiting name  -> hold until the flow's name is judged (a large
+//                             ClientHello's held segments are acknowledged on
+//                             the server's behalf); past the hold timeout the
+//                             flow is denied as a gap
 //   allowed                -> accept, connmark "allowed" once final (unless
 //                             inspect: every-packet; never for DNS or HTTP)
 // In policy mode `audit` every packet is accepted (the event log still says
@@ -56,6 +59,7 @@ struct EnforcerStats {
   std::uint64_t inject_failures = 0;
   std::uint64_t malformed_dropped = 0;
   std::uint64_t segments_refused = 0;  // dropped until the hole before them is filled
+  std::uint64_t held_acked = 0;        // ACKs sent on the server's behalf for held data
 };
 
 class Enforcer {
@@ -87,6 +91,7 @@ class Enforcer {
   void Deliver(std::uint16_t worker, std::uint32_t id, NfqueueVerdict v, std::uint32_t mark);
   void ReleaseHeld(const FlowKey& key, NfqueueVerdict v);
   void Inject(std::span<const std::uint8_t> datagram, const PacketOutcome& out);
+  void AckHeld(std::span<const std::uint8_t> datagram, const Flow& f);
 
   DaemonConfig config_;
   std::shared_ptr<const Policy> policy_;

@@ -210,42 +210,75 @@ bool ParseAnswerable(std::span<const std::uint8_t> datagram, std::uint8_t protoc
 
 }  // namespace
 
-std::size_t BuildTcpReset(std::span<const std::uint8_t> datagram, std::span<std::uint8_t> out) {
-  IpView ip;
-  ByteCursor c;
-  if (!ParseAnswerable(datagram, kProtoTcp, &ip, &c)) return 0;
-  const std::uint16_t src_port = c.U16();
-  const std::uint16_t dst_port = c.U16();
-  const std::uint32_t seq = c.U32();
-  const std::uint32_t ack = c.U32();
-  const std::size_t data_offset = static_cast<std::size_t>(c.U8() >> 4) * 4;
-  const std::uint8_t flags = c.U8();
-  if (!c.Ok() || data_offset < 20 || ip.header_len + data_offset > ip.declared_length) return 0;
-  if ((flags & 0x04) != 0) return 0;  // never answer a reset (RFC 9293 3.10.7.1)
+namespace {
 
-  const std::size_t ip_len = ip.v6 ? kIpv6Header : kIpv4Header;
+struct TcpSegmentView {
+  IpView ip;
+  std::uint16_t src_port = 0;
+  std::uint16_t dst_port = 0;
+  std::uint32_t seq = 0;
+  std::uint32_t ack = 0;
+  std::uint8_t flags = 0;
+  std::size_t length = 0;  // sequence space the segment occupies (payload, SYN, FIN)
+};
+
+bool ParseTcpSegment(std::span<const std::uint8_t> datagram, TcpSegmentView* t) {
+  ByteCursor c;
+  if (!ParseAnswerable(datagram, kProtoTcp, &t->ip, &c)) return false;
+  t->src_port = c.U16();
+  t->dst_port = c.U16();
+  t->seq = c.U32();
+  t->ack = c.U32();
+  const std::size_t data_offset = static_cast<std::size_t>(c.U8() >> 4) * 4;
+  t->flags = c.U8();
+  if (!c.Ok() || data_offset < 20 || t->ip.header_len + data_offset > t->ip.declared_length) {
+    return false;
+  }
+  t->length = t->ip.declared_length - t->ip.header_len - data_offset +
+              ((t->flags & 0x02) != 0 ? 1 : 0) + ((t->flags & 0x01) != 0 ? 1 : 0);
+  return true;
+}
+
+// A bare TCP header from the segment's destination back to its source.
+std::size_t WriteTcpReply(const TcpSegmentView& t, std::uint32_t seq, std::uint32_t ack,
+                          std::uint8_t flags, std::uint16_t window, std::span<std::uint8_t> out) {
+  const std::size_t ip_len = t.ip.v6 ? kIpv6Header : kIpv4Header;
   constexpr std::size_t kTcpLen = 20;
   if (out.size() < ip_len + kTcpLen) return 0;
   std::uint8_t* p = out.data();
-  WriteIpHeader(ip, kProtoTcp, kTcpLen, p);
+  WriteIpHeader(t.ip, kProtoTcp, kTcpLen, p);
   std::uint8_t* tcp = p + ip_len;
   std::memset(tcp, 0, kTcpLen);
-  Put16(tcp, dst_port);
-  Put16(tcp + 2, src_port);
+  Put16(tcp, t.dst_port);
+  Put16(tcp + 2, t.src_port);
+  Put32(tcp + 4, seq);
+  Put32(tcp + 8, ack);
   tcp[12] = 5 << 4;
+  tcp[13] = flags;
+  Put16(tcp + 14, window);
+  Put16(tcp + 16, TransportChecksum(p, t.ip.v6, kProtoTcp, {tcp, kTcpLen}));
+  return ip_len + kTcpLen;
+}
+
+}  // namespace
+
+std::size_t BuildTcpReset(std::span<const std::uint8_t> datagram, std::span<std::uint8_t> out) {
+  TcpSegmentView t;
+  if (!ParseTcpSegment(datagram, &t)) return 0;
+  if ((t.flags & 0x04) != 0) return 0;  // never answer a reset (RFC 9293 3.10.7.1)
   // RFC 9293 3.10.7.1: take the sequence number from the segment's ACK;
   // without one, acknowledge everything the segment occupied.
-  if ((flags & 0x10) != 0) {
-    Put32(tcp + 4, ack);
-    tcp[13] = 0x04;
-  } else {
-    const std::size_t segment_len = ip.declared_length - ip.header_len - data_offset +
-                                    ((flags & 0x02) != 0 ? 1 : 0) + ((flags & 0x01) != 0 ? 1 : 0);
-    Put32(tcp + 8, seq + static_cast<std::uint32_t>(segment_len));
-    tcp[13] = 0x14;
-  }
-  Put16(tcp + 16, TransportChecksum(p, ip.v6, kProtoTcp, {tcp, kTcpLen}));
-  return ip_len + kTcpLen;
+  if ((t.flags & 0x10) != 0) return WriteTcpReply(t, t.ack, 0, 0x04, 0, out);
+  return WriteTcpReply(t, 0, t.seq + static_cast<std::uint32_t>(t.length), 0x14, 0, out);
+}
+
+std::size_t BuildTcpAck(std::span<const std::uint8_t> datagram, std::uint32_t server_seq,
+                        std::uint16_t window, std::span<std::uint8_t> out) {
+  TcpSegmentView t;
+  if (!ParseTcpSegment(datagram, &t)) return 0;
+  if ((t.flags & 0x07) != 0 || t.length == 0) return 0;  // data segments only
+  return WriteTcpReply(t, server_seq, t.seq + static_cast<std::uint32_t>(t.length), 0x10, window,
+                       out);
 }
 
 std::size_t BuildIcmpUnreachable(std::span<const std::uint8_t> datagram,

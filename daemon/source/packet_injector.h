@@ -1,7 +1,8 @@
 // Building and sending the packets that make denied traffic fail fast:
 // a TCP reset to the client, an ICMP/ICMPv6 destination-unreachable for
 // denied UDP, and a local DNS answer (REFUSED or NXDOMAIN) to a question for
-// a denied name, spoofed from the resolver it was sent to.
+// a denied name, spoofed from the resolver it was sent to; and the ACK that
+// keeps a client sending a large ClientHello while it is held.
 //
 // The Build* functions are pure (no I/O): they take the offending packet's
 // IP datagram and write the reply datagram into a caller buffer, returning
@@ -29,6 +30,13 @@ constexpr std::size_t kMaxInjectedPacket = 1280;
 // 3.10.7.1): seq = the segment's ACK when it has one, else seq 0 with
 // RST|ACK acknowledging the segment (payload, +1 for SYN and for FIN).
 std::size_t BuildTcpReset(std::span<const std::uint8_t> datagram, std::span<std::uint8_t> out);
+// A pure ACK from the destination of the TCP data segment in `datagram`,
+// acknowledging all of it, with the given sequence number and window. The
+// daemon sends it on the server's behalf while it holds a ClientHello larger
+// than the client's initial congestion window: without it the client would
+// wait for an acknowledgement that cannot come before the name is judged.
+std::size_t BuildTcpAck(std::span<const std::uint8_t> datagram, std::uint32_t server_seq,
+                        std::uint16_t window, std::span<std::uint8_t> out);
 // ICMP port/admin-prohibited unreachable (v4 type 3 code 13, v6 type 1 code 1)
 // quoting the start of `datagram`, sent from `datagram`'s destination.
 std::size_t BuildIcmpUnreachable(std::span<const std::uint8_t> datagram,

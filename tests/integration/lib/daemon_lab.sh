@@ -11,10 +11,17 @@
 #                            srv0: 203.0.113.53 + 2001:db8:53::53 dnsmasq
 #                                  198.51.100.10 + 2001:db8:100::10 tile nginx
 #                                      (443 TLS, 80 plain; /bulk.bin for benches)
+#                                      and, on the same addresses, a shared
+#                                      CDN tenant the policy denies:
+#                                      $DL_CDN_DENIED (443 TLS + 80 plain,
+#                                      POST /upload answers 200)
 #                                  198.51.100.20 + 2001:db8:100::20 vendor nginx
 #                                      (443 TLS: flightlog.dji.com & co.)
 #                                  203.0.113.77 plain TCP 8443 (hard-coded IP)
 #                                  203.0.113.88 nothing listens (UDP sink)
+#
+# dnsmasq logs every query (log-queries=extra) to $DL_DIR/logs/dnsmasq.log,
+# so a test can show that a denied name never reached the resolver.
 #
 # The client resolves through 203.0.113.53 (/etc/netns/${DL_PREFIX}-c), so its
 # DNS crosses the gateway and the daemon sees the answers that attest names.
@@ -31,6 +38,11 @@
 
 DL_SRC="${FLIGHTWALL_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}"
 DL_TOOLS=(ip dnsmasq nginx openssl curl dig tcpdump python3 iptables iptables-save ss timeout)
+# A denied name (an analytics host of rules/catalog/analytics.yaml, so reports
+# label it) that DNS resolves to the tile server's addresses: a shared CDN
+# address, where only the name a flow reveals tells tenants apart.
+# shellcheck disable=SC2034  # used by the sourcing scripts
+DL_CDN_DENIED=region1.app-measurement.com
 
 dl_log() { echo "daemon_lab: $*" >&2; }
 
@@ -203,6 +215,7 @@ _dl_make_certs() {
   _dl_cert tiles DNS:api.mapbox.com DNS:a.tiles.mapbox.com DNS:b.tiles.mapbox.com \
     DNS:tile.openstreetmap.org
   _dl_cert vendor DNS:flightlog.dji.com DNS:flysafe.dji.com DNS:www.skypixel.com
+  _dl_cert cdn "DNS:$DL_CDN_DENIED"
 }
 
 _dl_start_dns() {
@@ -218,6 +231,10 @@ user=root
 local-ttl=300
 local=/#/
 log-facility=$DL_DIR/logs/dnsmasq.log
+log-queries=extra
+# Room for many DNS-over-TCP clients at once (the adversary test holds a few
+# dozen half-open ones); the default of 20 would queue the rest unread.
+max-tcp-connections=200
 pid-file=$DL_DIR/pids/dnsmasq.pid
 host-record=api.mapbox.com,198.51.100.10,2001:db8:100::10
 host-record=a.tiles.mapbox.com,198.51.100.10,2001:db8:100::10
@@ -226,6 +243,7 @@ host-record=tile.openstreetmap.org,198.51.100.10,2001:db8:100::10
 host-record=flightlog.dji.com,198.51.100.20,2001:db8:100::20
 host-record=flysafe.dji.com,198.51.100.20,2001:db8:100::20
 host-record=www.skypixel.com,198.51.100.20,2001:db8:100::20
+host-record=$DL_CDN_DENIED,198.51.100.10,2001:db8:100::10
 EOF
   dl_s dnsmasq --conf-file="$DL_DIR/dnsmasq.conf"
 }
@@ -237,6 +255,12 @@ _dl_start_nginx() {
   mkdir -p "$s/www/tiles/1/0"
   cp "$s/www/tiles/v4/mapbox.satellite/1/0/0.png" "$s/www/tiles/1/0/0.png"
   head -c $((2 * 1024 * 1024)) /dev/urandom >"$s/www/tiles/slow.bin"
+  # A map page for browsers (the adversary test loads it in Chromium).
+  cat >"$s/www/tiles/map.html" <<'HTML'
+<!doctype html>
+<html><head><title>daemon lab map</title></head>
+<body><img id="tile" src="/v4/mapbox.satellite/1/0/0.png?from=browser" alt="tile"></body></html>
+HTML
   if [[ -n "${DL_BULK_MB:-}" ]]; then
     head -c $((DL_BULK_MB * 1024 * 1024)) /dev/urandom >"$s/www/tiles/bulk.bin"
   fi
@@ -248,7 +272,8 @@ error_log $s/logs/nginx-error.log notice;
 events { worker_connections 1024; }
 http {
   log_format lab '\$time_iso8601 \$server_addr:\$server_port sni=\$ssl_server_name '
-                 'host=\$host "\$request" \$status \$body_bytes_sent in=\$request_length';
+                 'host=\$host "\$request" \$status \$body_bytes_sent in=\$request_length '
+                 'from=\$remote_addr:\$remote_port';
   access_log $s/logs/nginx-access.log lab;
   client_body_temp_path $s/nginx/body;
   proxy_temp_path $s/nginx/proxy;
@@ -270,6 +295,17 @@ http {
     ssl_certificate_key $s/certs/tiles.key;
     root $s/www/tiles;
     location / { try_files \$uri =404; }
+  }
+  server {
+    listen 198.51.100.10:443 ssl;
+    listen [2001:db8:100::10]:443 ssl;
+    listen 198.51.100.10:80;
+    listen [2001:db8:100::10]:80;
+    server_name $DL_CDN_DENIED;
+    ssl_certificate $s/certs/cdn.crt;
+    ssl_certificate_key $s/certs/cdn.key;
+    location /upload { return 200 "cdn upload ok\n"; }
+    location / { return 200 "cdn ok\n"; }
   }
   server {
     listen 198.51.100.20:443 ssl;
@@ -339,9 +375,11 @@ DL_OSM_RULE='  - name: openstreetmap-tiles
     hosts: [tile.openstreetmap.org]
     ports: [443]'
 
-# dl_write_config FILE POLICY ON_FAILURE [INSPECT] [QUEUE]
+# dl_write_config FILE POLICY ON_FAILURE [INSPECT] [QUEUE] [EXTRA]: EXTRA is
+# YAML appended as is (e.g. a `limits:` section).
 dl_write_config() {
   local file="$1" policy="$2" on_failure="$3" inspect="${4:-decisions}" queue="${5:-0}"
+  local extra="${6:-}"
   cat >"$file" <<EOF
 policy: $policy
 intercept:
@@ -356,6 +394,7 @@ events:
   path: $DL_DIR/events.jsonl
 metrics:
   listen: 127.0.0.1:9714
+$extra
 EOF
 }
 
