@@ -104,8 +104,8 @@ void Engine::Impl::SettleDecision(Flow& f, PacketOutcome* out) {
   if (f.kind == FlowKind::kUdp) {
     settled = f.inspection != Inspection::kPending;
   } else if (f.kind == FlowKind::kTcp) {
-    settled = f.inspection != Inspection::kPending && f.judged_acked && f.http_requests == 0 &&
-              !f.is_dns;
+    settled =
+        f.inspection != Inspection::kPending && f.judged_acked && f.http_requests == 0 && !f.is_dns;
   }
   if (f.verdict == Verdict::kDeny || !stream || settled) f.decision_final = true;
   out->final = f.decision_final;
@@ -395,8 +395,7 @@ std::uint32_t Engine::Impl::KeepFrom(const Flow& f) const {
 void Engine::Impl::OnServerAck(Flow& f) {
   if (!AckClientStream(f.client_stream, streams, f.stream_slot, pkt.tcp_ack, KeepFrom(f))) return;
   if (f.inspection == Inspection::kPending || f.judged_acked) return;
-  if (f.http_requests == 0 && !ParsesDns(f) &&
-      SeqAtOrAfter(pkt.tcp_ack, f.judged_end_seq)) {
+  if (f.http_requests == 0 && !ParsesDns(f) && SeqAtOrAfter(pkt.tcp_ack, f.judged_end_seq)) {
     // The server holds every byte that was judged: no retransmission can
     // make it read others, so the decision may become final.
     f.judged_acked = true;
@@ -415,9 +414,9 @@ void Engine::Impl::TakeClientPayload(Flow& f) {
   // A governed flow keeps every byte not yet acknowledged in a stream slot,
   // to compare retransmissions with. Other flows (an audit's bystanders)
   // only need a slot while their first name is read.
-  const bool want_slot = f.client_stream.retain && (governed ? NeedsInspection(f)
-                                                             : f.inspection ==
-                                                                   Inspection::kPending && !dns);
+  const bool want_slot =
+      f.client_stream.retain &&
+      (governed ? NeedsInspection(f) : f.inspection == Inspection::kPending && !dns);
   if (want_slot && f.stream_slot == Flow::kNoSlot && AcquireStream(f) == Flow::kNoSlot) {
     ++stats.stream_buffer_exhausted;
     SetInspection(f, Inspection::kPoolExhausted);  // deny the newcomer, evict nobody
@@ -665,7 +664,9 @@ std::uint64_t EngineMemoryBound(const EngineLimits& l) {
   constexpr std::uint64_t kEntryOverhead = 4 * sizeof(void*);
   std::uint64_t bytes = 0;
   bytes += l.max_flows * (sizeof(FlowKey) + sizeof(Flow) + kEntryOverhead + sizeof(Flow*));
-  bytes += l.max_named_addresses * (sizeof(IpAddress) + NameCache::kNamesPerAddress * sizeof(NameBinding) + 8 + kEntryOverhead);
+  bytes +=
+      l.max_named_addresses *
+      (sizeof(IpAddress) + NameCache::kNamesPerAddress * sizeof(NameBinding) + 8 + kEntryOverhead);
   bytes += l.max_pending_dns * (sizeof(DnsPendingKey) + sizeof(DnsPending) + kEntryOverhead);
   bytes += l.stream_buffers * (l.stream_buffer_bytes + sizeof(TlsHelloReader) + 16);
   bytes += l.quic_parsers * (sizeof(QuicInitialParser) + QuicInitialParser::kMaxCryptoBytes + 4096);

@@ -67,9 +67,9 @@ struct EngineStats {
   std::uint64_t slots_reclaimed = 0;  // stalled or empty inspection slots taken back
   std::uint64_t quic_parser_exhausted = 0;
   std::uint64_t dns_tcp_exhausted = 0;
-  std::uint64_t stream_gaps = 0;        // segments refused: they came before a hole
-  std::uint64_t stream_conflicts = 0;   // retransmissions whose bytes differed
-  std::uint64_t stream_no_room = 0;     // segments refused: no room to keep them
+  std::uint64_t stream_gaps = 0;       // segments refused: they came before a hole
+  std::uint64_t stream_conflicts = 0;  // retransmissions whose bytes differed
+  std::uint64_t stream_no_room = 0;    // segments refused: no room to keep them
   std::uint64_t inspection_incomplete = 0;
   std::uint64_t dns_pending_evicted = 0;
   std::uint64_t dns_unmatched_responses = 0;

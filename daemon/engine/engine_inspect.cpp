@@ -118,8 +118,8 @@ void Engine::Impl::InspectHttp(Flow& f) {
     }
     f.http_awaiting = false;
     if (st == ParseStatus::kNotMine) {
-      return SetInspection(f, f.http_requests == 0 ? Inspection::kUnrecognizedProtocol
-                                                   : Inspection::kMalformed);
+      return SetInspection(
+          f, f.http_requests == 0 ? Inspection::kUnrecognizedProtocol : Inspection::kMalformed);
     }
     if (st != ParseStatus::kOk) return SetInspection(f, Inspection::kMalformed);
     ++f.http_requests;

@@ -25,7 +25,8 @@ SegmentResult TakeClientSegment(ClientStream& s, StreamBufferPool& pool, std::ui
     return r;
   }
   // Overlap with bytes already taken: [seq, next_seq).
-  const std::size_t overlap = std::min<std::size_t>(static_cast<std::size_t>(-ahead), payload.size());
+  const std::size_t overlap =
+      std::min<std::size_t>(static_cast<std::size_t>(-ahead), payload.size());
   if (overlap > 0 && slot != StreamBufferPool::kNoSlot) {
     const std::span<const std::uint8_t> held = pool.Data(slot);
     // Held bytes cover [base_seq, base_seq + held.size()); compare where

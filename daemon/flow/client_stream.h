@@ -21,8 +21,8 @@
 namespace flightwall {
 
 struct ClientStream {
-  bool start_known = false;    // the client's SYN was seen
-  bool retain = true;          // keep new bytes (while they are inspected)
+  bool start_known = false;     // the client's SYN was seen
+  bool retain = true;           // keep new bytes (while they are inspected)
   std::uint32_t start_seq = 0;  // sequence number of the stream's first byte
   std::uint32_t base_seq = 0;   // sequence number of the first byte held in the slot
   std::uint32_t next_seq = 0;   // sequence number after the newest byte taken

@@ -47,7 +47,8 @@ class StreamBufferPool {
   // Appends all of `bytes` or nothing; false when they do not fit.
   bool Append(std::uint32_t s, std::span<const std::uint8_t> bytes) {
     if (bytes.size() > Room(s)) return false;
-    if (!bytes.empty()) std::memcpy(storage_.get() + s * bytes_each_ + sizes_[s], bytes.data(), bytes.size());
+    if (!bytes.empty())
+      std::memcpy(storage_.get() + s * bytes_each_ + sizes_[s], bytes.data(), bytes.size());
     sizes_[s] += bytes.size();
     return true;
   }

@@ -119,7 +119,8 @@ Decision DecideFlow(const Policy& policy, const FlowFacts& f) {
       return b.name.View() == f.revealed_name && BindingAttests(policy, b, f.now);
     });
     if (!attested) return Deny(any_fresh ? Reason::kNameNotAttested : Reason::kNoDnsAttestation);
-    if (f.inspection == Inspection::kEncryptedClientHello && !policy.allow[r].trust_ech_outer_name) {
+    if (f.inspection == Inspection::kEncryptedClientHello &&
+        !policy.allow[r].trust_ech_outer_name) {
       return Deny(Reason::kEncryptedClientHello);
     }
     return Allow(Reason::kAllowedHost, r);

@@ -89,8 +89,8 @@ struct QuotedFlow {
     kServerPacket,  // the app complains about what the server sent it
     kClientPacket,  // someone complains to the app about what it sent
   };
-  bool known = false;  // the quoted packet belongs to a flow we track
-  Decision decision;   // that flow's decision
+  bool known = false;   // the quoted packet belongs to a flow we track
+  Decision decision;    // that flow's decision
   bool judged = false;  // and it is not provisional (payload not yet judged)
   Side side = Side::kNeither;
   bool dns = false;  // the quoted flow is DNS

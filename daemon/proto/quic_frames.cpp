@@ -1,6 +1,7 @@
 #include "proto/quic_frames.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "common/byte_cursor.h"
 
@@ -11,12 +12,16 @@ namespace flightwall {
 CryptoReassembler::CryptoReassembler()
     : storage_(std::make_unique_for_overwrite<std::uint8_t[]>(kCapacity + kBitmapBytes)) {}
 
-std::size_t CryptoReassembler::Add(std::uint64_t offset, std::span<const std::uint8_t> data) {
-  if (offset >= kCapacity) return data.size();
+CryptoReassembler::AddResult CryptoReassembler::Add(std::uint64_t offset,
+                                                    std::span<const std::uint8_t> data) {
+  if (offset >= kCapacity) return {.dropped = data.size()};
   const auto begin = static_cast<std::size_t>(offset);
   const std::size_t keep = std::min(data.size(), kCapacity - begin);
-  if (keep == 0) return 0;
-  std::copy_n(data.begin(), keep, storage_.get() + begin);
+  if (keep == 0) return {};
+  const AddResult result = {.dropped = data.size() - keep,
+                            .conflict = Differs(begin, data.first(keep))};
+  if (result.conflict) return result;
+  std::memcpy(storage_.get() + begin, data.data(), keep);
   MarkReceived(begin, begin + keep);
   if (begin <= contiguous_) {
     // Whole bytes of the bitmap first, then the bits of a partial byte.
@@ -31,23 +36,41 @@ std::size_t CryptoReassembler::Add(std::uint64_t offset, std::span<const std::ui
       }
     }
   }
-  return data.size() - keep;
+  return result;
 }
 
 void CryptoReassembler::MarkReceived(std::size_t begin, std::size_t end) {
   std::uint8_t* bitmap = Bitmap();
   const std::size_t needed = (end + 7) / 8;
   if (needed > bitmap_valid_) {
-    std::fill(bitmap + bitmap_valid_, bitmap + needed, std::uint8_t{0});
+    std::memset(bitmap + bitmap_valid_, 0, needed - bitmap_valid_);
     bitmap_valid_ = needed;
   }
   std::size_t i = begin;
   for (; i < end && i % 8 != 0; ++i) bitmap[i / 8] |= static_cast<std::uint8_t>(1u << (i % 8));
   if (end - i >= 8) {
-    std::fill(bitmap + i / 8, bitmap + end / 8, std::uint8_t{0xff});
+    std::memset(bitmap + i / 8, 0xff, end / 8 - i / 8);
     i = end / 8 * 8;
   }
   for (; i < end; ++i) bitmap[i / 8] |= static_cast<std::uint8_t>(1u << (i % 8));
+}
+
+bool CryptoReassembler::Differs(std::size_t begin, std::span<const std::uint8_t> data) const {
+  // Only bytes below bitmap_valid_ can have been received: fresh data skips
+  // the loop entirely.
+  const std::size_t end = std::min(begin + data.size(), bitmap_valid_ * 8);
+  const std::uint8_t* held = storage_.get();
+  for (std::size_t i = begin; i < end;) {
+    const std::uint8_t bits = Bitmap()[i / 8];
+    if (i % 8 == 0 && i + 8 <= end && (bits == 0 || bits == 0xff)) {
+      if (bits == 0xff && std::memcmp(held + i, data.data() + (i - begin), 8) != 0) return true;
+      i += 8;
+      continue;
+    }
+    if ((bits >> (i % 8) & 1) != 0 && held[i] != data[i - begin]) return true;
+    ++i;
+  }
+  return false;
 }
 
 bool CryptoReassembler::Received(std::size_t offset) const {
@@ -93,7 +116,9 @@ FrameWalkResult WalkInitialFrames(std::span<const std::uint8_t> payload, CryptoR
         // RFC 9000 19.6: the stream may not reach 2^62.
         if (offset > (std::uint64_t{1} << 62) - 1 - length) return FrameWalkResult::kMalformed;
         ++stats->crypto_frames;
-        stats->crypto_bytes_dropped += crypto->Add(offset, data);
+        const CryptoReassembler::AddResult added = crypto->Add(offset, data);
+        stats->crypto_bytes_dropped += added.dropped;
+        if (added.conflict) return FrameWalkResult::kConflict;
         break;
       }
       case 0x1c:  // CONNECTION_CLOSE (transport)

@@ -5,7 +5,8 @@
 // skips PADDING, PING and ACK (with or without ECN counts), hands CRYPTO
 // frame data to a CryptoReassembler and stops at CONNECTION_CLOSE. Any other
 // frame type is not allowed in an Initial packet and is reported as
-// malformed.
+// malformed; CRYPTO data that contradicts bytes already received, as a
+// conflict.
 //
 // CryptoReassembler keeps the first kCapacity bytes of the CRYPTO stream,
 // accepting frames in any order and overlapping. What it holds is tracked one
@@ -33,10 +34,16 @@ class CryptoReassembler {
 
   CryptoReassembler();
 
-  // Stores data at stream offset `offset`; returns how many bytes fell at or
-  // past kCapacity and were dropped. Overlapping bytes overwrite what was
-  // there (honest peers resend identical bytes).
-  std::size_t Add(std::uint64_t offset, std::span<const std::uint8_t> data);
+  struct AddResult {
+    std::size_t dropped = 0;  // bytes at or past kCapacity
+    // Some byte differs from one already received at the same offset
+    // (RFC 9000 2.2: data at an offset MUST NOT change). Nothing of the
+    // frame is stored: the first copy stays, as servers keep it.
+    bool conflict = false;
+  };
+
+  // Stores data at stream offset `offset`.
+  AddResult Add(std::uint64_t offset, std::span<const std::uint8_t> data);
 
   // The bytes [0, n) received without a gap.
   std::span<const std::uint8_t> Contiguous() const { return {storage_.get(), contiguous_}; }
@@ -51,6 +58,7 @@ class CryptoReassembler {
   std::uint8_t* Bitmap() const { return storage_.get() + kCapacity; }
   void MarkReceived(std::size_t begin, std::size_t end);
   bool Received(std::size_t offset) const;
+  bool Differs(std::size_t begin, std::span<const std::uint8_t> data) const;
 
   // kCapacity data bytes, then kBitmapBytes of bitmap (bit i of byte i / 8
   // set = stream byte i received). Never value-initialised.
@@ -63,6 +71,7 @@ enum class FrameWalkResult : std::uint8_t {
   kOk,               // every frame read
   kConnectionClose,  // stopped at CONNECTION_CLOSE
   kMalformed,        // truncated frame or a type not allowed in Initial
+  kConflict,         // stopped at CRYPTO data that contradicts data already held
 };
 
 struct FrameWalkStats {

@@ -188,7 +188,12 @@ struct QuicInitialParser::Impl {
     }
     // Packet numbers continue across a Retry (RFC 9000 17.2.5.3), so the
     // largest one seen still guides decoding.
-    if (TryOpen(header, plaintext)) return Adopt(header.version, header.dcid, candidate);
+    if (TryOpen(header, plaintext)) {
+      // A new DCID is a new connection to the server (or the same
+      // ClientHello again, after a Retry): its CRYPTO stream starts over.
+      reassembler.Reset();
+      return Adopt(header.version, header.dcid, candidate);
+    }
     crypto.LoadKeys(keys);
     return false;
   }
@@ -274,7 +279,10 @@ ParseStatus QuicInitialParser::Feed(std::span<const std::uint8_t> udp_payload) {
     FrameWalkStats walk;
     const FrameWalkResult walked = WalkInitialFrames(plaintext, &impl_->reassembler, &walk);
     stats_.crypto_bytes_dropped += static_cast<std::uint32_t>(walk.crypto_bytes_dropped);
-    if (walked == FrameWalkResult::kMalformed) return finish(ParseStatus::kMalformed);
+    if (walked == FrameWalkResult::kConflict) ++stats_.crypto_conflicts;
+    if (walked == FrameWalkResult::kMalformed || walked == FrameWalkResult::kConflict) {
+      return finish(ParseStatus::kMalformed);
+    }
 
     const std::span<const std::uint8_t> stream = impl_->reassembler.Contiguous();
     if (stream.size() < 4) continue;

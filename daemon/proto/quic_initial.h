@@ -58,6 +58,8 @@ struct QuicInitialStats {
   std::uint32_t initials_decrypted = 0;
   std::uint32_t decrypt_failures = 0;      // header/AEAD check failed: packet ignored
   std::uint32_t crypto_bytes_dropped = 0;  // CRYPTO data at or past kMaxCryptoBytes
+  // CRYPTO data that contradicted bytes already received (Feed: kMalformed).
+  std::uint32_t crypto_conflicts = 0;
 };
 
 class QuicInitialParser {
@@ -88,8 +90,13 @@ class QuicInitialParser {
   // datagrams must not stop us from reading the genuine ClientHello.
   // kTooLarge (sticky) if the ClientHello's handshake length exceeds
   // kMaxCryptoBytes - 4. kMalformed (sticky) if an authenticated packet holds
-  // invalid frames or the reassembled ClientHello is invalid; Result() keeps
-  // what was read before the problem. CRYPTO frames may come in any order,
+  // invalid frames, resends CRYPTO bytes with different content
+  // (Stats().crypto_conflicts: servers keep the first copy, so whichever copy
+  // we read could name another host than the one served), or the reassembled
+  // ClientHello is invalid; Result() keeps what was read before the problem.
+  // An Initial that only decrypts with keys from its own, new DCID (after a
+  // Retry, or a new connection on the same 5-tuple) starts the CRYPTO stream
+  // afresh, as the server does. CRYPTO frames may come in any order,
   // size and overlap: how finely a client splits its ClientHello cannot make
   // the parser drop part of it. What Feed cannot bound is how many datagrams
   // a client takes to send it (or whether it ever does): the caller limits

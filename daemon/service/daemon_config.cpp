@@ -14,10 +14,10 @@ namespace flightwall {
 namespace {
 
 constexpr std::array<std::string_view, 6> kTopKeys = {"policy", "intercept", "dns",
-                                                      "events", "metrics", "limits"};
+                                                      "events", "metrics",   "limits"};
 constexpr std::array<std::string_view, 8> kLimitsKeys = {
-    "flows",        "named_addresses",     "pending_dns",          "stream_buffers",
-    "stream_buffer_bytes", "quic_parsers", "dns_tcp_reassemblers", "held_packets"};
+    "flows",        "named_addresses",      "pending_dns", "stream_buffers", "stream_buffer_bytes",
+    "quic_parsers", "dns_tcp_reassemblers", "held_packets"};
 constexpr std::array<std::string_view, 6> kInterceptKeys = {
     "mode", "queue", "backend", "on_failure", "inspect", "hold_timeout_ms"};
 constexpr std::array<std::string_view, 1> kDnsKeys = {"refuse_with"};

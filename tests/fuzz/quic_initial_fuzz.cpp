@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <span>
 #include <vector>
 
@@ -18,45 +19,59 @@ namespace {
 
 using flightwall::CryptoReassembler;
 
-// Reads the input as (3-byte offset, 1-byte length) records whose data is the
-// input itself, adds them to `crypto`, and aborts unless its contiguous
-// prefix is what a naive model of the same writes gives (the model is sparse:
-// replay runs this over every seed under sanitizers, so it must be cheap).
+// Reads the input as up to kMaxWrites (3-byte offset, 1-byte length) records
+// whose data is the input itself, adds them to `crypto`, and aborts unless a
+// naive model agrees on which writes conflict with bytes already held and on
+// the contiguous prefix. Replay runs this over every seed in unoptimised
+// sanitizer builds, so the model is sparse and the writes are few and short.
 void CheckReassemblerAgainstModel(std::span<const std::uint8_t> input, CryptoReassembler& crypto) {
   struct Write {
     std::size_t offset;
     std::span<const std::uint8_t> data;  // the part below kCapacity
   };
-  static std::vector<Write> writes;
-  static std::vector<Write> sorted;
+  static std::vector<Write> applied;  // accepted writes; they agree where they overlap
   static std::vector<std::uint8_t> expected;
-  writes.clear();
+  applied.clear();
   crypto.Reset();
-  for (std::size_t pos = 0; pos + 4 <= input.size(); pos += 4) {
+  constexpr std::size_t kMaxWrites = 32;
+  for (std::size_t pos = 0; pos + 4 <= input.size() && pos < 4 * kMaxWrites; pos += 4) {
     // Offsets cover the whole buffer and a little past it.
     const std::size_t offset =
         ((std::size_t{input[pos]} << 16) | (std::size_t{input[pos + 1]} << 8) | input[pos + 2]) %
         (CryptoReassembler::kCapacity + 512);
     const std::span<const std::uint8_t> data =
-        input.subspan(pos, std::min<std::size_t>(input[pos + 3], input.size() - pos));
+        input.subspan(pos, std::min<std::size_t>(input[pos + 3] % 64, input.size() - pos));
     const std::size_t kept = offset < CryptoReassembler::kCapacity
                                  ? std::min(data.size(), CryptoReassembler::kCapacity - offset)
                                  : 0;
-    if (crypto.Add(offset, data) != data.size() - kept) std::abort();
-    if (kept > 0) writes.push_back({offset, data.first(kept)});
+    bool conflict = false;
+    for (const Write& w : applied) {
+      const std::size_t from = std::max(offset, w.offset);
+      const std::size_t to = std::min(offset + kept, w.offset + w.data.size());
+      for (std::size_t i = from; i < to && !conflict; ++i) {
+        conflict = data[i - offset] != w.data[i - w.offset];
+      }
+    }
+    const CryptoReassembler::AddResult added = crypto.Add(offset, data);
+    if (added.dropped != data.size() - kept || added.conflict != conflict) std::abort();
+    if (kept > 0 && !conflict) applied.push_back({offset, data.first(kept)});
   }
-  sorted = writes;
-  std::sort(sorted.begin(), sorted.end(),
-            [](const Write& a, const Write& b) { return a.offset < b.offset; });
+  // The prefix grows while some write starts inside it and ends past it.
   std::size_t prefix = 0;
-  for (const Write& w : sorted) {
-    if (w.offset > prefix) break;
-    prefix = std::max(prefix, w.offset + w.data.size());
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (const Write& w : applied) {
+      if (w.offset <= prefix && w.offset + w.data.size() > prefix) {
+        prefix = w.offset + w.data.size();
+        grew = true;
+      }
+    }
   }
   expected.assign(prefix, 0);
-  for (const Write& w : writes) {  // in order: later writes win
-    for (std::size_t i = 0; i < w.data.size() && w.offset + i < prefix; ++i) {
-      expected[w.offset + i] = w.data[i];
+  for (const Write& w : applied) {
+    if (w.offset < prefix) {
+      const std::size_t n = std::min(w.data.size(), prefix - w.offset);
+      std::memcpy(expected.data() + w.offset, w.data.data(), n);
     }
   }
   const std::span<const std::uint8_t> got = crypto.Contiguous();

@@ -47,6 +47,18 @@ allow:
   - name: tiles
     hosts: [api.mapbox.com]
 Y
+cat >"$WORK/limits.yaml" <<Y
+policy: $POLICY
+limits:
+  stream_buffers: 16
+  quic_parsers: 8
+Y
+cat >"$WORK/badlimits.yaml" <<Y
+policy: $POLICY
+limits:
+  stream_buffers: 16
+  stream_buffer_bytes: 64kb
+Y
 printf 'not a capture at all\n' >"$WORK/garbage.pcap"
 head -c 100 "$SRC/tests/data/lab/leaky.pcap" >"$WORK/cut.pcap"
 
@@ -54,6 +66,10 @@ expect "check: valid policy" 0 "policy: local-data-mode-lab" "$FW" check --polic
 expect "check: shipped default policy" 0 "policy: local-data-mode" "$FW" check --policy "$SRC/rules/local-data-mode.yaml"
 expect "check: unknown key with did-you-mean" 2 "typo.yaml:7:3: .*resolvers" "$FW" check --policy "$WORK/typo.yaml"
 expect "check: bad CIDR names file:line:column" 2 "badcidr.yaml:5:[0-9]+: .*network address" "$FW" check --policy "$WORK/badcidr.yaml"
+expect "check --config: the limits" 0 "limits: .*stream_buffers=16 .*quic_parsers=8 " "$FW" check --config "$WORK/limits.yaml"
+expect "check --config: the memory they imply" 0 "memory bound: [0-9.]+ MiB" "$FW" check --config "$WORK/limits.yaml"
+expect "check --config: a unit in a number names file:line:column" 2 "badlimits.yaml:4:[0-9]+: 'stream_buffer_bytes' must be a whole number" "$FW" check --config "$WORK/badlimits.yaml"
+expect "check: --policy or --config is required" 2 "policy or --config" "$FW" check
 expect "check: missing policy file" 2 "nothere.yaml" "$FW" check --policy "$WORK/nothere.yaml"
 expect "audit: broken policy" 2 "typo.yaml:7:3" "$FW" audit --policy "$WORK/typo.yaml" "$SRC/tests/data/lab/leaky.pcap"
 expect "audit: missing capture" 2 "missing.pcap" "$FW" audit --policy "$POLICY" "$WORK/missing.pcap"

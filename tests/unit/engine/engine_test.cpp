@@ -287,9 +287,9 @@ TEST_F(EngineTest, IcmpErrorAboutAnAllowedFlowPasses) {
   // A quote that does not fit the flow (the tablet "complains" about its own
   // packet to the server) is forged.
   const Bytes own = testing::Ipv4(kTablet, "198.51.100.123", 17, testing::Udp(42000, 123, {}));
-  EXPECT_EQ(Send(testing::Ipv4(kTablet, "198.51.100.123", 1, testing::Icmp(3, 3, 0, 0, own)))
-                .verdict,
-            Verdict::kDeny);
+  EXPECT_EQ(
+      Send(testing::Ipv4(kTablet, "198.51.100.123", 1, testing::Icmp(3, 3, 0, 0, own))).verdict,
+      Verdict::kDeny);
   const auto echo =
       Send(testing::Ipv4(kTablet, "198.51.100.10", 1, testing::Icmp(8, 0, 7, 1, Bytes(32, 'p'))));
   EXPECT_EQ(echo.verdict, Verdict::kDeny);

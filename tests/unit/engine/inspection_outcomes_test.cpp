@@ -36,8 +36,18 @@ constexpr const char* kCdn = "198.51.100.10";
 constexpr std::uint32_t kIsn = 1000;
 
 Bytes DnsQuestion(std::uint16_t id, std::string_view name) {
-  Bytes b = {static_cast<std::uint8_t>(id >> 8), static_cast<std::uint8_t>(id), 1, 0, 0, 1, 0, 0,
-             0, 0, 0, 0};
+  Bytes b = {static_cast<std::uint8_t>(id >> 8),
+             static_cast<std::uint8_t>(id),
+             1,
+             0,
+             0,
+             1,
+             0,
+             0,
+             0,
+             0,
+             0,
+             0};
   std::size_t start = 0;
   while (start < name.size()) {
     std::size_t dot = name.find('.', start);
@@ -107,21 +117,20 @@ class InspectionOutcomesTest : public ::testing::Test {
     return engine_->Process(raw);
   }
   PacketOutcome Syn(std::uint16_t port, std::uint16_t dport = 443) {
-    return Send(testing::Ipv4(kTablet, kCdn, 6,
-                              testing::Tcp(port, dport, tcp_flags::kSyn, {}, kIsn - 1)));
+    return Send(
+        testing::Ipv4(kTablet, kCdn, 6, testing::Tcp(port, dport, tcp_flags::kSyn, {}, kIsn - 1)));
   }
   // Client bytes at stream offset `at` (0 = the first payload byte).
   PacketOutcome Data(std::uint16_t port, std::size_t at, const Bytes& bytes,
                      std::uint16_t dport = 443) {
-    return Send(testing::Ipv4(
-        kTablet, kCdn, 6,
-        testing::Tcp(port, dport, tcp_flags::kAck | tcp_flags::kPsh, bytes,
-                     kIsn + static_cast<std::uint32_t>(at), 5001)));
+    return Send(testing::Ipv4(kTablet, kCdn, 6,
+                              testing::Tcp(port, dport, tcp_flags::kAck | tcp_flags::kPsh, bytes,
+                                           kIsn + static_cast<std::uint32_t>(at), 5001)));
   }
   PacketOutcome ServerAck(std::uint16_t port, std::size_t acked, std::uint16_t sport = 443) {
-    return Send(testing::Ipv4(
-        kCdn, kTablet, 6,
-        testing::Tcp(sport, port, tcp_flags::kAck, {}, 5001, kIsn + static_cast<std::uint32_t>(acked))));
+    return Send(testing::Ipv4(kCdn, kTablet, 6,
+                              testing::Tcp(sport, port, tcp_flags::kAck, {}, 5001,
+                                           kIsn + static_cast<std::uint32_t>(acked))));
   }
 
   Policy policy_;
@@ -218,7 +227,8 @@ TEST_F(InspectionOutcomesTest, OneByteSegmentsAndOneByteRecordsAreRead) {
   testing::ClientHelloSpec spec;
   spec.sni = "sdk.analytics.example";
   const Bytes handshake = testing::BuildClientHello(spec);
-  const Bytes tiny = testing::WrapInRecords(handshake, std::vector<std::size_t>(handshake.size(), 1));
+  const Bytes tiny =
+      testing::WrapInRecords(handshake, std::vector<std::size_t>(handshake.size(), 1));
   Syn(50008);
   PacketOutcome out;
   for (std::size_t at = 0; at < tiny.size(); ++at) {
@@ -332,7 +342,8 @@ TEST_F(InspectionOutcomesTest, HttpIsJudgedRequestByRequest) {
   const auto nameless = Data(50040, 0, Bytes(no_host.begin(), no_host.end()), 80);
   EXPECT_EQ(nameless.reason, Reason::kNoNameRevealed);
   const std::string a = "GET /t.png HTTP/1.1\r\nHost: api.mapbox.com\r\n\r\n";
-  const std::string b = "POST /u HTTP/1.1\r\nHost: sdk.analytics.example\r\nContent-Length: 2\r\n\r\nhi";
+  const std::string b =
+      "POST /u HTTP/1.1\r\nHost: sdk.analytics.example\r\nContent-Length: 2\r\n\r\nhi";
   Syn(50041, 80);
   EXPECT_EQ(Data(50041, 0, Bytes(a.begin(), a.end()), 80).verdict, Verdict::kAllow);
   // A head cut in two is held until its Host is known.
@@ -348,11 +359,12 @@ TEST_F(InspectionOutcomesTest, DnsOverTcpDeniedQuestionDeniesTheConnection) {
   const Bytes q = DnsQuestion(9, "exfil.analytics.example");
   Bytes framed = {static_cast<std::uint8_t>(q.size() >> 8), static_cast<std::uint8_t>(q.size())};
   framed.insert(framed.end(), q.begin(), q.end());
-  Send(testing::Ipv4(kTablet, kResolver, 6, testing::Tcp(50050, 53, tcp_flags::kSyn, {}, kIsn - 1)));
+  Send(
+      testing::Ipv4(kTablet, kResolver, 6, testing::Tcp(50050, 53, tcp_flags::kSyn, {}, kIsn - 1)));
   auto ask = [&] {
-    return Send(testing::Ipv4(kTablet, kResolver, 6,
-                              testing::Tcp(50050, 53, tcp_flags::kAck | tcp_flags::kPsh, framed,
-                                           kIsn, 1)));
+    return Send(
+        testing::Ipv4(kTablet, kResolver, 6,
+                      testing::Tcp(50050, 53, tcp_flags::kAck | tcp_flags::kPsh, framed, kIsn, 1)));
   };
   const auto first = ask();
   EXPECT_TRUE(first.dns_question_denied);
@@ -370,13 +382,14 @@ TEST_F(InspectionOutcomesTest, DnsOverTcpWithoutAReassemblerIsDenied) {
   Bytes framed = {static_cast<std::uint8_t>(q.size() >> 8), static_cast<std::uint8_t>(q.size())};
   framed.insert(framed.end(), q.begin(), q.end());
   for (std::uint16_t port : {50060, 50061}) {
-    Send(testing::Ipv4(kTablet, kResolver, 6, testing::Tcp(port, 53, tcp_flags::kSyn, {}, kIsn - 1)));
+    Send(testing::Ipv4(kTablet, kResolver, 6,
+                       testing::Tcp(port, 53, tcp_flags::kSyn, {}, kIsn - 1)));
   }
   // The first holds the only reassembler with half a length prefix.
   Send(testing::Ipv4(kTablet, kResolver, 6,
                      testing::Tcp(50060, 53, tcp_flags::kAck, Bytes{0}, kIsn, 1)));
-  const auto out = Send(testing::Ipv4(
-      kTablet, kResolver, 6, testing::Tcp(50061, 53, tcp_flags::kAck, framed, kIsn, 1)));
+  const auto out = Send(testing::Ipv4(kTablet, kResolver, 6,
+                                      testing::Tcp(50061, 53, tcp_flags::kAck, framed, kIsn, 1)));
   EXPECT_EQ(out.verdict, Verdict::kDeny);
   EXPECT_EQ(out.reason, Reason::kPoolExhausted);
 }

@@ -95,8 +95,7 @@ TEST(ClientStreamStartTest, WithoutItsStartNothingIsTaken) {
   StreamBufferPool pool(1, 16);
   ClientStream s;
   const std::string bytes = "x";
-  EXPECT_EQ(TakeClientSegment(s, pool, pool.Acquire(), 5, View(bytes)).fate,
-            SegmentFate::kNoStart);
+  EXPECT_EQ(TakeClientSegment(s, pool, pool.Acquire(), 5, View(bytes)).fate, SegmentFate::kNoStart);
 }
 
 }  // namespace

@@ -14,21 +14,29 @@ namespace {
 using testing::Bytes;
 using testing::CryptoFrame;
 
+// Bytes dropped by one Add (failing the test on a conflict).
+std::size_t Dropped(CryptoReassembler& r, std::uint64_t offset,
+                    std::span<const std::uint8_t> data) {
+  const CryptoReassembler::AddResult added = r.Add(offset, data);
+  EXPECT_FALSE(added.conflict) << offset;
+  return added.dropped;
+}
+
 TEST(CryptoReassemblerTest, TracksTheContiguousPrefix) {
   CryptoReassembler r;
   Bytes data(100);
   for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<std::uint8_t>(i);
-  EXPECT_EQ(r.Add(50, std::span(data).subspan(50, 10)), 0u);
+  EXPECT_EQ(Dropped(r, 50, std::span(data).subspan(50, 10)), 0u);
   EXPECT_TRUE(r.Contiguous().empty());
-  EXPECT_EQ(r.Add(70, std::span(data).subspan(70, 10)), 0u);
-  EXPECT_EQ(r.Add(0, std::span(data).first(50)), 0u);  // adjacent to [50,60)
+  EXPECT_EQ(Dropped(r, 70, std::span(data).subspan(70, 10)), 0u);
+  EXPECT_EQ(Dropped(r, 0, std::span(data).first(50)), 0u);  // adjacent to [50,60)
   EXPECT_EQ(r.Contiguous().size(), 60u);
-  EXPECT_EQ(r.Add(55, std::span(data).subspan(55, 20)), 0u);  // bridges to [70,80)
+  EXPECT_EQ(Dropped(r, 55, std::span(data).subspan(55, 20)), 0u);  // bridges to [70,80)
   EXPECT_EQ(r.Contiguous().size(), 80u);
-  EXPECT_EQ(r.Add(5, std::span(data).subspan(5, 10)), 0u);  // wholly inside
+  EXPECT_EQ(Dropped(r, 5, std::span(data).subspan(5, 10)), 0u);  // wholly inside
   ASSERT_EQ(r.Contiguous().size(), 80u);
   EXPECT_TRUE(std::equal(r.Contiguous().begin(), r.Contiguous().end(), data.begin()));
-  EXPECT_EQ(r.Add(0, {}), 0u);
+  EXPECT_EQ(Dropped(r, 0, {}), 0u);
   EXPECT_EQ(r.Contiguous().size(), 80u);
 }
 
@@ -36,9 +44,9 @@ TEST(CryptoReassemblerTest, BoundsCapacity) {
   static_assert(CryptoReassembler::kCapacity == 65536 + 4);
   CryptoReassembler r;
   const Bytes data(16, 1);
-  EXPECT_EQ(r.Add(CryptoReassembler::kCapacity, data), 16u);
-  EXPECT_EQ(r.Add(CryptoReassembler::kCapacity - 4, data), 12u);
-  EXPECT_EQ(r.Add(std::uint64_t{1} << 61, data), 16u);
+  EXPECT_EQ(Dropped(r, CryptoReassembler::kCapacity, data), 16u);
+  EXPECT_EQ(Dropped(r, CryptoReassembler::kCapacity - 4, data), 12u);
+  EXPECT_EQ(Dropped(r, std::uint64_t{1} << 61, data), 16u);
   EXPECT_TRUE(r.Contiguous().empty());
 }
 
@@ -50,7 +58,7 @@ TEST(CryptoReassemblerTest, FillsTheWholeBufferBackwards) {
   constexpr std::size_t kChunk = 1000;
   for (std::size_t end = stream.size(); end > 0;) {
     const std::size_t begin = end > kChunk ? end - kChunk : 0;
-    EXPECT_EQ(r.Add(begin, std::span(stream).subspan(begin, end - begin)), 0u);
+    EXPECT_EQ(Dropped(r, begin, std::span(stream).subspan(begin, end - begin)), 0u);
     EXPECT_EQ(r.Contiguous().size(), begin == 0 ? stream.size() : 0u);
     end = begin;
   }
@@ -67,11 +75,11 @@ TEST(CryptoReassemblerTest, ThousandsOfFragmentsStillReassemble) {
   Bytes stream(8000);
   for (std::size_t i = 0; i < stream.size(); ++i) stream[i] = static_cast<std::uint8_t>(i ^ 0x5a);
   for (std::size_t i = stream.size(); i >= 2; i -= 2) {
-    EXPECT_EQ(r.Add(i - 2, std::span(stream).subspan(i - 2, 1)), 0u);
+    EXPECT_EQ(Dropped(r, i - 2, std::span(stream).subspan(i - 2, 1)), 0u);
   }
   EXPECT_EQ(r.Contiguous().size(), 1u);
   for (std::size_t i = 1; i < stream.size(); i += 2) {
-    EXPECT_EQ(r.Add(i, std::span(stream).subspan(i, 1)), 0u);
+    EXPECT_EQ(Dropped(r, i, std::span(stream).subspan(i, 1)), 0u);
     EXPECT_EQ(r.Contiguous().size(), i + 2 <= stream.size() ? i + 2 : stream.size());
   }
   EXPECT_TRUE(std::equal(r.Contiguous().begin(), r.Contiguous().end(), stream.begin()));
@@ -80,18 +88,61 @@ TEST(CryptoReassemblerTest, ThousandsOfFragmentsStillReassemble) {
 TEST(CryptoReassemblerTest, UnalignedEdgesAndReset) {
   CryptoReassembler r;
   const Bytes data(64, 0x11);
-  EXPECT_EQ(r.Add(3, std::span(data).first(21)), 0u);  // [3,24): partial, whole, partial bytes
-  EXPECT_EQ(r.Add(0, std::span(data).first(3)), 0u);
+  EXPECT_EQ(Dropped(r, 3, std::span(data).first(21)), 0u);  // [3,24): partial, whole, partial bytes
+  EXPECT_EQ(Dropped(r, 0, std::span(data).first(3)), 0u);
   EXPECT_EQ(r.Contiguous().size(), 24u);
-  EXPECT_EQ(r.Add(25, std::span(data).first(7)), 0u);  // [25,32) leaves bit 24 clear
+  EXPECT_EQ(Dropped(r, 25, std::span(data).first(7)), 0u);  // [25,32) leaves bit 24 clear
   EXPECT_EQ(r.Contiguous().size(), 24u);
-  EXPECT_EQ(r.Add(24, std::span(data).first(1)), 0u);
+  EXPECT_EQ(Dropped(r, 24, std::span(data).first(1)), 0u);
   EXPECT_EQ(r.Contiguous().size(), 32u);
   r.Reset();
   EXPECT_TRUE(r.Contiguous().empty());
   // Bits set before the Reset are forgotten, not revived.
-  EXPECT_EQ(r.Add(8, std::span(data).first(8)), 0u);
-  EXPECT_EQ(r.Add(0, std::span(data).first(4)), 0u);
+  EXPECT_EQ(Dropped(r, 8, std::span(data).first(8)), 0u);
+  EXPECT_EQ(Dropped(r, 0, std::span(data).first(4)), 0u);
+  EXPECT_EQ(r.Contiguous().size(), 4u);
+}
+
+TEST(CryptoReassemblerTest, ConflictingBytesAreRefused) {
+  CryptoReassembler r;
+  const Bytes first = {'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'};
+  EXPECT_EQ(Dropped(r, 0, first), 0u);
+  EXPECT_EQ(Dropped(r, 2, std::span(first).subspan(2, 5)), 0u);  // identical resend
+  const Bytes other = {'c', 'd', 'X'};
+  const CryptoReassembler::AddResult added = r.Add(2, other);
+  EXPECT_TRUE(added.conflict);
+  EXPECT_EQ(added.dropped, 0u);
+  ASSERT_EQ(r.Contiguous().size(), first.size());  // the first copy stays
+  EXPECT_TRUE(std::equal(r.Contiguous().begin(), r.Contiguous().end(), first.begin()));
+  // Overlap checks cover whole bitmap bytes and partial ones, and only held
+  // bytes: a frame that overlaps a gap but agrees elsewhere is fine.
+  CryptoReassembler sparse;
+  Bytes stream(40);
+  for (std::size_t i = 0; i < stream.size(); ++i) stream[i] = static_cast<std::uint8_t>(i);
+  EXPECT_EQ(Dropped(sparse, 0, std::span(stream).first(16)), 0u);
+  EXPECT_EQ(Dropped(sparse, 20, std::span(stream).subspan(20, 3)), 0u);
+  EXPECT_EQ(Dropped(sparse, 5, std::span(stream).subspan(5, 30)), 0u);
+  Bytes changed(stream.begin() + 8, stream.begin() + 16);
+  changed[7] ^= 1;  // byte 15, in a whole bitmap byte
+  EXPECT_TRUE(sparse.Add(8, changed).conflict);
+  Bytes late(stream.begin() + 33, stream.begin() + 36);
+  late[1] ^= 1;  // byte 34, held since the third Add
+  EXPECT_TRUE(sparse.Add(33, late).conflict);
+  late[1] ^= 1;
+  EXPECT_FALSE(sparse.Add(33, late).conflict);
+  EXPECT_EQ(sparse.Contiguous().size(), 36u);
+}
+
+TEST(QuicFramesTest, ConflictingCryptoFrameStopsTheWalk) {
+  CryptoReassembler r;
+  const Bytes a = {1, 2, 3, 4};
+  const Bytes b = {1, 2, 9, 4};
+  Bytes frames = CryptoFrame(0, a);
+  testing::PutBytes(frames, CryptoFrame(0, b));
+  testing::PutBytes(frames, CryptoFrame(4, a));
+  FrameWalkStats stats;
+  EXPECT_EQ(WalkInitialFrames(frames, &r, &stats), FrameWalkResult::kConflict);
+  EXPECT_EQ(stats.crypto_frames, 2u);
   EXPECT_EQ(r.Contiguous().size(), 4u);
 }
 

@@ -238,6 +238,49 @@ TEST(QuicInitialTest, InitialAfterRetryUsesNewDcidKeys) {
   EXPECT_EQ(parser.Stats().decrypt_failures, 1u);
 }
 
+TEST(QuicInitialTest, ConflictingCryptoResendIsMalformed) {
+  // Half a ClientHello naming one host, then the same half naming another
+  // (same length): a server keeps the first copy, so reading on would judge
+  // a name other than the one served, or depend on which copy we kept.
+  const Bytes first_hello = QuicHello("aaaa.example");
+  const Bytes second_hello = QuicHello("bbbb.example");
+  ASSERT_EQ(first_hello.size(), second_hello.size());
+  const std::size_t half = first_hello.size() / 2;
+  InitialSpec p0;
+  InitialSpec p1;
+  p1.packet_number = 1;
+  InitialSpec p2;
+  p2.packet_number = 2;
+  QuicInitialParser parser;
+  EXPECT_EQ(parser.Feed(SealInitial(p0, CryptoFrame(0, std::span(first_hello).first(half)))),
+            ParseStatus::kNeedMore);
+  EXPECT_EQ(parser.Feed(SealInitial(p1, CryptoFrame(0, std::span(second_hello).first(half)))),
+            ParseStatus::kMalformed);
+  EXPECT_EQ(parser.Stats().crypto_conflicts, 1u);
+  EXPECT_EQ(parser.Feed(SealInitial(p2, CryptoFrame(half, std::span(first_hello).subspan(half)))),
+            ParseStatus::kMalformed);  // sticky
+  EXPECT_FALSE(parser.Result().has_sni);
+}
+
+TEST(QuicInitialTest, NewConnectionOnTheSameFlowStartsOver) {
+  // An abandoned attempt (half a ClientHello), then a new connection from
+  // the same port: new DCID, new keys, a different ClientHello. The server
+  // sees two connections; the CRYPTO stream starts afresh and does not
+  // conflict with the old one.
+  const Bytes old_hello = QuicHello("old.example");
+  const Bytes new_hello = QuicHello("new.example");
+  InitialSpec first;
+  InitialSpec second;
+  second.dcid = FromHex("1112131415161718");
+  QuicInitialParser parser;
+  EXPECT_EQ(parser.Feed(SealInitial(
+                first, CryptoFrame(0, std::span(old_hello).first(old_hello.size() / 2)))),
+            ParseStatus::kNeedMore);
+  ASSERT_EQ(parser.Feed(SealInitial(second, CryptoFrame(0, new_hello))), ParseStatus::kOk);
+  EXPECT_EQ(parser.Result().sni.View(), "new.example");
+  EXPECT_EQ(parser.Stats().crypto_conflicts, 0u);
+}
+
 TEST(QuicInitialTest, RekeyAttemptsAreBounded) {
   QuicInitialParser parser;
   for (int i = 0; i < 10; ++i) {

@@ -151,7 +151,8 @@ TEST_F(EnforcerTest, AllowedTlsFlowIsAcceptedAndBypassedOnceItsNameIsChecked) {
   // Not final until the server acknowledged the judged bytes: before that a
   // "retransmission" with other bytes could still reach it.
   EXPECT_EQ(rec_.got[hello].mark, 0u);
-  const std::uint32_t end = 101 + static_cast<std::uint32_t>(ClientHello("a.tiles.mapbox.com").size());
+  const std::uint32_t end =
+      101 + static_cast<std::uint32_t>(ClientHello("a.tiles.mapbox.com").size());
   const auto ack = Send(testing::Ipv4("198.51.100.10", "192.0.2.10", 6,
                                       testing::Tcp(443, 50000, tcp_flags::kAck, {}, 900, end)));
   EXPECT_EQ(rec_.got[ack].verdict, NfqueueVerdict::kAccept);
