@@ -63,6 +63,9 @@ PacketOutcome Engine::Impl::Process(const RawPacket& packet) {
       HandleDnsPayload(*f, to_server, pkt.payload, false);
     } else if (to_server && !pkt.payload.empty() && f->inspection == Inspection::kPending) {
       InspectQuic(*f);
+    } else if (to_server && !pkt.payload.empty() && f->name_source == NameSource::kQuicSni &&
+               f->verdict == Verdict::kAllow) {
+      RecheckQuic(*f);
     }
   } else if (IsIcmp(pkt.protocol)) {
     HandleIcmp(*f, to_server);
@@ -92,7 +95,8 @@ void Engine::Impl::SettleDecision(Flow& f, PacketOutcome* out) {
   // Payload passes only once its name check is over: the first payload
   // until the inspection has an outcome, an HTTP request until its head is
   // complete.
-  const bool unjudged = f.inspection == Inspection::kPending || f.http_awaiting;
+  const bool unjudged =
+      f.inspection == Inspection::kPending || f.http_awaiting || f.quic_rechecking;
   out->awaiting_name =
       stream && out->to_server && has_payload && unjudged && f.verdict != Verdict::kDeny;
   // Denials and non-stream flows (ICMP, other protocols) are final at once.
@@ -108,7 +112,10 @@ void Engine::Impl::SettleDecision(Flow& f, PacketOutcome* out) {
         f.inspection != Inspection::kPending && f.judged_acked && f.http_requests == 0 && !f.is_dns;
   }
   if (f.verdict == Verdict::kDeny || !stream || settled) f.decision_final = true;
-  out->final = f.decision_final;
+  // Allowed QUIC stays queued: a new connection on the same 5-tuple must
+  // have its ClientHello read too (RecheckQuic).
+  const bool keep_queued = f.verdict != Verdict::kDeny && f.name_source == NameSource::kQuicSni;
+  out->final = f.decision_final && !keep_queued;
   if (f.decision_final && !f.decision_reported) {
     f.decision_reported = true;
     const int catalog = CatalogFor(f);
@@ -659,11 +666,11 @@ void Engine::Impl::Finish() {
 }
 
 std::uint64_t EngineMemoryBound(const EngineLimits& l) {
-  // Bounded tables keep a key, a value and about two words of links and
-  // hash buckets per entry.
-  constexpr std::uint64_t kEntryOverhead = 4 * sizeof(void*);
+  // Bounded tables keep a key, a value and about four words of links and
+  // hash buckets per entry; Finish() keeps one more pointer per flow.
+  constexpr std::uint64_t kEntryOverhead = 4 * sizeof(std::uintptr_t);
   std::uint64_t bytes = 0;
-  bytes += l.max_flows * (sizeof(FlowKey) + sizeof(Flow) + kEntryOverhead + sizeof(Flow*));
+  bytes += l.max_flows * (sizeof(FlowKey) + sizeof(Flow) + kEntryOverhead + sizeof(std::uintptr_t));
   bytes +=
       l.max_named_addresses *
       (sizeof(IpAddress) + NameCache::kNamesPerAddress * sizeof(NameBinding) + 8 + kEntryOverhead);
@@ -692,7 +699,9 @@ bool Engine::EndStalledInspection(const FlowKey& key, Timestamp now) {
   Impl& m = *impl_;
   Flow* f = m.flows.Peek(key);
   if (f == nullptr || f->app < 0 || f->verdict == Verdict::kDeny) return false;
-  if (f->inspection != Inspection::kPending && !f->http_awaiting) return false;
+  if (f->inspection != Inspection::kPending && !f->http_awaiting && !f->quic_rechecking) {
+    return false;
+  }
   m.pkt.time = now;  // the decision's time
   m.SetInspection(*f, Inspection::kGap);
   if (f->verdict != Verdict::kDeny) return false;

@@ -103,6 +103,7 @@ struct Engine::Impl {
   void InspectTls(Flow& f);
   void InspectHttp(Flow& f);
   void InspectQuic(Flow& f);
+  void RecheckQuic(Flow& f);
   void Reveal(Flow& f, std::string_view name, NameSource source);
   void Observe(const NameObservation& o);
 

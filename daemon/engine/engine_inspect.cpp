@@ -5,7 +5,9 @@
 
 namespace flightwall {
 namespace {
-constexpr std::uint32_t kMaxQuicPackets = 16;  // give up on a QUIC flow after this many
+// Client datagrams a QUIC ClientHello may take: a 64 KiB one needs about 55
+// Initials of 1200 bytes.
+constexpr std::uint32_t kMaxQuicPackets = 64;
 }  // namespace
 
 void Engine::Impl::Observe(const NameObservation& o) {
@@ -162,20 +164,25 @@ void Engine::Impl::InspectQuic(Flow& f) {
       ++stats.quic_parser_exhausted;
       return SetInspection(f, Inspection::kPoolExhausted);
     }
+    f.quic_first_packet = static_cast<std::uint32_t>(f.to_server.packets);
   }
   QuicInitialParser& q = quic.Get(f.quic_slot);
   const ParseStatus st = q.Feed(pkt.payload);
+  const auto fed = static_cast<std::uint32_t>(f.to_server.packets) - f.quic_first_packet;
   switch (st) {
     case ParseStatus::kNeedMore:
     case ParseStatus::kNotMine:
       // Datagrams that never complete the ClientHello (forged, undecryptable)
       // end the inspection after a few.
-      if (f.to_server.packets >= kMaxQuicPackets) SetInspection(f, Inspection::kMalformed);
+      if (fed >= kMaxQuicPackets) SetInspection(f, Inspection::kMalformed);
       return;
     case ParseStatus::kTooLarge:
       return SetInspection(f, Inspection::kTooLarge);
     case ParseStatus::kMalformed:
-      return SetInspection(f, Inspection::kMalformed);
+      // CRYPTO bytes resent with other content: the server keeps the first
+      // copy, we might have read the other.
+      return SetInspection(f, q.Stats().crypto_conflicts > 0 ? Inspection::kOverlapConflict
+                                                             : Inspection::kMalformed);
     case ParseStatus::kOk:
       break;
   }
@@ -187,13 +194,51 @@ void Engine::Impl::InspectQuic(Flow& f) {
   } else if (!result.has_sni) {
     outcome = Inspection::kNoName;
   }
+  const bool again = f.quic_rechecking;
+  f.quic_rechecking = false;
   ReleaseSlots(f);
+  if (again && outcome == Inspection::kComplete && f.hostname.View() == result.sni.View()) {
+    return;  // the same ClientHello again (a retransmitted first Initial)
+  }
+  if (again && outcome != Inspection::kComplete) return SetInspection(f, outcome);
   f.inspection = outcome;
   if (outcome != Inspection::kComplete && f.app >= 0) ++stats.inspection_incomplete;
   if (result.has_sni) {
     Reveal(f, result.sni.View(), NameSource::kQuicSni);
   } else {
     Decide(f);
+  }
+}
+
+void Engine::Impl::RecheckQuic(Flow& f) {
+  // A judged QUIC flow stays under inspection (never bypassed): a client
+  // may start another connection on the same 5-tuple with another
+  // ClientHello. Initials keyed on their own Destination Connection ID are
+  // read again; the connection's later Initials (keyed on the first DCID)
+  // do not decrypt that way and pass.
+  if (f.quic_slot == Flow::kNoSlot) {
+    switch (QuicInitialParser::ClassifyDatagram(pkt.payload)) {
+      case QuicLongHeaderKind::kUnknownVersion:
+        return SetInspection(f, Inspection::kUnknownVersion);
+      case QuicLongHeaderKind::kSupportedInitial:
+        break;
+      default:
+        return;
+    }
+    if (AcquireQuic(f) == Flow::kNoSlot) {
+      ++stats.quic_parser_exhausted;
+      return SetInspection(f, Inspection::kPoolExhausted);
+    }
+    f.quic_rechecking = true;
+    f.quic_first_packet = static_cast<std::uint32_t>(f.to_server.packets);
+  }
+  QuicInitialParser& q = quic.Get(f.quic_slot);
+  const std::uint32_t before = q.Stats().initials_decrypted;
+  InspectQuic(f);
+  if (f.quic_slot != Flow::kNoSlot && q.Stats().initials_decrypted == before &&
+      q.Stats().initials_decrypted == 0) {
+    ReleaseSlots(f);  // not a new ClientHello: nothing to hold
+    f.quic_rechecking = false;
   }
 }
 

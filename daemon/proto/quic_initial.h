@@ -9,8 +9,9 @@
 // several packets) into a bounded buffer. Once the ClientHello is contiguous
 // from offset 0, Result() holds it. One parser per flow; not thread-safe.
 // Memory is bounded and allocated once, in the constructor: the libcrypto
-// contexts and a kMaxCryptoBytes CRYPTO buffer, left uninitialised so that
-// pages no flow has written to need not be resident.
+// contexts and a kMaxCryptoBytes CRYPTO buffer with a bit per byte received,
+// left uninitialised so that pages no flow has written to need not be
+// resident (see CryptoReassembler).
 #pragma once
 
 #include <array>
@@ -42,14 +43,15 @@ enum class QuicLongHeaderKind : std::uint8_t {
   // An Initial of a version we decrypt whose lengths fit the payload (what
   // LooksLikeInitial says).
   kSupportedInitial,
-  // A long header of a version we decrypt that is not an Initial (0-RTT,
-  // Handshake, Retry); its lengths fit the payload.
+  // A long header of a version we decrypt that is not an Initial (0-RTT or
+  // Handshake whose Length fits the payload, or a Retry).
   kSupportedOther,
-  // A long header that follows the version-independent invariants (RFC 8999:
-  // fixed bit set, both connection IDs present and at most 20 bytes) with a
-  // version we cannot decrypt: greased 0x?a?a?a?a, version 0 (negotiation),
-  // gQUIC Q050/T051, a future version. This is a shape, not proof: about one
-  // random payload in 150 whose first byte has its top two bits set matches.
+  // A long header of a version we cannot decrypt (greased 0x?a?a?a?a,
+  // version 0 = negotiation, gQUIC Q050/T051, a future version) that has the
+  // shape of one: RFC 8999's invariants (both connection IDs present), with
+  // the fixed bit set and connection IDs of at most 20 bytes as every version
+  // so far has them. A shape, not proof: about one random payload in 150
+  // whose first byte has its top two bits set matches.
   kUnknownVersion,
 };
 

@@ -409,5 +409,44 @@ TEST_F(InspectionOutcomesTest, QuicVersionsThatCannotBeReadAreDenied) {
   EXPECT_EQ(other.reason, Reason::kUnrecognizedProtocol);
 }
 
+Bytes QuicInitial(const std::string& sni, const Bytes& dcid, const Bytes& key_dcid = {},
+                  std::uint64_t pn = 0) {
+  testing::ClientHelloSpec hello;
+  hello.sni = sni;
+  hello.quic_transport_parameters = true;
+  testing::InitialSpec spec;
+  spec.dcid = dcid;
+  spec.key_dcid = key_dcid;
+  spec.packet_number = pn;
+  return testing::SealInitial(spec, testing::CryptoFrame(0, testing::BuildClientHello(hello)));
+}
+
+// A judged QUIC flow stays queued: another connection on the same 5-tuple
+// has its ClientHello read too; the connection's own later Initials pass.
+TEST_F(InspectionOutcomesTest, NewQuicConnectionOnAJudgedFlowIsReadAgain) {
+  Make();
+  const Bytes first_dcid = testing::FromHex("0102030405060708");
+  const auto first = Send(testing::Ipv4(
+      kTablet, kCdn, 17, testing::Udp(51010, 443, QuicInitial("api.mapbox.com", first_dcid))));
+  EXPECT_EQ(first.verdict, Verdict::kAllow);
+  EXPECT_EQ(first.flow->inspection, Inspection::kComplete);
+  EXPECT_FALSE(first.final);  // never handed to the kernel
+  // A later Initial of the same connection, sent to the server's chosen
+  // CID but keyed on the first DCID: not a new ClientHello.
+  const auto later = Send(testing::Ipv4(
+      kTablet, kCdn, 17,
+      testing::Udp(51010, 443,
+                   QuicInitial("api.mapbox.com", testing::FromHex("aabbccdd"), first_dcid, 1))));
+  EXPECT_EQ(later.verdict, Verdict::kAllow);
+  EXPECT_FALSE(later.awaiting_name);
+  // A new connection on the same 5-tuple naming the denied host.
+  const auto second = Send(testing::Ipv4(
+      kTablet, kCdn, 17,
+      testing::Udp(51010, 443,
+                   QuicInitial("sdk.analytics.example", testing::FromHex("1112131415161718")))));
+  EXPECT_EQ(second.verdict, Verdict::kDeny);
+  EXPECT_EQ(second.reason, Reason::kNameNotAllowed);
+}
+
 }  // namespace
 }  // namespace flightwall

@@ -239,25 +239,25 @@ TEST(QuicInitialTest, InitialAfterRetryUsesNewDcidKeys) {
 }
 
 TEST(QuicInitialTest, ConflictingCryptoResendIsMalformed) {
-  // Half a ClientHello naming one host, then the same half naming another
-  // (same length): a server keeps the first copy, so reading on would judge
-  // a name other than the one served, or depend on which copy we kept.
+  // Most of a ClientHello naming one host, then the same span naming
+  // another (same length): a server keeps the first copy, so reading on would
+  // judge a name other than the one served, or depend on which copy we kept.
   const Bytes first_hello = QuicHello("aaaa.example");
   const Bytes second_hello = QuicHello("bbbb.example");
   ASSERT_EQ(first_hello.size(), second_hello.size());
-  const std::size_t half = first_hello.size() / 2;
+  const std::size_t head = first_hello.size() - 8;  // holds the SNI
   InitialSpec p0;
   InitialSpec p1;
   p1.packet_number = 1;
   InitialSpec p2;
   p2.packet_number = 2;
   QuicInitialParser parser;
-  EXPECT_EQ(parser.Feed(SealInitial(p0, CryptoFrame(0, std::span(first_hello).first(half)))),
+  EXPECT_EQ(parser.Feed(SealInitial(p0, CryptoFrame(0, std::span(first_hello).first(head)))),
             ParseStatus::kNeedMore);
-  EXPECT_EQ(parser.Feed(SealInitial(p1, CryptoFrame(0, std::span(second_hello).first(half)))),
+  EXPECT_EQ(parser.Feed(SealInitial(p1, CryptoFrame(0, std::span(second_hello).first(head)))),
             ParseStatus::kMalformed);
   EXPECT_EQ(parser.Stats().crypto_conflicts, 1u);
-  EXPECT_EQ(parser.Feed(SealInitial(p2, CryptoFrame(half, std::span(first_hello).subspan(half)))),
+  EXPECT_EQ(parser.Feed(SealInitial(p2, CryptoFrame(head, std::span(first_hello).subspan(head)))),
             ParseStatus::kMalformed);  // sticky
   EXPECT_FALSE(parser.Result().has_sni);
 }
