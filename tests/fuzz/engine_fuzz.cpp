@@ -50,9 +50,11 @@ struct Fixture {
     policy = *r.policy;
     flightwall::testing::ClientHelloSpec spec;
     spec.sni = "api.mapbox.com";
-    hellos.push_back(flightwall::testing::WrapInRecords(flightwall::testing::BuildClientHello(spec)));
+    hellos.push_back(
+        flightwall::testing::WrapInRecords(flightwall::testing::BuildClientHello(spec)));
     spec.sni = "sdk.analytics.example";
-    hellos.push_back(flightwall::testing::WrapInRecords(flightwall::testing::BuildClientHello(spec)));
+    hellos.push_back(
+        flightwall::testing::WrapInRecords(flightwall::testing::BuildClientHello(spec)));
     const std::string http = "GET / HTTP/1.1\r\nHost: api.mapbox.com\r\n\r\n";
     hellos.emplace_back(http.begin(), http.end());
   }
@@ -62,8 +64,18 @@ struct Fixture {
 
 Bytes DnsAnswer(std::uint16_t id, bool allowed) {
   const char* name = allowed ? "api.mapbox.com" : "sdk.analytics.example";
-  Bytes b = {static_cast<std::uint8_t>(id >> 8), static_cast<std::uint8_t>(id), 0x81, 0x80, 0, 1,
-             0, 1, 0, 0, 0, 0};
+  Bytes b = {static_cast<std::uint8_t>(id >> 8),
+             static_cast<std::uint8_t>(id),
+             0x81,
+             0x80,
+             0,
+             1,
+             0,
+             1,
+             0,
+             0,
+             0,
+             0};
   for (const char* p = name; *p;) {
     const char* dot = p;
     while (*dot && *dot != '.') ++dot;
@@ -160,20 +172,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           payload = prog.Take(len);
         }
         if (payload.empty()) continue;
-        ip = t::Ipv4("192.0.2.10", "198.51.100.10", 6,
-                     t::Tcp(port, dport, tcp_flags::kAck | tcp_flags::kPsh, payload, kIsn + at,
-                            kServerIsn));
+        ip = t::Ipv4(
+            "192.0.2.10", "198.51.100.10", 6,
+            t::Tcp(port, dport, tcp_flags::kAck | tcp_flags::kPsh, payload, kIsn + at, kServerIsn));
         client_payload = true;
         break;
       }
       case 3:
-        ip = t::Ipv4("198.51.100.10", "192.0.2.10", 6,
-                     t::Tcp(dport, port, tcp_flags::kAck, {}, kServerIsn, kIsn + prog.U16() % 2048));
+        ip =
+            t::Ipv4("198.51.100.10", "192.0.2.10", 6,
+                    t::Tcp(dport, port, tcp_flags::kAck, {}, kServerIsn, kIsn + prog.U16() % 2048));
         break;
       case 4:
-        ip = t::Ipv4("198.51.100.10", "192.0.2.10", 6,
-                     t::Tcp(dport, port, tcp_flags::kSyn | tcp_flags::kAck, {}, kServerIsn - 1,
-                            kIsn));
+        ip = t::Ipv4(
+            "198.51.100.10", "192.0.2.10", 6,
+            t::Tcp(dport, port, tcp_flags::kSyn | tcp_flags::kAck, {}, kServerIsn - 1, kIsn));
         break;
       case 5: {
         Bytes payload = prog.Take(1 + prog.U8() % 64);
