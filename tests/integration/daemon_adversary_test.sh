@@ -325,6 +325,18 @@ check "the denied name is in no far-side packet" equals 0 "$(summary_count name_
 check "nginx logged no request for the denied name" equals 0 "$(summary_count nginx_name_lines)"
 check "dnsmasq logged no question for the denied name" equals 0 "$(summary_count dnsmasq_name_lines)"
 check "the event log's hash chain verifies" "$FLIGHTWALL" verify-log "$EVENTS"
+# The auditor's view: `flightwall audit` of the client-side capture applies
+# the same inspection outcomes, so each evasive attempt shows why.
+AUDIT_EVENTS="$DL_DIR/audit-events.jsonl"
+"$FLIGHTWALL" audit --policy "$POLICY" --events "$AUDIT_EVENTS" --quiet "$NEAR" \
+  >"$DL_DIR/audit.out" 2>&1
+for r in pool-exhausted too-large malformed overlap-conflict unknown-version \
+  encrypted-client-hello no-name-revealed unrecognized-protocol dns-name-not-allowed \
+  icmp-error-of-dns; do
+  if [[ -n "${ADV_ONLY:-}" ]]; then break; fi
+  check "audit of the client-side capture names attempts '$r'" \
+    grep -q "\"reason\":\"$r\"" "$AUDIT_EVENTS"
+done
 check "root namespace: mangle tables and queue bindings unchanged" dl_root_unchanged
 echo "  ran in $((SECONDS - T0)) s"
 
