@@ -9,6 +9,7 @@
 
 #include "policy/policy_loader.h"
 #include "unit/decode/frame_builder.h"
+#include "unit/engine/packet_feeder.h"
 
 namespace flightwall {
 namespace {
@@ -117,16 +118,7 @@ class EngineTest : public ::testing::Test {
     engine_ = std::make_unique<Engine>(policy_, Vantage::kNetwork, limits);
     engine_->AddSink(&rec_);
   }
-  PacketOutcome Send(const Bytes& ip_packet) {
-    frames_.push_back(ip_packet);
-    RawPacket raw;
-    raw.number = ++number_;
-    raw.time = time_ += 1000;
-    raw.link = LinkType::kRaw;
-    raw.data = frames_.back();
-    raw.wire_length = static_cast<std::uint32_t>(raw.data.size());
-    return engine_->Process(raw);
-  }
+  PacketOutcome Send(const Bytes& ip_packet) { return feeder_.Send(*engine_, ip_packet); }
   void Resolve(std::string_view name, std::array<std::uint8_t, 4> addr,
                std::string_view cname = "") {
     Send(testing::Ipv4(kTablet, kResolver, 17, testing::Udp(40000, 53, DnsQuery(7, name))));
@@ -143,9 +135,7 @@ class EngineTest : public ::testing::Test {
   Policy policy_;
   std::unique_ptr<Engine> engine_;
   Recorder rec_;
-  std::vector<Bytes> frames_;  // keeps every frame alive, as a source would
-  std::uint64_t number_ = 0;
-  Timestamp time_ = 1'700'000'000LL * kMicrosPerSecond;
+  testing::PacketFeeder feeder_;
 };
 
 TEST_F(EngineTest, DnsAnswerThroughCnameAttestsTheQuestion) {
@@ -268,7 +258,7 @@ TEST_F(EngineTest, FlowTableIsBoundedAndEvictionsAreCounted) {
 TEST_F(EngineTest, IdleFlowsExpire) {
   Make();
   Send(testing::Ipv4(kTablet, "203.0.113.88", 17, testing::Udp(41000, 9999, Bytes(4, 'u'))));
-  time_ += 600 * kMicrosPerSecond;
+  feeder_.time += 600 * kMicrosPerSecond;
   Send(testing::Ipv4(kTablet, "203.0.113.89", 17, testing::Udp(41001, 9999, Bytes(4, 'u'))));
   EXPECT_EQ(engine_->Stats().flows_expired, 1u);
   EXPECT_EQ(rec_.flows.size(), 1u);

@@ -9,6 +9,7 @@
 #include "engine/engine.h"
 #include "policy/policy_loader.h"
 #include "unit/decode/frame_builder.h"
+#include "unit/engine/packet_feeder.h"
 #include "unit/proto/proto_test_builders.h"
 
 namespace flightwall {
@@ -106,16 +107,7 @@ class InspectionOutcomesTest : public ::testing::Test {
     Send(testing::Ipv4(kResolver, kTablet, 17,
                        testing::Udp(53, 40000, DnsAnswerA(id, name, {198, 51, 100, 10}))));
   }
-  PacketOutcome Send(const Bytes& ip_packet) {
-    frames_.push_back(ip_packet);
-    RawPacket raw;
-    raw.number = ++number_;
-    raw.time = time_ += 1000;
-    raw.link = LinkType::kRaw;
-    raw.data = frames_.back();
-    raw.wire_length = static_cast<std::uint32_t>(raw.data.size());
-    return engine_->Process(raw);
-  }
+  PacketOutcome Send(const Bytes& ip_packet) { return feeder_.Send(*engine_, ip_packet); }
   PacketOutcome Syn(std::uint16_t port, std::uint16_t dport = 443) {
     return Send(
         testing::Ipv4(kTablet, kCdn, 6, testing::Tcp(port, dport, tcp_flags::kSyn, {}, kIsn - 1)));
@@ -135,9 +127,7 @@ class InspectionOutcomesTest : public ::testing::Test {
 
   Policy policy_;
   std::unique_ptr<Engine> engine_;
-  std::vector<Bytes> frames_;
-  std::uint64_t number_ = 0;
-  Timestamp time_ = 1'700'000'000LL * kMicrosPerSecond;
+  testing::PacketFeeder feeder_;
 };
 
 TEST_F(InspectionOutcomesTest, CompleteHelloAllowsAndIsFinalOnlyOnceAcknowledged) {
@@ -309,7 +299,7 @@ TEST_F(InspectionOutcomesTest, StalledInspectionsAreTakenBackWhenThePoolIsFull) 
   EXPECT_TRUE(Data(50023, 0, Slice(ch, 0, 10)).awaiting_name);
   // Its bytes never come; long after, a newcomer gets the slot and the
   // stalled flow is denied (never allowed).
-  time_ += 11 * kMicrosPerSecond;
+  feeder_.time += 11 * kMicrosPerSecond;
   Syn(50024);
   const auto out = Data(50024, 0, ch);
   EXPECT_EQ(out.verdict, Verdict::kAllow);
