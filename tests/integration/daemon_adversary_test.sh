@@ -264,6 +264,16 @@ sys.exit(1)' "$EVENTS" "${port:-}"
 legit_clients "after the attacks"
 chromium_check
 
+# Each way inspection stopped short was counted by reason.
+if [[ -z "${ADV_ONLY:-}" ]]; then
+  for r in pool-exhausted too-large malformed gap overlap-conflict unknown-version \
+    encrypted-client-hello no-name-revealed unrecognized-protocol; do
+    n=$(dl_metric "flightwall_inspection_incomplete_total{reason=\"$r\"}")
+    check "metrics: flightwall_inspection_incomplete_total{reason=\"$r\"} = ${n:-missing} > 0" \
+      test "${n:-0}" -gt 0
+  done
+fi
+
 # --- exhaustion again with small pools (when the daemon has limits:) --------
 limits_phase() {
   if "$FLIGHTWALL" check --help 2>&1 | grep -q -- '--config'; then
