@@ -429,8 +429,10 @@ void Engine::Impl::TakeClientPayload(Flow& f) {
     SetInspection(f, Inspection::kPoolExhausted);  // deny the newcomer, evict nobody
     return;
   }
+  // Data on a SYN (TCP Fast Open) starts after the SYN's sequence number.
+  const std::uint32_t seq = pkt.tcp_seq + ((pkt.tcp_flags_value & tcp_flags::kSyn) ? 1 : 0);
   const SegmentResult r =
-      TakeClientSegment(f.client_stream, streams, f.stream_slot, pkt.tcp_seq, pkt.payload);
+      TakeClientSegment(f.client_stream, streams, f.stream_slot, seq, pkt.payload);
   switch (r.fate) {
     case SegmentFate::kFresh:
       if (dns) {

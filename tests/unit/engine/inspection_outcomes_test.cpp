@@ -309,6 +309,20 @@ TEST_F(InspectionOutcomesTest, StalledInspectionsAreTakenBackWhenThePoolIsFull) 
   EXPECT_EQ(stalled.reason, Reason::kGap);
 }
 
+// TCP Fast Open: the ClientHello rides on the SYN.
+TEST_F(InspectionOutcomesTest, ClientHelloOnTheSynIsRead) {
+  Make();
+  const auto allowed = Send(
+      testing::Ipv4(kTablet, kCdn, 6,
+                    testing::Tcp(50032, 443, tcp_flags::kSyn, Hello("api.mapbox.com"), kIsn - 1)));
+  EXPECT_EQ(allowed.flow->inspection, Inspection::kComplete);
+  EXPECT_EQ(allowed.verdict, Verdict::kAllow);
+  const auto denied = Send(testing::Ipv4(
+      kTablet, kCdn, 6,
+      testing::Tcp(50033, 443, tcp_flags::kSyn, Hello("sdk.analytics.example"), kIsn - 1)));
+  EXPECT_EQ(denied.reason, Reason::kNameNotAllowed);
+}
+
 TEST_F(InspectionOutcomesTest, MidstreamPickupIsAGap) {
   Make();
   const auto out = Data(50030, 0, Hello("api.mapbox.com"));
