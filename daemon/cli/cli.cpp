@@ -3,6 +3,16 @@
 #include "cli/commands.h"
 
 namespace flightwall {
+namespace {
+
+// CLI11 would wrap "-3" into a huge unsigned number; a seq is 1 or more.
+std::string CheckPublishedSeq(const std::string& v) {
+  const bool digits = !v.empty() && v.find_first_not_of("0123456789") == std::string::npos;
+  if (digits && v.find_first_not_of('0') != std::string::npos) return {};
+  return "must be a whole number from 1: the seq of a published head";
+}
+
+}  // namespace
 
 int RunCli(int argc, char** argv) {
   CLI::App app{"flightwall: enforce and verify local data mode for drone flight apps"};
@@ -66,11 +76,24 @@ int RunCli(int argc, char** argv) {
   VerifyLogOptions verify_log;
   auto* verify_log_cmd = app.add_subcommand(
       "verify-log",
-      "Check an event log's hash chain; exit 1 at the first edited, deleted or reordered line");
+      "Check an event log's hash chain; exit 1 at the first edited, deleted or reordered line, "
+      "or when it falls short of or differs from the expected head");
   verify_log_cmd
       ->add_option("files", verify_log.files,
                    "Event log files; rotated files oldest first are checked as one chain")
       ->required();
+  verify_log_cmd->add_option("--key-file", verify_log.key_file,
+                             "HMAC key of a keyed chain (the daemon's events.hmac_key_file)");
+  auto* expect_seq = verify_log_cmd
+                         ->add_option("--expect-seq", verify_log.expect_seq,
+                                      "Published head (journal FLIGHTWALL_CHAIN_SEQ or metric "
+                                      "flightwall_event_chain_seq): the chain must reach this seq")
+                         ->check(CLI::Validator(CheckPublishedSeq, "SEQ"));
+  verify_log_cmd
+      ->add_option("--expect-head", verify_log.expect_head,
+                   "Hash of the line with --expect-seq (journal FLIGHTWALL_CHAIN_HEAD, or the "
+                   "8-digit head label of flightwall_event_chain_head_info)")
+      ->needs(expect_seq);
 
   try {
     app.parse(argc, argv);

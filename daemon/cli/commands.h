@@ -2,6 +2,7 @@
 // Exit codes: 0 success / clean, 1 findings (leaks), 2 usage or input error.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -37,9 +38,14 @@ struct RulesOptions {
   std::string action = "print";  // print | install | remove
 };
 
-// Exit 0: chain intact, 1: broken, 2: a file cannot be read.
+// Exit 0: chain intact, 1: broken (also truncated or rewritten against the
+// expected head), 2: a file or the key cannot be read, or the log cannot be
+// verified (keyed without --key-file, head before the first file).
 struct VerifyLogOptions {
   std::vector<std::string> files;  // one chain, oldest first (rotated logs)
+  std::string key_file;            // HMAC key of a keyed chain (events.hmac_key_file)
+  std::uint64_t expect_seq = 0;    // a published head: seq the chain must reach
+  std::string expect_head;         // and that line's hash (8-64 hex digits)
 };
 
 int RunCli(int argc, char** argv);

@@ -1,14 +1,47 @@
-// `flightwall verify-log FILE...`: recompute an event log's hash chain and
-// say whether it is intact, where it breaks, and which losses it records.
+// `flightwall verify-log [--key-file F] [--expect-seq N [--expect-head H]]
+// FILE...`: recompute an event log's hash chain (HMAC-keyed with the key),
+// check it against a head published outside the log, and say whether it is
+// intact, where it breaks, which losses it records and what that proves.
 #include <iostream>
 
 #include "cli/commands.h"
+#include "sink/chain_key.h"
 #include "sink/log_verifier.h"
 
 namespace flightwall {
+namespace {
+
+// "" when `head` is 8 to 64 hex digits (lower-cased into *out), else why.
+std::string NormalizeHead(const std::string& head, std::string* out) {
+  bool ok = head.size() >= kMinExpectHeadDigits && head.size() <= 64;
+  for (const char ch : head) {
+    const char lower = ch >= 'A' && ch <= 'F' ? static_cast<char>(ch - 'A' + 'a') : ch;
+    ok = ok && ((lower >= '0' && lower <= '9') || (lower >= 'a' && lower <= 'f'));
+    out->push_back(lower);
+  }
+  if (ok) return {};
+  return "--expect-head '" + head +
+         "' is not 8 to 64 hex digits; give the journal's FLIGHTWALL_CHAIN_HEAD (64 digits) or "
+         "the head label of flightwall_event_chain_head_info (8 digits)";
+}
+
+}  // namespace
 
 int RunVerifyLog(const VerifyLogOptions& o) {
-  const LogVerifyResult r = VerifyLogFiles(o.files);
+  LogVerifyOptions options;
+  options.expect_seq = o.expect_seq;
+  std::string why;
+  if (!o.expect_head.empty()) why = NormalizeHead(o.expect_head, &options.expect_head);
+  ChainKey key;
+  if (why.empty() && !o.key_file.empty()) {
+    why = ReadChainKey(o.key_file, KeyFileCheck::kReadable, &key);
+    options.key = key.Bytes();
+  }
+  if (!why.empty()) {
+    std::cerr << "flightwall verify-log: " << why << "\n";
+    return kExitUsage;
+  }
+  const LogVerifyResult r = VerifyLogFiles(o.files, options);
   switch (r.status) {
     case LogVerifyResult::Status::kIntact:
       std::cout << FormatLogVerifyResult(r);
@@ -16,6 +49,9 @@ int RunVerifyLog(const VerifyLogOptions& o) {
     case LogVerifyResult::Status::kBroken:
       std::cout << FormatLogVerifyResult(r);
       return kExitFindings;
+    case LogVerifyResult::Status::kUnverifiable:
+      std::cout << FormatLogVerifyResult(r);
+      return kExitUsage;
     case LogVerifyResult::Status::kUnreadable:
       break;
   }

@@ -16,14 +16,16 @@ bool IsIcmp(std::uint8_t proto) {
 
 }  // namespace
 
-Engine::Impl::Impl(const Policy& p, Vantage v, const EngineLimits& l, const EngineTimeouts& t)
+Engine::Impl::Impl(const Policy& p, Vantage v, const EngineLimits& l, const EngineTimeouts& t,
+                   SharedNameCache* shared_names)
     : policy(&p),
       vantage(v),
       limits(l),
       timeouts(t),
       decoder(l.decoder),
       flows(l.max_flows),
-      names(l.max_named_addresses),
+      own_names(shared_names ? nullptr : std::make_unique<SharedNameCache>(l.max_named_addresses)),
+      names(shared_names ? shared_names : own_names.get()),
       dns_pending(l.max_pending_dns),
       streams(l.stream_buffers, l.stream_buffer_bytes),
       tls_readers(l.stream_buffers),
@@ -203,6 +205,8 @@ void Engine::Impl::StartFlow(Flow& f, bool /*src_is_client*/) {
   AppContext app;
   app.source = f.client;
   app.any_source = vantage == Vantage::kDevice;
+  // The rules mark the connection's app on packets in both directions.
+  app.marked_app = raw->marked_app;
   if (pkt.src == f.client) {  // interface and uid describe the packet's sender
     app.in_interface = raw->in_interface;
     app.uid = raw->uid;
@@ -211,7 +215,7 @@ void Engine::Impl::StartFlow(Flow& f, bool /*src_is_client*/) {
   if (f.app < 0 && vantage == Vantage::kQueue && !policy->flight_apps.empty()) f.app = 0;
   // How the destination is known before any payload: the DNS answer that
   // named it (an attesting one first, else the newest).
-  const auto bindings = names.Lookup(f.server);
+  const auto bindings = LookupNames(f.server);
   const NameBinding* best = nullptr;
   for (const NameBinding& b : bindings) {
     if (BindingAttests(*policy, b, pkt.time)) {
@@ -230,6 +234,10 @@ void Engine::Impl::StartFlow(Flow& f, bool /*src_is_client*/) {
     return;
   }
   Decide(f);
+}
+
+std::span<const NameBinding> Engine::Impl::LookupNames(const IpAddress& address) {
+  return std::span<const NameBinding>(name_scratch).first(names->Copy(address, name_scratch));
 }
 
 void Engine::Impl::JudgeIcmpError(Flow& f) {
@@ -269,7 +277,7 @@ void Engine::Impl::Decide(Flow& f) {
   facts.dst = f.server;
   facts.dst_port = f.server_port;
   facts.now = pkt.time;
-  facts.dst_names = names.Lookup(f.server);
+  facts.dst_names = LookupNames(f.server);
   facts.inspection = f.inspection;
   const bool revealed = f.name_source != NameSource::kNone && f.name_source != NameSource::kDns;
   if (revealed && f.inspection != Inspection::kNoName) {
@@ -684,16 +692,32 @@ std::uint64_t EngineMemoryBound(const EngineLimits& l) {
 }
 
 Engine::Engine(const Policy& policy, Vantage vantage, const EngineLimits& limits,
-               const EngineTimeouts& timeouts)
-    : impl_(std::make_unique<Impl>(policy, vantage, limits, timeouts)) {}
+               const EngineTimeouts& timeouts, SharedNameCache* shared_names)
+    : impl_(std::make_unique<Impl>(policy, vantage, limits, timeouts, shared_names)) {}
 Engine::~Engine() = default;
 void Engine::AddSink(EventSink* sink) { impl_->sinks.push_back(sink); }
 void Engine::SetPolicy(const Policy& policy) {
+  const Policy& old = *impl_->policy;
+  // Old index -> new one, by name (app and rule names are unique): a flow
+  // keeps naming the app and rule it was decided under. An app that is gone
+  // leaves its flows governed (as the first app); a rule that is gone is
+  // named no more.
+  auto remap = [](const auto& from, const auto& to, int missing) {
+    std::vector<int> m(from.size(), missing);
+    for (std::size_t i = 0; i < from.size(); ++i) {
+      for (std::size_t j = 0; j < to.size(); ++j) {
+        if (from[i].name == to[j].name) m[i] = static_cast<int>(j);
+      }
+    }
+    return m;
+  };
+  const std::vector<int> apps =
+      remap(old.flight_apps, policy.flight_apps, policy.flight_apps.empty() ? -1 : 0);
+  const std::vector<int> rules = remap(old.allow, policy.allow, -1);
   impl_->policy = &policy;
-  const int apps = static_cast<int>(policy.flight_apps.size());
-  impl_->flows.ForEach([apps](const FlowKey&, Flow& f) {
-    f.rule = -1;
-    if (f.app >= apps) f.app = apps - 1;  // keep it governed; its name may differ
+  impl_->flows.ForEach([&](const FlowKey&, Flow& f) {
+    if (f.app >= 0 && static_cast<std::size_t>(f.app) < apps.size()) f.app = apps[f.app];
+    f.rule = f.rule >= 0 && static_cast<std::size_t>(f.rule) < rules.size() ? rules[f.rule] : -1;
   });
 }
 PacketOutcome Engine::Process(const RawPacket& raw) { return impl_->Process(raw); }
@@ -719,6 +743,6 @@ void Engine::Finish() { impl_->Finish(); }
 const EngineStats& Engine::Stats() const { return impl_->stats; }
 const DecoderStats& Engine::DecodeStats() const { return impl_->decoder.Stats(); }
 std::size_t Engine::ActiveFlows() const { return impl_->flows.Size(); }
-std::size_t Engine::NamedAddresses() const { return impl_->names.Addresses(); }
+std::size_t Engine::NamedAddresses() const { return impl_->names->Addresses(); }
 
 }  // namespace flightwall

@@ -1,9 +1,12 @@
 // Engine: decode -> flows and names -> policy -> sinks, for one packet source.
 //
 // `flightwall audit` feeds it captured frames; the daemon feeds it NFQUEUE
-// packets. Every table is bounded and preallocated in the constructor, so
-// Process() does not allocate once warmed up (sinks may). Not thread-safe:
-// one Engine per worker; the Policy is shared read-only and must outlive it.
+// packets, one Engine per worker (queue), each with its own flow table and
+// pools, all sharing one SharedNameCache so that DNS seen on one queue
+// attests connections on another. Every table is bounded and preallocated in
+// the constructor, so Process() does not allocate once warmed up (sinks
+// may). Not thread-safe: an Engine belongs to one thread; the Policy is
+// shared read-only and must outlive its use.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +17,7 @@
 #include "decode/packet_decoder.h"
 #include "engine/event_sink.h"
 #include "flow/flow.h"
+#include "flow/shared_name_cache.h"
 #include "policy/policy.h"
 #include "source/raw_packet.h"
 
@@ -23,7 +27,7 @@ enum class Vantage : std::uint8_t {
   kNetwork,  // capture on a gateway: flight_apps sources pick the app's traffic
   kDevice,   // capture on the device: all traffic it starts is the app's
   kQueue,    // the daemon: the kernel rules already selected flight-app traffic;
-             // interface/uid/source only say which app (else the first one)
+             // their mark (else interface/uid/source) says which app (else the first)
 };
 
 struct EngineLimits {
@@ -102,16 +106,19 @@ struct PacketOutcome {
 
 class Engine {
  public:
+  // `shared_names` (not owned, thread-safe) is the name cache of several
+  // engines; null gives the engine one of its own.
   Engine(const Policy& policy, Vantage vantage, const EngineLimits& limits = {},
-         const EngineTimeouts& timeouts = {});
+         const EngineTimeouts& timeouts = {}, SharedNameCache* shared_names = nullptr);
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
   void AddSink(EventSink* sink);  // not owned; must outlive the engine's use
   // Judges new decisions with `policy` (which must outlive its use). Flows
-  // already decided keep their verdict; their rule indices, which point into
-  // the old policy, are cleared.
+  // already decided keep their verdict; their apps and rules are found again
+  // by name (a flow whose app is gone stays governed, as the first app; one
+  // whose rule is gone names none).
   void SetPolicy(const Policy& policy);
   PacketOutcome Process(const RawPacket& raw);
   // The payload held for this flow's name waited too long (the daemon's

@@ -176,7 +176,7 @@ void Engine::Impl::BindAnswers(const Flow& f, bool trusted) {
     b.ttl = ttl;
     b.trusted = trusted;
     b.packet = pkt.number;
-    names.Bind(a.address, b);
+    names->Bind(a.address, b);
     ++stats.names_bound;
     o.name = a.owner.View();
     o.address = a.address;

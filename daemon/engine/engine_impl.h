@@ -9,7 +9,7 @@
 #include "common/bounded_table.h"
 #include "engine/engine.h"
 #include "engine/inspection_pools.h"
-#include "flow/name_cache.h"
+#include "flow/shared_name_cache.h"
 #include "policy/decide.h"
 #include "proto/dns_parser.h"
 #include "proto/http_request.h"
@@ -55,7 +55,8 @@ struct SlotOwners {
 };
 
 struct Engine::Impl {
-  Impl(const Policy& p, Vantage v, const EngineLimits& l, const EngineTimeouts& t);
+  Impl(const Policy& p, Vantage v, const EngineLimits& l, const EngineTimeouts& t,
+       SharedNameCache* shared_names);
 
   PacketOutcome Process(const RawPacket& raw);
   void Finish();
@@ -115,7 +116,12 @@ struct Engine::Impl {
   const RawPacket* raw = nullptr;  // the packet being processed
   DecodedPacket pkt;
   BoundedTable<FlowKey, Flow, FlowKeyHash> flows;
-  NameCache names;
+  std::unique_ptr<SharedNameCache> own_names;  // when no shared cache was given
+  SharedNameCache* names;
+  std::array<NameBinding, NameCache::kNamesPerAddress> name_scratch{};
+  // The bindings of `address`, copied into name_scratch (valid until the
+  // next call).
+  std::span<const NameBinding> LookupNames(const IpAddress& address);
   BoundedTable<DnsPendingKey, DnsPending, DnsPendingKeyHash> dns_pending;
   StreamBufferPool streams;
   std::vector<TlsHelloReader> tls_readers;  // one per stream slot

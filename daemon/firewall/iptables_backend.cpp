@@ -13,6 +13,11 @@
 // the engine see every loopback packet twice. Other processes' loopback
 // traffic is queued only when it belongs to a governed connection (a local
 // stub resolver answering a flight app), never otherwise.
+//
+// Which app: NFQUEUE reports a socket's uid but neither its cgroup nor the
+// selector that matched, and nothing at all for replies. So each selector
+// rule writes its app into the connmark (AppMark, rule_backend.h) and ${P}_APP
+// copies it into the packet mark before queueing; the daemon reads it there.
 #include "firewall/iptables_backend.h"
 
 #include <cstdio>
@@ -95,19 +100,25 @@ IptablesRuleSet BuildIptablesRules(const RulePlan& plan, const std::string& pref
   };
   if (output)
     add(select, MarkMatch("mark", kPacketMarkInjected, kPacketMarkInjected) + " -j RETURN");
+  // Each selector names its app on the connection, then hands the packet on.
+  auto select_app = [&](const std::string& match, int index) {
+    add(select,
+        match + " -j CONNMARK --set-xmark " + Hex(AppMark(index)) + "/" + Hex(kMarkAppMask));
+    add(select, match + to_app);
+  };
   for (const RuleSelector& sel : plan.selectors) {
     switch (sel.kind) {
       case RuleSelector::Kind::kInInterface:
-        if (!output) add(select, "-i " + sel.value + to_app);
+        if (!output) select_app("-i " + sel.value, sel.app);
         break;
       case RuleSelector::Kind::kSource:
-        if (!output && sel.v6 == v6) add(select, "-s " + sel.value + to_app);
+        if (!output && sel.v6 == v6) select_app("-s " + sel.value, sel.app);
         break;
       case RuleSelector::Kind::kUid:
-        if (output) add(select, "-m owner --uid-owner " + sel.value + to_app);
+        if (output) select_app("-m owner --uid-owner " + sel.value, sel.app);
         break;
       case RuleSelector::Kind::kCgroup:
-        if (output) add(select, "-m cgroup --path \"" + sel.value + "\"" + to_app);
+        if (output) select_app("-m cgroup --path \"" + sel.value + "\"", sel.app);
         break;
     }
   }
@@ -128,6 +139,9 @@ IptablesRuleSet BuildIptablesRules(const RulePlan& plan, const std::string& pref
     add(app, MarkMatch("mark", bits, kConnmarkVerdictMask) + target);
   }
   add(app, "-j CONNMARK --set-xmark " + Hex(kConnmarkGoverned) + "/" + Hex(kConnmarkGoverned));
+  // The queued packet carries its connection's app, replies included.
+  add(app, "-j CONNMARK --restore-mark --nfmask " + Hex(kMarkAppMask) + " --ctmask " +
+               Hex(kMarkAppMask));
   add(app, MarkMatch("connmark", kConnmarkDenied, kConnmarkVerdictMask) + " -j DROP");
   const std::string queue = QueueTarget(s);
   if (!s.every_packet) {

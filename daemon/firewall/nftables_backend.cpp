@@ -4,6 +4,7 @@
 // operator's own tables still see every packet we pass.
 #include "firewall/nftables_backend.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <utility>
@@ -44,6 +45,13 @@ std::string CgroupMatch(const std::string& path) {
   int level = relative.empty() ? 0 : 1;
   for (char c : relative) level += c == '/' ? 1 : 0;
   return "socket cgroupv2 level " + std::to_string(level) + " \"" + relative + "\"";
+}
+
+// Interfaces and sources select in forward mode, uids and cgroups in output.
+bool SelectsIn(const RuleSelector& sel, bool output) {
+  const bool output_kind =
+      sel.kind == RuleSelector::Kind::kUid || sel.kind == RuleSelector::Kind::kCgroup;
+  return output == output_kind;
 }
 
 std::string PortSet(const std::vector<std::uint16_t>& ports) {
@@ -89,6 +97,19 @@ std::string RenderNftablesScript(const RulePlan& plan, const std::string& prefix
          " ct mark set ct mark & " + Hex(~kConnmarkVerdictMask) + " | " + Hex(bits) + verdict);
   }
   line("ct mark set ct mark | " + Hex(kConnmarkGoverned));
+  // The queued packet carries its connection's app, replies included (one
+  // rule per app: copying bits between marks needs a newer kernel).
+  line("meta mark set meta mark & " + Hex(~kMarkAppMask));
+  std::vector<int> apps;
+  for (const RuleSelector& sel : plan.selectors) {
+    if (SelectsIn(sel, output) && std::find(apps.begin(), apps.end(), sel.app) == apps.end()) {
+      apps.push_back(sel.app);
+    }
+  }
+  for (int index : apps) {
+    line(CtMarkIs(AppMark(index), kMarkAppMask) + " meta mark set meta mark | " +
+         Hex(AppMark(index)));
+  }
   line(CtMarkIs(kConnmarkDenied, kConnmarkVerdictMask) + " drop");
   const std::string queue = QueueStatement(s);
   if (!s.every_packet) {
@@ -103,18 +124,22 @@ std::string RenderNftablesScript(const RulePlan& plan, const std::string& prefix
   if (output)
     line("meta mark & " + Hex(kPacketMarkInjected) + " == " + Hex(kPacketMarkInjected) + " return");
   for (const RuleSelector& sel : plan.selectors) {
+    if (!SelectsIn(sel, output)) continue;
+    // Each selector names its app on the connection, then hands the packet on.
+    const std::string name_app = " ct mark set ct mark & " + Hex(~kMarkAppMask) + " | " +
+                                 Hex(AppMark(sel.app)) + " jump app";
     switch (sel.kind) {
       case RuleSelector::Kind::kInInterface:
-        if (!output) line("iifname \"" + InterfaceName(sel.value) + "\" jump app");
+        line("iifname \"" + InterfaceName(sel.value) + "\"" + name_app);
         break;
       case RuleSelector::Kind::kSource:
-        if (!output) line(std::string(sel.v6 ? "ip6" : "ip") + " saddr " + sel.value + " jump app");
+        line(std::string(sel.v6 ? "ip6" : "ip") + " saddr " + sel.value + name_app);
         break;
       case RuleSelector::Kind::kUid:
-        if (output) line("meta skuid " + sel.value + " jump app");
+        line("meta skuid " + sel.value + name_app);
         break;
       case RuleSelector::Kind::kCgroup:
-        if (output) line(CgroupMatch(sel.value) + " jump app");
+        line(CgroupMatch(sel.value) + name_app);
         break;
     }
   }

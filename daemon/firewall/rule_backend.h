@@ -33,6 +33,27 @@ constexpr std::uint32_t kConnmarkVerdictMask = 0x30000000;
 // dropping or re-queueing them. Only CAP_NET_ADMIN can set SO_MARK, so a
 // flight app cannot use it to skip inspection.
 constexpr std::uint32_t kPacketMarkInjected = 0x08000000;
+// Which flight app a packet belongs to, as the kernel rules saw it: each
+// app's selector rules put (index + 1) << kMarkAppShift in these bits of the
+// connmark, and the rules copy them into the packet mark before queueing, so
+// NFQUEUE tells the daemon the app even where it reports no uid (cgroups,
+// interfaces, replies). 0 means "no app said". The field's width bounds the
+// number of flight apps (kMaxFlightApps in policy.h).
+constexpr std::uint32_t kMarkAppMask = 0x00ff0000;
+constexpr int kMarkAppShift = 16;
+static_assert(kMaxFlightApps <= static_cast<int>(kMarkAppMask >> kMarkAppShift),
+              "the app field of the mark must hold every flight app index + 1");
+static_assert((kMarkAppMask & (kConnmarkGoverned | kConnmarkVerdictMask | kPacketMarkInjected)) ==
+              0);
+
+// The mark bits that name flight app `index` (0-based).
+constexpr std::uint32_t AppMark(int index) {
+  return (static_cast<std::uint32_t>(index) + 1) << kMarkAppShift;
+}
+// The flight app index a packet mark names, or -1 when it names none.
+constexpr int AppFromMark(std::uint32_t mark) {
+  return static_cast<int>((mark & kMarkAppMask) >> kMarkAppShift) - 1;
+}
 
 enum class InterceptMode : std::uint8_t { kForward, kOutput };
 enum class BackendKind : std::uint8_t { kIptables, kNftables, kNone };
@@ -52,10 +73,13 @@ struct RuleSelector {
   enum class Kind : std::uint8_t { kInInterface, kSource, kUid, kCgroup } kind;
   std::string value;  // interface name, CIDR, numeric uid, or cgroup path
   bool v6 = false;    // for kSource: which family the CIDR is
+  int app = 0;        // index into Policy::flight_apps: the rules mark it (AppMark)
 };
 
 struct RulePlan {
   InterceptSettings settings;
+  // In policy order, so the first app whose selector matches a packet is the
+  // one it is attributed to, as MatchFlightApp does.
   std::vector<RuleSelector> selectors;
   // The policy's DNS ports: DNS is always queued, even on connections marked
   // allowed, so every question is judged and every answer attests names.
@@ -74,9 +98,17 @@ struct SelectorResolver {
 };
 SelectorResolver SystemSelectorResolver();
 
+// Fills each flight app's `uids` from its `users` (numeric ones parsed, names
+// looked up with resolver.uid_of), so the engine can tell apps apart by the
+// socket uid NFQUEUE reports where no rule mark names the app (backend:
+// none with the operator's own rules). Users that do not resolve are left
+// out; PlanRules warns about them.
+void ResolveFlightAppUids(Policy* policy, const SelectorResolver& resolver);
+
 // Resolves users to uids (getpwnam) and collects the policy's selectors for
-// the intercept mode (interfaces+sources in forward, users+cgroups in output).
-// Selectors that cannot be used become warnings, never errors.
+// the intercept mode (interfaces+sources in forward, users+cgroups in output),
+// each tagged with its app. Selectors that cannot be used become warnings,
+// never errors; so does a selector an earlier app already claims.
 RulePlan PlanRules(const Policy& policy, const InterceptSettings& settings);
 RulePlan PlanRules(const Policy& policy, const InterceptSettings& settings,
                    const SelectorResolver& resolver);

@@ -60,15 +60,45 @@ const char* ModeName(InterceptMode mode) {
   return mode == InterceptMode::kForward ? "forward" : "output";
 }
 
-void AddSelector(RulePlan* plan, RuleSelector selector) {
+const char* KindName(RuleSelector::Kind kind) {
+  switch (kind) {
+    case RuleSelector::Kind::kInInterface:
+      return "interface";
+    case RuleSelector::Kind::kSource:
+      return "source";
+    case RuleSelector::Kind::kUid:
+      return "uid";
+    case RuleSelector::Kind::kCgroup:
+      return "cgroup";
+  }
+  return "selector";
+}
+
+// The first app to claim a selector gets its packets, as in MatchFlightApp;
+// the same selector in a later app is dropped with a warning.
+void AddSelector(const Policy& policy, RulePlan* plan, RuleSelector selector) {
   for (const RuleSelector& s : plan->selectors) {
-    if (s.kind == selector.kind && s.value == selector.value && s.v6 == selector.v6) return;
+    if (s.kind != selector.kind || s.value != selector.value || s.v6 != selector.v6) continue;
+    if (s.app != selector.app) {
+      plan->warnings.push_back("flight app '" + policy.flight_apps[selector.app].name +
+                               "': " + KindName(s.kind) + " " + s.value +
+                               " already selects flight app '" + policy.flight_apps[s.app].name +
+                               "', which its traffic is attributed to; give each app its own");
+    }
+    return;
   }
   plan->selectors.push_back(std::move(selector));
 }
 
+std::optional<std::uint32_t> ResolveUser(const std::string& user,
+                                         const SelectorResolver& resolver) {
+  if (IsDigits(user)) return ParseUid(user);
+  return resolver.uid_of ? resolver.uid_of(user) : std::nullopt;
+}
+
 // Forward mode: interfaces and sources. Returns how many were usable.
-int PlanForward(const FlightApp& app, RulePlan* plan) {
+int PlanForward(const Policy& policy, int index, RulePlan* plan) {
+  const FlightApp& app = policy.flight_apps[index];
   int usable = 0;
   for (const std::string& name : app.interfaces) {
     if (!IsSafeToken(name)) {
@@ -76,22 +106,23 @@ int PlanForward(const FlightApp& app, RulePlan* plan) {
                                "' cannot be written into a rule; skipped");
       continue;
     }
-    AddSelector(plan, {RuleSelector::Kind::kInInterface, name, false});
+    AddSelector(policy, plan, {RuleSelector::Kind::kInInterface, name, false, index});
     ++usable;
   }
   for (const Cidr& cidr : app.sources) {
-    AddSelector(plan, {RuleSelector::Kind::kSource, cidr.ToString(), cidr.Base().IsV6()});
+    AddSelector(policy, plan,
+                {RuleSelector::Kind::kSource, cidr.ToString(), cidr.Base().IsV6(), index});
     ++usable;
   }
   return usable;
 }
 
 // Output mode: users (as uids) and cgroups.
-int PlanOutput(const FlightApp& app, const SelectorResolver& resolver, RulePlan* plan) {
+int PlanOutput(const Policy& policy, int index, const SelectorResolver& resolver, RulePlan* plan) {
+  const FlightApp& app = policy.flight_apps[index];
   int usable = 0;
   for (const std::string& user : app.users) {
-    std::optional<std::uint32_t> uid =
-        IsDigits(user) ? ParseUid(user) : (resolver.uid_of ? resolver.uid_of(user) : std::nullopt);
+    const std::optional<std::uint32_t> uid = ResolveUser(user, resolver);
     if (!uid) {
       plan->warnings.push_back("flight app '" + app.name + "': user '" + user +
                                (IsDigits(user) ? "' is not a valid uid; skipped"
@@ -99,7 +130,7 @@ int PlanOutput(const FlightApp& app, const SelectorResolver& resolver, RulePlan*
                                                  "or write its numeric uid, then reload)"));
       continue;
     }
-    AddSelector(plan, {RuleSelector::Kind::kUid, std::to_string(*uid), false});
+    AddSelector(policy, plan, {RuleSelector::Kind::kUid, std::to_string(*uid), false, index});
     ++usable;
   }
   for (const std::string& path : app.cgroups) {
@@ -118,7 +149,7 @@ int PlanOutput(const FlightApp& app, const SelectorResolver& resolver, RulePlan*
       plan->warnings.push_back(std::move(warning));
       continue;
     }
-    AddSelector(plan, {RuleSelector::Kind::kCgroup, path, false});
+    AddSelector(policy, plan, {RuleSelector::Kind::kCgroup, path, false, index});
     ++usable;
   }
   return usable;
@@ -154,6 +185,17 @@ SelectorResolver SystemSelectorResolver() {
   return resolver;
 }
 
+void ResolveFlightAppUids(Policy* policy, const SelectorResolver& resolver) {
+  for (FlightApp& app : policy->flight_apps) {
+    app.uids.clear();
+    for (const std::string& user : app.users) {
+      if (const std::optional<std::uint32_t> uid = ResolveUser(user, resolver)) {
+        app.uids.push_back(*uid);
+      }
+    }
+  }
+}
+
 RulePlan PlanRules(const Policy& policy, const InterceptSettings& settings) {
   return PlanRules(policy, settings, SystemSelectorResolver());
 }
@@ -164,8 +206,18 @@ RulePlan PlanRules(const Policy& policy, const InterceptSettings& settings,
   plan.settings = settings;
   plan.dns_ports = policy.dns.ports;
   const bool forward = settings.mode == InterceptMode::kForward;
-  for (const FlightApp& app : policy.flight_apps) {
-    const int usable = forward ? PlanForward(app, &plan) : PlanOutput(app, resolver, &plan);
+  // More apps than the mark can name cannot load (policy.h); a plan built
+  // from a Policy made by hand stops there too.
+  const int apps = std::min(static_cast<int>(policy.flight_apps.size()), kMaxFlightApps);
+  if (apps < static_cast<int>(policy.flight_apps.size())) {
+    plan.warnings.push_back("only the first " + std::to_string(kMaxFlightApps) +
+                            " flight apps select traffic (the rules name the app in 8 bits of "
+                            "the packet mark); merge apps that share selectors");
+  }
+  for (int index = 0; index < apps; ++index) {
+    const FlightApp& app = policy.flight_apps[index];
+    const int usable =
+        forward ? PlanForward(policy, index, &plan) : PlanOutput(policy, index, resolver, &plan);
     if (usable > 0) continue;
     const bool declared = forward ? !(app.interfaces.empty() && app.sources.empty())
                                   : !(app.users.empty() && app.cgroups.empty());

@@ -34,6 +34,9 @@ Decision Deny(Reason reason) { return {Verdict::kDeny, reason, -1}; }
 
 int MatchFlightApp(const Policy& policy, const AppContext& app) {
   if (app.any_source) return policy.flight_apps.empty() ? -1 : 0;
+  if (app.marked_app >= 0 && static_cast<std::size_t>(app.marked_app) < policy.flight_apps.size()) {
+    return app.marked_app;
+  }
   for (std::size_t i = 0; i < policy.flight_apps.size(); ++i) {
     const FlightApp& fa = policy.flight_apps[i];
     const bool by_source = std::any_of(fa.sources.begin(), fa.sources.end(),
@@ -41,8 +44,8 @@ int MatchFlightApp(const Policy& policy, const AppContext& app) {
     const bool by_interface =
         !app.in_interface.empty() && std::find(fa.interfaces.begin(), fa.interfaces.end(),
                                                app.in_interface) != fa.interfaces.end();
-    const bool by_uid = app.uid >= 0 && std::find(fa.users.begin(), fa.users.end(),
-                                                  std::to_string(app.uid)) != fa.users.end();
+    const bool by_uid = app.uid >= 0 && std::any_of(fa.uids.begin(), fa.uids.end(),
+                                                    [&](std::uint32_t u) { return u == app.uid; });
     if (by_source || by_interface || by_uid) return static_cast<int>(i);
   }
   return -1;

@@ -27,15 +27,20 @@ struct Decision {
 };
 
 // What identifies a flight app's traffic. A capture only shows addresses;
-// the daemon also knows the input interface and, in output mode, the uid.
+// the daemon also knows the input interface, in output mode the uid, and
+// the app its kernel rules matched (interfaces, sources, uids and cgroups
+// alike) from the packet mark.
 struct AppContext {
   IpAddress source;
   std::string_view in_interface;  // empty when unknown
   std::int64_t uid = -1;          // -1 when unknown
+  int marked_app = -1;            // index the kernel rules gave, -1 when none
   bool any_source = false;        // device vantage: everything is the app's
 };
 
-// Index into Policy::flight_apps of the app this traffic belongs to, or -1.
+// Index into Policy::flight_apps of the app this traffic belongs to, or -1:
+// the marked app when there is one, else the first app whose source,
+// interface or uid (FlightApp::uids) matches.
 int MatchFlightApp(const Policy& policy, const AppContext& app);
 
 // True for destinations that never leave the local link (multicast,

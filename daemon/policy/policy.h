@@ -33,7 +33,14 @@ struct FlightApp {
   std::vector<Cidr> sources;
   std::vector<std::string> users;  // user names or numeric uids, as written
   std::vector<std::string> cgroups;
+  // `users` as uids, filled by the daemon when it loads the policy
+  // (ResolveFlightAppUids, firewall/rule_backend.h); empty elsewhere.
+  std::vector<std::uint32_t> uids;
 };
+
+// The daemon's kernel rules name a packet's flight app in 8 bits of its mark
+// (firewall/rule_backend.h), 0 meaning none: a policy holds at most this many.
+constexpr int kMaxFlightApps = 255;
 
 struct AllowRule {
   std::string name;

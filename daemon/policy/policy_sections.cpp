@@ -124,6 +124,7 @@ void ParseFlightApps(YamlFile& file, const YAML::Node& node, std::vector<FlightA
   if (items.empty() && (node.IsSequence() || node.IsNull())) {
     file.Error(node, "'flight_apps' needs at least one entry: the traffic this policy governs");
   }
+  bool too_many = false;
   for (const YAML::Node& item : items) {
     if (!file.IsMap(item, "a flight app")) continue;
     MapReader map(file, item, kFlightAppKeys, "a flight app");
@@ -161,6 +162,15 @@ void ParseFlightApps(YamlFile& file, const YAML::Node& node, std::vector<FlightA
       file.Error(item, "this flight app's selectors are all empty, so it selects no traffic");
     }
     if (!name) continue;
+    if (apps->size() >= static_cast<std::size_t>(kMaxFlightApps)) {
+      if (!too_many) {  // once, at the first app beyond the limit
+        file.Error(item, "more than " + std::to_string(kMaxFlightApps) +
+                             " flight apps (the daemon's rules name the app in 8 bits of the "
+                             "packet mark); merge apps that share selectors into one");
+      }
+      too_many = true;
+      continue;
+    }
     app.name = *name;
     apps->push_back(std::move(app));
   }

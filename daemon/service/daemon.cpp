@@ -52,31 +52,52 @@ class QueueVerdicts : public VerdictSink {
 struct Worker {
   std::unique_ptr<NfqueueSource> source;
   std::unique_ptr<QueueVerdicts> verdicts;
+  std::unique_ptr<PacketInjector> injector;  // its own raw sockets
   std::uint16_t index = 0;
   std::thread thread;
+  // Monotonic time (ms) of the loop's last turn: the watchdog is fed only
+  // while every worker keeps turning.
+  std::atomic<std::int64_t> heartbeat_ms{0};
 };
+
+std::int64_t MonotonicMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// How often a worker drops what it held too long, packets or not.
+constexpr std::int64_t kTickMs = 50;
 
 void WorkerLoop(Worker* w, Enforcer* enforcer, DaemonSinks* sinks, std::atomic<bool>* stop) {
   RawPacket packet;
   NfqueueMeta meta;
+  std::int64_t last_tick = MonotonicMs();
   while (!stop->load(std::memory_order_relaxed)) {
+    // Verdicts are batched: the source sends them when it has nothing more
+    // to read, before it waits for the kernel.
     const auto status = w->source->Receive(&packet, &meta);
     if (status == NfqueueSource::Status::kPacket) {
       const auto start = std::chrono::steady_clock::now();
       packet.in_interface = meta.in_interface;
       packet.uid = meta.has_uid ? static_cast<std::int64_t>(meta.uid) : -1;
+      packet.marked_app = AppFromMark(meta.mark);
       const auto result = enforcer->Handle(w->index, packet, meta.packet_id);
-      w->source->Flush();
       if (!result.held) {
         sinks->ObserveVerdict(
             result.verdict, packet.wire_length,
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
       }
-    } else {
-      enforcer->Tick(Now());
-      w->source->Flush();
     }
+    const std::int64_t now_ms = MonotonicMs();
+    if (now_ms - last_tick >= kTickMs || status != NfqueueSource::Status::kPacket) {
+      enforcer->Tick(w->index, Now());
+      last_tick = now_ms;
+    }
+    w->heartbeat_ms.store(now_ms, std::memory_order_relaxed);
   }
+  // Fail closed: whatever is still held is dropped, by its owner.
+  enforcer->Drain(w->index);
   w->source->Flush();
 }
 
@@ -96,6 +117,8 @@ bool LoadAll(const std::string& path, Loaded* out) {
     PrintErrors(pol.errors);
     return false;
   }
+  // Users named in flight_apps become uids once, here, for the engine.
+  ResolveFlightAppUids(&*pol.policy, SystemSelectorResolver());
   out->config = *cfg.config;
   out->policy = std::make_shared<const Policy>(std::move(*pol.policy));
   return true;
@@ -144,17 +167,12 @@ int RunDaemon(const std::string& config_path) {
     return 2;
   }
   std::string error;
-  // Injected replies carry a mark the rules let through (output mode).
-  auto injector = PacketInjector::Open(&error, kPacketMarkInjected);
-  if (!injector) Log("warning: no fail-fast replies (RST/ICMP/DNS refusal): " + error);
-
-  Enforcer enforcer(current.config, current.policy, injector.get());
+  Enforcer enforcer(current.config, current.policy);
   auto sinks = DaemonSinks::Open(current.config, current.policy, &error);
   if (!sinks) {
     Log(error);
     return 2;
   }
-  sinks->Attach(enforcer.GetEngine());
 
   std::vector<std::unique_ptr<Worker>> workers;
   for (unsigned q = current.config.intercept.queue_first; q <= current.config.intercept.queue_last;
@@ -162,6 +180,7 @@ int RunDaemon(const std::string& config_path) {
     NfqueueOptions opts;
     opts.queue = static_cast<std::uint16_t>(q);
     opts.fail_open = current.config.intercept.fail_open;
+    opts.receive_timeout_ms = static_cast<int>(kTickMs);
     auto w = std::make_unique<Worker>();
     w->source = NfqueueSource::Open(opts, &error);
     if (!w->source) {
@@ -169,7 +188,12 @@ int RunDaemon(const std::string& config_path) {
       return 2;
     }
     w->verdicts = std::make_unique<QueueVerdicts>(w->source.get());
-    w->index = enforcer.AddWorker(w->verdicts.get());
+    // Injected replies carry a mark the rules let through (output mode).
+    w->injector = PacketInjector::Open(&error, kPacketMarkInjected);
+    if (!w->injector && workers.empty()) {
+      Log("warning: no fail-fast replies (RST/ICMP/DNS refusal): " + error);
+    }
+    w->index = enforcer.AddWorker(w->verdicts.get(), w->injector.get(), sinks->ForWorker());
     workers.push_back(std::move(w));
   }
   // Queues are bound before the rules send traffic to them.
@@ -180,6 +204,7 @@ int RunDaemon(const std::string& config_path) {
   for (auto& w : workers) sources.push_back(w->source.get());
   std::atomic<bool> stop{false};
   for (auto& w : workers) {
+    w->heartbeat_ms = MonotonicMs();
     w->thread = std::thread(WorkerLoop, w.get(), &enforcer, sinks.get(), &stop);
   }
   Log("enforcing policy '" + current.policy->name + "' from " + current.config.policy_path +
@@ -208,7 +233,8 @@ int RunDaemon(const std::string& config_path) {
       Loaded next;
       bool ok = LoadAll(config_path, &next);
       if (ok && current.policy->mode == PolicyMode::kLockdown &&
-          !PolicyIsNoLooser(*current.policy, *next.policy, &why)) {
+          (!PolicyIsNoLooser(*current.policy, *next.policy, &why) ||
+           !ConfigIsNoLooser(current.config, next.config, &why))) {
         Log("reload refused in lockdown mode: " + why);
         ok = false;
       }
@@ -222,11 +248,10 @@ int RunDaemon(const std::string& config_path) {
       }
       if (ok && !InstallRules(backend.get(), next)) ok = false;
       if (ok) {
-        enforcer.SetPolicy(next.policy);
-        {
-          std::lock_guard<std::mutex> lock(enforcer.Mutex());  // workers log under it
-          sinks->SetPolicy(next.policy);
-        }
+        // One snapshot; each worker switches its engine and event log to it
+        // together at its next packet or tick.
+        enforcer.Publish(next.config, next.policy);
+        sinks->SetPolicy(*next.policy);
         current = next;
         Log("reloaded policy '" + current.policy->name + "' (sha256 " + current.policy->sha256 +
             ")");
@@ -236,15 +261,18 @@ int RunDaemon(const std::string& config_path) {
       sinks->PolicyReload(ok);
     }
     sinks->Update(enforcer, sources);
-    if (watchdog) sd_notify(0, "WATCHDOG=1");
+    bool all_turning = true;
+    for (const auto& w : workers) {
+      all_turning = all_turning && MonotonicMs() - w->heartbeat_ms.load() < 5000;
+    }
+    if (watchdog && all_turning) sd_notify(0, "WATCHDOG=1");
+    if (!all_turning) Log("a worker has not turned for 5 s; not feeding the watchdog");
     sd_notify(0, ("STATUS=" + StatusLine(current, enforcer)).c_str());
   }
 
   sd_notify(0, "STOPPING=1");
   stop = true;
-  for (auto& w : workers) w->thread.join();
-  enforcer.Tick(Now() + 3600 * kMicrosPerSecond);  // drop whatever is still held
-  for (auto& w : workers) w->source->Flush();
+  for (auto& w : workers) w->thread.join();  // each drops what it held, flushes, exits
   if (current.policy->mode == PolicyMode::kLockdown) {
     Log("lockdown: leaving the interception rules in place; flight-app traffic stays blocked");
   } else if (!backend->Remove(&error)) {

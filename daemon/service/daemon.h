@@ -10,6 +10,7 @@
 #include <string>
 
 #include "policy/policy.h"
+#include "service/daemon_config.h"
 
 namespace flightwall {
 
@@ -20,5 +21,8 @@ int RunDaemon(const std::string& config_path);
 // Whether `next` allows nothing that `current` does not (used by lockdown
 // mode to refuse loosening reloads). *why names the first loosening found.
 bool PolicyIsNoLooser(const Policy& current, const Policy& next, std::string* why);
+// The same for the daemon config: fail-open or another intercept mode
+// loosen enforcement.
+bool ConfigIsNoLooser(const DaemonConfig& current, const DaemonConfig& next, std::string* why);
 
 }  // namespace flightwall

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "policy/did_you_mean.h"
+#include "sink/chain_key.h"
 
 namespace flightwall {
 namespace {
@@ -21,7 +22,7 @@ constexpr std::array<std::string_view, 8> kLimitsKeys = {
 constexpr std::array<std::string_view, 6> kInterceptKeys = {
     "mode", "queue", "backend", "on_failure", "inspect", "hold_timeout_ms"};
 constexpr std::array<std::string_view, 1> kDnsKeys = {"refuse_with"};
-constexpr std::array<std::string_view, 1> kEventsKeys = {"path"};
+constexpr std::array<std::string_view, 2> kEventsKeys = {"path", "hmac_key_file"};
 constexpr std::array<std::string_view, 1> kMetricsKeys = {"listen"};
 
 class Checker {
@@ -214,6 +215,19 @@ DaemonConfigResult LoadDaemonConfigFromString(const std::string& text,
     if (const YAML::Node ev = c.Section(root, "events")) {
       c.CheckKeys(ev, kEventsKeys, "events");
       if (auto p = c.Scalar(ev, "path")) cfg.events_path = *p;
+      if (auto k = c.Scalar(ev, "hmac_key_file")) {
+        // Checked at load, so `check --config`, the start and a reload
+        // report a bad key at its line like any other setting.
+        std::filesystem::path kp(*k);
+        if (kp.is_relative()) kp = std::filesystem::path(base_dir) / kp;
+        cfg.events_hmac_key_file = kp.lexically_normal().string();
+        ChainKey key;
+        const std::string why =
+            k->empty() ? "'hmac_key_file' is empty; name the key file, or remove the setting "
+                         "for an unkeyed chain"
+                       : ReadChainKey(cfg.events_hmac_key_file, KeyFileCheck::kPrivate, &key);
+        if (!why.empty()) c.Error(ev["hmac_key_file"], why);
+      }
     }
     if (const YAML::Node me = c.Section(root, "metrics")) {
       c.CheckKeys(me, kMetricsKeys, "metrics");

@@ -29,6 +29,10 @@ struct DaemonConfig {
   std::string metrics_listen = "127.0.0.1:9714";                 // "" disables
   std::uint32_t hold_timeout_ms = 2000;  // longest a payload packet waits for its name
   std::uint32_t max_held_packets = 4096;
+  // events.hmac_key_file: absolute path of the key of an HMAC-keyed event
+  // chain ("" = unkeyed). Checked at load: readable, 32+ bytes, not
+  // readable or writable by every user (ReadChainKey, KeyFileCheck::kPrivate).
+  std::string events_hmac_key_file;
   // Tables and inspection pools (`limits:`). A flow that finds no room is
   // denied, never waved through.
   EngineLimits limits;

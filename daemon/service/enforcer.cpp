@@ -1,5 +1,7 @@
 #include "service/enforcer.h"
 
+#include <limits>
+
 #include "firewall/rule_backend.h"
 
 namespace flightwall {
@@ -15,169 +17,261 @@ FlowKey KeyOf(const Flow& f) {
 // judged one by one instead.
 bool MayMark(const Flow& f) { return f.kind != FlowKind::kIcmpError; }
 
+constexpr auto kRelaxed = std::memory_order_relaxed;
+
 }  // namespace
 
-Enforcer::Enforcer(const DaemonConfig& config, std::shared_ptr<const Policy> policy,
-                   PacketInjector* injector)
-    : config_(config),
-      policy_(std::move(policy)),
-      injector_(injector),
-      engine_(*policy_, Vantage::kQueue, config.limits),
-      held_(config.max_held_packets) {
-  scratch_.reserve(config.max_held_packets);
-}
+// Written by the worker's thread, read by any (relaxed: they are counters).
+struct Enforcer::Counters {
+  std::atomic<std::uint64_t> accepted{0}, dropped{0}, held{0}, held_expired{0}, held_evicted{0},
+      resets_sent{0}, unreachables_sent{0}, dns_refusals_sent{0}, inject_failures{0},
+      malformed_dropped{0}, segments_refused{0}, held_acked{0}, active_flows{0};
+};
 
-std::uint16_t Enforcer::AddWorker(VerdictSink* sink) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  workers_.push_back(sink);
-  return static_cast<std::uint16_t>(workers_.size() - 1);
-}
-
-void Enforcer::Deliver(std::uint16_t worker, std::uint32_t id, NfqueueVerdict v,
-                       std::uint32_t mark) {
-  if (v == NfqueueVerdict::kAccept) {
-    ++stats_.accepted;
-  } else {
-    ++stats_.dropped;
+struct Enforcer::Worker {
+  Worker(const Snapshot& s, std::uint64_t v, SharedNameCache* names)
+      : engine(*s.policy, Vantage::kQueue, s.config.limits, {}, names),
+        held(s.config.max_held_packets),
+        version(v) {
+    scratch.reserve(s.config.max_held_packets);
   }
-  workers_[worker]->Verdict(id, v, mark);
+  Engine engine;
+  HeldPackets held;
+  std::uint64_t version;
+  std::shared_ptr<const Snapshot> snapshot;  // what `engine` judges with
+  VerdictSink* sink = nullptr;
+  PacketInjector* injector = nullptr;
+  WorkerEvents* events = nullptr;
+  std::uint16_t index = 0;
+  std::vector<HeldPacket> scratch;
+  Counters stats;
+};
+
+Enforcer::Enforcer(const DaemonConfig& config, std::shared_ptr<const Policy> policy)
+    : names_(config.limits.max_named_addresses),
+      snapshot_(std::make_shared<const Snapshot>(Snapshot{config, std::move(policy)})) {}
+
+Enforcer::~Enforcer() = default;
+
+std::uint16_t Enforcer::AddWorker(VerdictSink* sink, PacketInjector* injector,
+                                  WorkerEvents* events) {
+  std::shared_ptr<const Snapshot> s;
+  {
+    std::lock_guard<std::mutex> lock(snapshot_mutex_);
+    s = snapshot_;
+  }
+  auto w = std::make_unique<Worker>(*s, version_.load(std::memory_order_acquire), &names_);
+  w->snapshot = s;
+  w->sink = sink;
+  w->injector = injector;
+  w->events = events;
+  w->index = static_cast<std::uint16_t>(workers_.size());
+  if (events) {
+    events->Adopt(s->policy);
+    w->engine.AddSink(events);
+  }
+  workers_.push_back(std::move(w));
+  return workers_.back()->index;
 }
 
-void Enforcer::ReleaseHeld(const FlowKey& key, NfqueueVerdict v) {
-  scratch_.clear();
-  held_.Release(key, &scratch_);
-  for (const HeldPacket& p : scratch_) Deliver(p.worker, p.packet_id, v, 0);
+void Enforcer::Publish(const DaemonConfig& config, std::shared_ptr<const Policy> policy) {
+  auto next = std::make_shared<const Snapshot>(Snapshot{config, std::move(policy)});
+  std::lock_guard<std::mutex> lock(snapshot_mutex_);
+  snapshot_ = std::move(next);
+  version_.fetch_add(1, std::memory_order_release);
 }
 
-void Enforcer::Inject(std::span<const std::uint8_t> datagram, const PacketOutcome& out) {
-  if (!injector_ || !out.to_server) return;
+std::shared_ptr<const Policy> Enforcer::CurrentPolicy() const {
+  std::lock_guard<std::mutex> lock(snapshot_mutex_);
+  return snapshot_->policy;
+}
+
+void Enforcer::Adopt(Worker& w) {
+  const std::uint64_t v = version_.load(std::memory_order_acquire);
+  if (v == w.version) return;
+  {
+    std::lock_guard<std::mutex> lock(snapshot_mutex_);
+    w.snapshot = snapshot_;
+    w.version = version_.load(std::memory_order_relaxed);
+  }
+  // The engine and the event sink switch together, on this thread.
+  w.engine.SetPolicy(*w.snapshot->policy);
+  if (w.events) w.events->Adopt(w.snapshot->policy);
+}
+
+void Enforcer::Deliver(Worker& w, std::uint32_t id, NfqueueVerdict v, std::uint32_t mark) {
+  (v == NfqueueVerdict::kAccept ? w.stats.accepted : w.stats.dropped).fetch_add(1, kRelaxed);
+  w.sink->Verdict(id, v, mark);
+}
+
+void Enforcer::ReleaseHeld(Worker& w, const FlowKey& key, NfqueueVerdict v) {
+  w.scratch.clear();
+  w.held.Release(key, &w.scratch);
+  for (const HeldPacket& p : w.scratch) Deliver(w, p.packet_id, v, 0);
+}
+
+void Enforcer::Inject(Worker& w, std::span<const std::uint8_t> datagram, const PacketOutcome& out) {
+  if (!w.injector || !out.to_server) return;
   std::uint8_t reply[kMaxInjectedPacket];
   std::size_t n = 0;
   if (out.flow->kind == FlowKind::kTcp) {
     n = BuildTcpReset(datagram, reply);
-    if (n) ++stats_.resets_sent;
+    if (n) w.stats.resets_sent.fetch_add(1, kRelaxed);
   } else if (out.flow->kind == FlowKind::kUdp) {
     n = BuildIcmpUnreachable(datagram, reply);
-    if (n) ++stats_.unreachables_sent;
+    if (n) w.stats.unreachables_sent.fetch_add(1, kRelaxed);
   }
-  if (n && !injector_->Send(std::span<const std::uint8_t>(reply, n))) ++stats_.inject_failures;
+  if (n && !w.injector->Send(std::span<const std::uint8_t>(reply, n))) {
+    w.stats.inject_failures.fetch_add(1, kRelaxed);
+  }
 }
 
 Enforcer::Result Enforcer::Handle(std::uint16_t worker, const RawPacket& packet, std::uint32_t id) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  const PacketOutcome out = engine_.Process(packet);
-  const bool enforce = policy_->mode != PolicyMode::kAudit;
+  Worker& w = *workers_[worker];
+  Adopt(w);
+  const DaemonConfig& config = w.snapshot->config;
+  const PacketOutcome out = w.engine.Process(packet);
+  const bool enforce = w.snapshot->policy->mode != PolicyMode::kAudit;
   if (out.decode != DecodeStatus::kOk || out.flow == nullptr) {
     // Not IP at all cannot come from NFQUEUE; fragments are reassembled by
     // conntrack before the queue; what is left is malformed: fail closed.
     const bool drop =
         enforce && (out.decode == DecodeStatus::kMalformed || out.decode == DecodeStatus::kHeld);
-    if (drop) ++stats_.malformed_dropped;
-    Deliver(worker, id, drop ? NfqueueVerdict::kDrop : NfqueueVerdict::kAccept, 0);
+    if (drop) w.stats.malformed_dropped.fetch_add(1, kRelaxed);
+    Deliver(w, id, drop ? NfqueueVerdict::kDrop : NfqueueVerdict::kAccept, 0);
     return {drop ? Verdict::kDeny : Verdict::kNotGoverned, false};
   }
   if (!enforce || out.verdict == Verdict::kNotGoverned) {
-    Deliver(worker, id, NfqueueVerdict::kAccept, 0);
+    Deliver(w, id, NfqueueVerdict::kAccept, 0);
     return {out.verdict, false};
   }
   const Flow& f = *out.flow;
   if (out.drop_packet && out.verdict != Verdict::kDeny) {
     // Not judged yet (beyond a hole, or no room to keep its bytes): the
     // client retransmits; the flow's verdict stands.
-    ++stats_.segments_refused;
-    Deliver(worker, id, NfqueueVerdict::kDrop, 0);
+    w.stats.segments_refused.fetch_add(1, kRelaxed);
+    Deliver(w, id, NfqueueVerdict::kDrop, 0);
     return {Verdict::kDeny, false};
   }
   if (out.is_dns && !(f.kind == FlowKind::kTcp && out.verdict == Verdict::kDeny)) {
     if (out.dns_question_denied) {
       if (out.dns_reason == Reason::kDnsResolverNotAllowed) {
-        Inject(packet.data, out);  // fail fast: ICMP unreachable from that server
-      } else if (injector_ && out.dns_reason == Reason::kDnsNameNotAllowed) {
+        Inject(w, packet.data, out);  // fail fast: ICMP unreachable from that server
+      } else if (w.injector && out.dns_reason == Reason::kDnsNameNotAllowed) {
         std::uint8_t reply[kMaxInjectedPacket];
-        const std::uint8_t rcode = config_.dns_refusal == DnsRefusal::kNxdomain ? 3 : 5;
+        const std::uint8_t rcode = config.dns_refusal == DnsRefusal::kNxdomain ? 3 : 5;
         const std::size_t n = BuildDnsRefusal(packet.data, rcode, reply);
-        if (n && injector_->Send(std::span<const std::uint8_t>(reply, n))) {
-          ++stats_.dns_refusals_sent;
+        if (n && w.injector->Send(std::span<const std::uint8_t>(reply, n))) {
+          w.stats.dns_refusals_sent.fetch_add(1, kRelaxed);
         } else if (n) {
-          ++stats_.inject_failures;
+          w.stats.inject_failures.fetch_add(1, kRelaxed);
         }
       }
-      Deliver(worker, id, NfqueueVerdict::kDrop, 0);
+      Deliver(w, id, NfqueueVerdict::kDrop, 0);
       return {Verdict::kDeny, false};
     }
-    Deliver(worker, id,
-            out.verdict == Verdict::kDeny ? NfqueueVerdict::kDrop : NfqueueVerdict::kAccept, 0);
+    Deliver(w, id, out.verdict == Verdict::kDeny ? NfqueueVerdict::kDrop : NfqueueVerdict::kAccept,
+            0);
     return {out.verdict, false};
   }
   const FlowKey key = KeyOf(f);
   if (out.verdict == Verdict::kDeny) {
     const bool opening =
         (f.kind == FlowKind::kTcp && out.to_server) || (f.kind == FlowKind::kUdp && out.to_server);
-    if (opening) Inject(packet.data, out);
-    ReleaseHeld(key, NfqueueVerdict::kDrop);
-    Deliver(worker, id, NfqueueVerdict::kDrop, out.final && MayMark(f) ? kConnmarkDenied : 0);
+    if (opening) Inject(w, packet.data, out);
+    ReleaseHeld(w, key, NfqueueVerdict::kDrop);
+    Deliver(w, id, NfqueueVerdict::kDrop, out.final && MayMark(f) ? kConnmarkDenied : 0);
     return {Verdict::kDeny, false};
   }
   if (out.awaiting_name) {
-    HeldPacket h{key, worker, id, packet.time};
+    HeldPacket h{key, w.index, id, packet.time};
     HeldPacket dropped;
-    ++stats_.held;
-    if (held_.Hold(h, &dropped)) {
-      ++stats_.held_evicted;
-      Deliver(dropped.worker, dropped.packet_id, NfqueueVerdict::kDrop, 0);
+    w.stats.held.fetch_add(1, kRelaxed);
+    if (w.held.Hold(h, &dropped)) {
+      w.stats.held_evicted.fetch_add(1, kRelaxed);
+      Deliver(w, dropped.packet_id, NfqueueVerdict::kDrop, 0);
     }
-    AckHeld(packet.data, f);
+    AckHeld(w, packet.data, f);
     return {out.verdict, true};
   }
-  ReleaseHeld(key, NfqueueVerdict::kAccept);
-  const bool bypass = out.final && !config_.intercept.every_packet && MayMark(f);
-  Deliver(worker, id, NfqueueVerdict::kAccept, bypass ? kConnmarkAllowed : 0);
+  ReleaseHeld(w, key, NfqueueVerdict::kAccept);
+  const bool bypass = out.final && !config.intercept.every_packet && MayMark(f);
+  Deliver(w, id, NfqueueVerdict::kAccept, bypass ? kConnmarkAllowed : 0);
   return {Verdict::kAllow, false};
 }
 
-void Enforcer::AckHeld(std::span<const std::uint8_t> datagram, const Flow& f) {
+void Enforcer::AckHeld(Worker& w, std::span<const std::uint8_t> datagram, const Flow& f) {
   // A ClientHello larger than the client's initial congestion window (ten
   // segments) only arrives whole if its first segments are acknowledged.
   // They are held, so the server cannot; the daemon does, on its behalf.
   // Nothing reaches the server before the name is judged.
   constexpr std::uint32_t kAckHeldAfter = 8192;
-  if (!injector_ || f.kind != FlowKind::kTcp || !f.server_stream.known ||
+  if (!w.injector || f.kind != FlowKind::kTcp || !f.server_stream.known ||
       f.client_stream.next_seq - f.client_stream.start_seq < kAckHeldAfter) {
     return;
   }
   std::uint8_t reply[kMaxInjectedPacket];
   const std::size_t n = BuildTcpAck(datagram, f.server_stream.next_seq, f.server_window, reply);
-  if (n && injector_->Send(std::span<const std::uint8_t>(reply, n))) {
-    ++stats_.held_acked;
+  if (n && w.injector->Send(std::span<const std::uint8_t>(reply, n))) {
+    w.stats.held_acked.fetch_add(1, kRelaxed);
   } else if (n) {
-    ++stats_.inject_failures;
+    w.stats.inject_failures.fetch_add(1, kRelaxed);
   }
 }
 
-void Enforcer::Tick(Timestamp now) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  scratch_.clear();
-  const Timestamp deadline = now - static_cast<Timestamp>(config_.hold_timeout_ms) * 1000;
-  held_.Expire(deadline, &scratch_);
-  for (const HeldPacket& p : scratch_) {
-    ++stats_.held_expired;
-    Deliver(p.worker, p.packet_id, NfqueueVerdict::kDrop, 0);
+void Enforcer::Tick(std::uint16_t worker, Timestamp now) {
+  Worker& w = *workers_[worker];
+  Adopt(w);
+  w.scratch.clear();
+  const Timestamp deadline =
+      now - static_cast<Timestamp>(w.snapshot->config.hold_timeout_ms) * 1000;
+  w.held.Expire(deadline, &w.scratch);
+  for (const HeldPacket& p : w.scratch) {
+    w.stats.held_expired.fetch_add(1, kRelaxed);
+    Deliver(w, p.packet_id, NfqueueVerdict::kDrop, 0);
     // The name never came in time: the flow is denied (and logged) so
     // nothing it sends later passes on an inspection that never finished.
-    engine_.EndStalledInspection(p.flow, now);
+    w.engine.EndStalledInspection(p.flow, now);
+  }
+  w.stats.active_flows.store(w.engine.ActiveFlows(), kRelaxed);
+}
+
+void Enforcer::Drain(std::uint16_t worker) {
+  Worker& w = *workers_[worker];
+  w.scratch.clear();
+  w.held.Expire(std::numeric_limits<Timestamp>::max(), &w.scratch);
+  for (const HeldPacket& p : w.scratch) {
+    w.stats.held_expired.fetch_add(1, kRelaxed);
+    Deliver(w, p.packet_id, NfqueueVerdict::kDrop, 0);
   }
 }
 
-void Enforcer::SetPolicy(std::shared_ptr<const Policy> policy) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  retired_.push_back(policy_);
-  policy_ = std::move(policy);
-  engine_.SetPolicy(*policy_);
+EnforcerStats Enforcer::Stats() const {
+  EnforcerStats s;
+  for (const auto& w : workers_) {
+    const Counters& c = w->stats;
+    s.accepted += c.accepted.load(kRelaxed);
+    s.dropped += c.dropped.load(kRelaxed);
+    s.held += c.held.load(kRelaxed);
+    s.held_expired += c.held_expired.load(kRelaxed);
+    s.held_evicted += c.held_evicted.load(kRelaxed);
+    s.resets_sent += c.resets_sent.load(kRelaxed);
+    s.unreachables_sent += c.unreachables_sent.load(kRelaxed);
+    s.dns_refusals_sent += c.dns_refusals_sent.load(kRelaxed);
+    s.inject_failures += c.inject_failures.load(kRelaxed);
+    s.malformed_dropped += c.malformed_dropped.load(kRelaxed);
+    s.segments_refused += c.segments_refused.load(kRelaxed);
+    s.held_acked += c.held_acked.load(kRelaxed);
+  }
+  return s;
 }
 
-EnforcerStats Enforcer::Stats() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return stats_;
+std::uint64_t Enforcer::ActiveFlows() const {
+  std::uint64_t n = 0;
+  for (const auto& w : workers_) n += w->stats.active_flows.load(kRelaxed);
+  return n;
 }
+
+std::uint64_t Enforcer::NamedAddresses() const { return names_.Addresses(); }
 
 }  // namespace flightwall

@@ -18,14 +18,25 @@
 // In policy mode `audit` every packet is accepted (the event log still says
 // what would have been denied).
 //
-// Thread-safety: Handle/Tick may be called from several worker threads; the
-// Enforcer serialises them with one mutex (the engine and its tables are
-// shared so that DNS learned on one queue attests flows on another). Each
-// verdict is delivered through the VerdictSink of the worker that received
-// the packet.
+// Workers. Each queue has one worker that owns everything its packets touch:
+// an Engine (its shard of the flows and its inspection pools), its held
+// packets, its verdict sink, its injector and its event sink. The rules
+// spread flows with --queue-balance, which hashes the addresses
+// symmetrically, so both directions of a connection reach the same worker;
+// only the DNS name cache is shared (flow/shared_name_cache.h). A worker's
+// methods (Handle, Tick, Drain) are called only from its own thread, so only
+// the owning thread ever issues a verdict on its queue, and no lock is taken
+// on the packet path except the name cache's shard locks.
+//
+// Policy and config form one immutable snapshot. Publish() swaps it (any
+// thread); each worker adopts the new snapshot at its next packet or tick,
+// switching its engine and its event sink together, so a decision and the
+// event that reports it always use the same policy. Old snapshots are freed
+// when the last worker has moved on. Stats() and the gauges may be read from
+// any thread.
 #pragma once
 
-#include <chrono>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -47,6 +58,14 @@ class VerdictSink {
   virtual void Verdict(std::uint32_t packet_id, NfqueueVerdict verdict, std::uint32_t connmark) = 0;
 };
 
+// A worker's evidence sink: receives its engine's events and is told when
+// the worker judges with another policy (the event log names the rules and
+// apps of that policy).
+class WorkerEvents : public EventSink {
+ public:
+  virtual void Adopt(std::shared_ptr<const Policy> policy) = 0;
+};
+
 struct EnforcerStats {
   std::uint64_t accepted = 0;
   std::uint64_t dropped = 0;
@@ -64,15 +83,16 @@ struct EnforcerStats {
 
 class Enforcer {
  public:
-  // `injector` may be null (no fail-fast replies, e.g. in unit tests).
-  Enforcer(const DaemonConfig& config, std::shared_ptr<const Policy> policy,
-           PacketInjector* injector);
+  Enforcer(const DaemonConfig& config, std::shared_ptr<const Policy> policy);
+  ~Enforcer();
+  Enforcer(const Enforcer&) = delete;
+  Enforcer& operator=(const Enforcer&) = delete;
 
-  Engine& GetEngine() { return engine_; }
-  std::mutex& Mutex() { return mutex_; }
+  // Adds a worker before any thread runs; returns its index. `injector`
+  // (fail-fast replies) and `events` may be null; none is owned.
+  std::uint16_t AddWorker(VerdictSink* sink, PacketInjector* injector = nullptr,
+                          WorkerEvents* events = nullptr);
 
-  // Registers a worker's verdict sink; returns the worker index.
-  std::uint16_t AddWorker(VerdictSink* sink);
   // Judges one queued packet (its bytes are only read during the call) and
   // delivers its verdict, now or, for a held packet, when its flow is judged.
   struct Result {
@@ -80,29 +100,40 @@ class Enforcer {
     bool held = false;                        // verdict deferred until its name is known
   };
   Result Handle(std::uint16_t worker, const RawPacket& packet, std::uint32_t packet_id);
-  // Drops packets held past the timeout; call a few times a second.
-  void Tick(Timestamp now);
-  // Swaps the policy (after a successful reload).
-  void SetPolicy(std::shared_ptr<const Policy> policy);
-  std::shared_ptr<const Policy> CurrentPolicy() const { return policy_; }
-  EnforcerStats Stats();
+  // Drops what the worker held past the hold timeout; call at least every
+  // tick (the daemon: every 50 ms, whether packets arrive or not).
+  void Tick(std::uint16_t worker, Timestamp now);
+  // At stop: drops everything the worker holds (fail closed).
+  void Drain(std::uint16_t worker);
+
+  // Publishes a new snapshot (after a successful reload); any thread.
+  void Publish(const DaemonConfig& config, std::shared_ptr<const Policy> policy);
+  std::shared_ptr<const Policy> CurrentPolicy() const;
+
+  EnforcerStats Stats() const;
+  std::uint64_t ActiveFlows() const;  // over all workers, as of their last tick
+  std::uint64_t NamedAddresses() const;
+  std::size_t Workers() const { return workers_.size(); }
 
  private:
-  void Deliver(std::uint16_t worker, std::uint32_t id, NfqueueVerdict v, std::uint32_t mark);
-  void ReleaseHeld(const FlowKey& key, NfqueueVerdict v);
-  void Inject(std::span<const std::uint8_t> datagram, const PacketOutcome& out);
-  void AckHeld(std::span<const std::uint8_t> datagram, const Flow& f);
+  struct Snapshot {
+    DaemonConfig config;
+    std::shared_ptr<const Policy> policy;
+  };
+  struct Counters;
+  struct Worker;
 
-  DaemonConfig config_;
-  std::shared_ptr<const Policy> policy_;
-  std::vector<std::shared_ptr<const Policy>> retired_;  // kept alive: flows may point into them
-  PacketInjector* injector_;
-  Engine engine_;
-  HeldPackets held_;
-  std::vector<VerdictSink*> workers_;
-  std::vector<HeldPacket> scratch_;
-  std::mutex mutex_;
-  EnforcerStats stats_;
+  void Adopt(Worker& w);
+  void Deliver(Worker& w, std::uint32_t id, NfqueueVerdict v, std::uint32_t mark);
+  void ReleaseHeld(Worker& w, const FlowKey& key, NfqueueVerdict v);
+  void Inject(Worker& w, std::span<const std::uint8_t> datagram, const PacketOutcome& out);
+  void AckHeld(Worker& w, std::span<const std::uint8_t> datagram, const Flow& f);
+
+  SharedNameCache names_;
+  mutable std::mutex snapshot_mutex_;  // guards snapshot_ (not the packet path)
+  std::shared_ptr<const Snapshot> snapshot_;
+  std::atomic<std::uint64_t> version_{1};
+  std::vector<std::unique_ptr<Worker>> workers_;
 };
 
 }  // namespace flightwall

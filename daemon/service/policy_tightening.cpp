@@ -84,6 +84,24 @@ bool PolicyIsNoLooser(const Policy& current, const Policy& next, std::string* wh
     *why = "the new policy allows ICMP echo";
     return false;
   }
+  // DNS answers that attest longer attest more.
+  if (next.dns.ttl_grace_seconds > current.dns.ttl_grace_seconds ||
+      next.dns.min_ttl_seconds > current.dns.min_ttl_seconds) {
+    *why = "the new policy lets DNS answers attest for longer (ttl_grace_seconds/min_ttl_seconds)";
+    return false;
+  }
+  return true;
+}
+
+bool ConfigIsNoLooser(const DaemonConfig& current, const DaemonConfig& next, std::string* why) {
+  if (next.intercept.fail_open && !current.intercept.fail_open) {
+    *why = "the new config sets on_failure: open";
+    return false;
+  }
+  if (next.intercept.mode != current.intercept.mode) {
+    *why = "the new config changes intercept.mode (it would govern other traffic)";
+    return false;
+  }
   return true;
 }
 

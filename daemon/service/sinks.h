@@ -1,7 +1,10 @@
 // DaemonSinks: the daemon's evidence outputs, owned together: the
 // hash-chained event log file (written at decision time) and the Prometheus
-// metrics. Thread-safety: event and metric updates arrive under the
-// Enforcer's mutex; Reopen/SetPolicy/Update are called by the main thread.
+// metrics. Each worker gets its own event sink (ForWorker) that follows the
+// policy of that worker's engine; the workers append to the one chain in
+// turn (a mutex) and count in the one set of metrics (thread-safe).
+// ForWorker is called before the workers run; Reopen/SetPolicy/Update/Close
+// by the main thread.
 #pragma once
 
 #include <memory>
@@ -10,6 +13,7 @@
 
 #include "engine/engine.h"
 #include "service/daemon_config.h"
+#include "service/enforcer.h"
 
 namespace flightwall {
 
@@ -26,9 +30,9 @@ class DaemonSinks {
   DaemonSinks(const DaemonSinks&) = delete;
   DaemonSinks& operator=(const DaemonSinks&) = delete;
 
-  void Attach(Engine& engine);
-  void Reopen();  // SIGUSR1: logrotate moved the event log
-  void SetPolicy(std::shared_ptr<const Policy> policy);
+  WorkerEvents* ForWorker();  // owned by the DaemonSinks
+  void Reopen();              // SIGUSR1: logrotate moved the event log
+  void SetPolicy(const Policy& policy);
   void PolicyReload(bool ok);
   void ObserveVerdict(Verdict verdict, std::uint32_t bytes, double latency_seconds);
   // Refreshes gauges from the enforcer and the kernel's queue statistics.

@@ -19,8 +19,20 @@ std::string EventChainHash(const std::string& prev_hash, const std::string& body
   return Sha256Hex(prev_hash + "\n" + body);
 }
 
-EventChain::EventChain(LineWriter& out, ChainPosition start)
-    : out_(out), position_(std::move(start)) {}
+std::string EventChainHmac(HmacSha256Hasher& hmac, std::string_view prev_hash,
+                           std::string_view body) {
+  hmac.Update(prev_hash);
+  hmac.Update("\n");
+  hmac.Update(body);
+  return hmac.FinalHex();
+}
+
+EventChain::EventChain(LineWriter& out, ChainPosition start, std::span<const std::uint8_t> key)
+    : out_(out),
+      position_(std::move(start)),
+      hmac_(key.empty() ? nullptr : std::make_unique<HmacSha256Hasher>(key)) {}
+
+EventChain::~EventChain() = default;
 
 // `,"hash":"<64 hex>"` plus the closing brace.
 constexpr std::size_t kHashMemberBytes = 80;
@@ -32,6 +44,7 @@ bool EventChain::Append(const Json& fields) {
   line["seq"] = ++position_.seq;
   line["prev"] = position_.hash;
   if (position_.unrecorded_lost > 0) line["lost_before"] = position_.unrecorded_lost;
+  line["chain"] = std::string(ChainModeName(Mode()));
   for (auto& [k, v] : fields.items()) line[k] = v;
   std::string unhashed = Dump(line);
   // A line the verifier would refuse as too long must never be written:
@@ -45,7 +58,8 @@ bool EventChain::Append(const Json& fields) {
     line["truncated"] = true;
     unhashed = Dump(line);
   }
-  std::string hash = EventChainHash(position_.hash, unhashed);
+  std::string hash = hmac_ ? EventChainHmac(*hmac_, position_.hash, unhashed)
+                           : EventChainHash(position_.hash, unhashed);
   line["hash"] = hash;
   if (!out_.WriteLine(Dump(line))) {
     // The seq stays used, the chain stays at the last written line: the next

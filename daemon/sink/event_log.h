@@ -4,11 +4,20 @@
 // verdict, reason, rule, packets and bytes attempted.
 //
 // Hash chain. Every line starts with `seq` (1, 2, 3, ...) and `prev` (the
-// previous line's hash, "" for the first line of a chain) and ends with
-// `hash` = EventChainHash(prev, body), body being the line's JSON with the
-// "hash" member removed (i.e. the exact bytes before `,"hash":` plus "}").
-// Deleting, editing or reordering lines therefore breaks the chain, and
-// `flightwall verify-log` (log_verifier.h) finds where.
+// previous line's hash, "" for the first line of a chain), then `chain` (how
+// the hash is made, see below), and ends with `hash` = EventChainHash(prev,
+// body), body being the line's JSON with the "hash" member removed (i.e. the
+// exact bytes before `,"hash":` plus "}"). Deleting, editing or reordering
+// lines therefore breaks the chain, and `flightwall verify-log`
+// (log_verifier.h) finds where.
+//
+// Keyed chain. Given a key (events.hmac_key_file, chain_key.h), the hash is
+// EventChainHmac instead, HMAC-SHA256 under the key, and lines say
+// "chain":"hmac-sha256" ("sha256" otherwise; logs from before this member
+// have none and are sha256). Without the key a line can be neither forged
+// nor checked. Neither mode shows lines cut off the end or a whole log
+// replaced by a consistent one; that takes the head (ChainHead) published
+// outside the file while it was written.
 //
 // Lost lines. When the LineWriter cannot write a line (disk full, I/O error)
 // the line's seq is used up but the chain does not advance past it: the next
@@ -26,16 +35,22 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 
 #include "engine/event_sink.h"
 #include "policy/policy.h"
 #include "sink/line_writer.h"
+#include "sink/log_verifier.h"
 
 namespace flightwall {
+
+class HmacSha256Hasher;
 
 // Where a chain stands: the last seq used (written or lost), the last
 // written line's hash, and how many lines were lost since that line (the
@@ -46,10 +61,21 @@ struct ChainPosition {
   std::uint64_t unrecorded_lost = 0;
 };
 
+// The last line a chain has on disk: its seq and hash (seq 0 and "" before
+// the first). Published outside the log (journal, metrics) so that
+// `verify-log --expect-seq/--expect-head` can tell truncation and rewrites.
+struct ChainHead {
+  std::uint64_t seq = 0;
+  std::string hash;
+};
+
 class EventChain {
  public:
   // Continues from `start` (EventLogFile::ResumePosition() after a restart).
-  explicit EventChain(LineWriter& out, ChainPosition start = {});
+  // A non-empty `key` makes a keyed chain (it is copied into the hasher).
+  explicit EventChain(LineWriter& out, ChainPosition start = {},
+                      std::span<const std::uint8_t> key = {});
+  ~EventChain();
   EventChain(const EventChain&) = delete;
   EventChain& operator=(const EventChain&) = delete;
 
@@ -59,12 +85,14 @@ class EventChain {
 
   ChainPosition Position() const;
   std::uint64_t Lost() const;  // lines this chain failed to write
+  ChainMode Mode() const { return hmac_ ? ChainMode::kHmacSha256 : ChainMode::kSha256; }
 
  private:
   mutable std::mutex mutex_;
   LineWriter& out_;
   ChainPosition position_;
   std::uint64_t lost_ = 0;
+  const std::unique_ptr<HmacSha256Hasher> hmac_;  // null: unkeyed; used under mutex_
 };
 
 class EventLog : public EventSink {
@@ -104,5 +132,8 @@ class EventLog : public EventSink {
 // The hash a line must carry: SHA-256 hex of prev_hash + "\n" + body, where
 // body is the line's JSON with the "hash" member removed.
 std::string EventChainHash(const std::string& prev_hash, const std::string& body);
+// The same for a keyed chain: HMAC-SHA256 hex under the hasher's key.
+std::string EventChainHmac(HmacSha256Hasher& hmac, std::string_view prev_hash,
+                           std::string_view body);
 
 }  // namespace flightwall

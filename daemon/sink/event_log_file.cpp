@@ -71,6 +71,7 @@ std::unique_ptr<EventLogFile> EventLogFile::Open(const std::string& path, std::s
   }
   std::unique_ptr<EventLogFile> file(new EventLogFile(path, fd));
   file->ReadTail();
+  file->head_ = {file->resume_.seq - file->resume_.unrecorded_lost, file->resume_.hash};
   return file;
 }
 
@@ -158,6 +159,7 @@ bool EventLogFile::WriteLine(std::string_view line) {
   if (err == 0) {
     needs_newline_ = false;
     written_.fetch_add(1, std::memory_order_relaxed);
+    NoteHead(line);
     return true;
   }
   last_errno_.store(err, std::memory_order_relaxed);
@@ -169,6 +171,33 @@ bool EventLogFile::WriteLine(std::string_view line) {
     if (end < cut || ftruncate(fd_, end - cut) != 0) needs_newline_ = buffer_[done - 1] != '\n';
   }
   return false;
+}
+
+// Event lines start with {"seq":N, and end with ,"hash":"<64 hex>"} (the
+// chain writes them so): read both in place, without parsing the JSON.
+void EventLogFile::NoteHead(std::string_view line) {
+  constexpr std::string_view kSeq = "{\"seq\":";
+  constexpr std::string_view kHash = ",\"hash\":\"";
+  constexpr std::size_t kHexDigits = 64;
+  constexpr std::size_t kTail = kHash.size() + kHexDigits + 2;
+  if (line.size() < kSeq.size() + kTail || line.substr(0, kSeq.size()) != kSeq ||
+      line.substr(line.size() - kTail, kHash.size()) != kHash ||
+      line.substr(line.size() - 2) != "\"}") {
+    return;
+  }
+  std::uint64_t seq = 0;
+  std::size_t i = kSeq.size();
+  for (; i < line.size() && i < kSeq.size() + 20 && line[i] >= '0' && line[i] <= '9'; ++i) {
+    seq = seq * 10 + static_cast<std::uint64_t>(line[i] - '0');
+  }
+  if (i == kSeq.size() || line[i] != ',') return;
+  head_.seq = seq;
+  head_.hash.assign(line.substr(line.size() - kHexDigits - 2, kHexDigits));
+}
+
+ChainHead EventLogFile::Head() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return head_;
 }
 
 bool EventLogFile::Reopen(std::string* error) {

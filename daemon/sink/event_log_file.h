@@ -17,13 +17,19 @@
 //   only sets a flag) opens the path again; the chain continues in memory, so
 //   the new file's first line links to the rotated file's last one. If the
 //   path cannot be opened the old descriptor is kept.
+// - Head: Head() is the last event line on disk (seq and hash), read from
+//   the lines as they are written (and from the tail at Open), for the
+//   daemon to publish outside the file (chain_head_journal.h, metrics).
+//   After Reopen it is still the rotated file's last line until a line is
+//   written to the new file.
 // - Failure: a write that fails (ENOSPC, EIO, EDQUOT, ...) never throws and
 //   never retries in a loop: the line is counted in Lost() and WriteLine
 //   returns false, which makes the chain record the gap (lost_before). A
 //   partial write is cut back with ftruncate so the file keeps whole lines;
 //   if even that fails the fragment is terminated before the next line.
-// Thread-safety: WriteLine, Reopen and the counters may be called from any
-// thread (one mutex around the descriptor; counters are atomics).
+// Thread-safety: WriteLine, Reopen, Head and the counters may be called from
+// any thread (one mutex around the descriptor and the head; counters are
+// atomics).
 #pragma once
 
 #include <atomic>
@@ -55,6 +61,8 @@ class EventLogFile : public LineWriter {
   const ChainPosition& ResumePosition() const { return resume_; }
   // Non-empty when the existing file's end was damaged (for the daemon's log).
   const std::string& ResumeNote() const { return resume_note_; }
+  // The last event line written (or found at Open): seq 0 and "" if none.
+  ChainHead Head() const;
 
   const std::string& Path() const { return path_; }
   std::uint64_t Written() const { return written_.load(std::memory_order_relaxed); }
@@ -65,14 +73,16 @@ class EventLogFile : public LineWriter {
  private:
   EventLogFile(std::string path, int fd);
   void ReadTail();
+  void NoteHead(std::string_view line);  // under mutex_
 
   const std::string path_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   int fd_;
   bool needs_newline_ = false;  // the file ends in a fragment: start the next line afresh
   std::string buffer_;
   ChainPosition resume_;
   std::string resume_note_;
+  ChainHead head_;  // guarded by mutex_
   std::atomic<std::uint64_t> written_{0};
   std::atomic<std::uint64_t> lost_{0};
   std::atomic<int> last_errno_{0};

@@ -8,12 +8,15 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "common/sha256.h"
 #include "sink/event_log.h"
 
 namespace flightwall {
 namespace {
 
 constexpr std::string_view kHashKey = ",\"hash\":\"";
+constexpr std::string_view kSha256Name = "sha256";
+constexpr std::string_view kHmacSha256Name = "hmac-sha256";
 constexpr std::size_t kHashHexLength = 64;
 
 bool IsLowerHex(std::string_view s) {
@@ -30,6 +33,10 @@ std::string SeqRange(std::uint64_t first, std::uint64_t count) {
 
 }  // namespace
 
+std::string_view ChainModeName(ChainMode mode) {
+  return mode == ChainMode::kHmacSha256 ? kHmacSha256Name : kSha256Name;
+}
+
 std::string ParseChainLine(std::string_view line, ChainLine* out) {
   if (line.empty()) return "empty line";
   if (line.size() > kMaxEventLineBytes) return "line longer than 64 KiB";
@@ -40,13 +47,22 @@ std::string ParseChainLine(std::string_view line, ChainLine* out) {
   const auto prev = j.find("prev");
   const auto hash = j.find("hash");
   const auto lost = j.find("lost_before");
+  const auto chain = j.find("chain");
   if (seq == j.end() || !seq->is_number_unsigned()) return "no numeric \"seq\"";
   if (prev == j.end() || !prev->is_string()) return "no \"prev\" hash";
   if (hash == j.end() || !hash->is_string()) return "no \"hash\"";
   if (lost != j.end() && !lost->is_number_unsigned()) return "\"lost_before\" is not a count";
+  ChainMode mode = ChainMode::kSha256;
+  if (chain != j.end()) {
+    if (chain->is_string() && chain->get_ref<const std::string&>() == kHmacSha256Name) {
+      mode = ChainMode::kHmacSha256;
+    } else if (!chain->is_string() || chain->get_ref<const std::string&>() != kSha256Name) {
+      return "\"chain\" is neither \"sha256\" nor \"hmac-sha256\"";
+    }
+  }
   const auto& hash_text = hash->get_ref<const std::string&>();
   if (hash_text.size() != kHashHexLength || !IsLowerHex(hash_text)) {
-    return "\"hash\" is not a SHA-256 hex digest";
+    return "\"hash\" is not a 64-digit hex digest";
   }
   // The writer appends the hash last; the hashed body is the exact bytes
   // before it, so re-serialization can never hide an edit.
@@ -59,11 +75,20 @@ std::string ParseChainLine(std::string_view line, ChainLine* out) {
   out->seq = seq->get<std::uint64_t>();
   out->prev = prev->get<std::string>();
   out->lost_before = lost != j.end() ? lost->get<std::uint64_t>() : 0;
+  out->mode = mode;
   out->hash = hash_text;
   out->body.assign(line.substr(0, line.size() - suffix));
   out->body.push_back('}');
   return {};
 }
+
+LogVerifier::LogVerifier(const LogVerifyOptions& options)
+    : expect_seq_(options.expect_seq), expect_head_(options.expect_head) {
+  if (!options.key.empty()) hmac_ = std::make_unique<HmacSha256Hasher>(options.key);
+  result_.key_given = hmac_ != nullptr;
+}
+
+LogVerifier::~LogVerifier() = default;
 
 void LogVerifier::BeginFile(std::string name) {
   file_ = std::move(name);
@@ -97,7 +122,27 @@ bool LogVerifier::ResolvePendingGap(const ChainLine* next) {
   return false;
 }
 
-void LogVerifier::Accept(const ChainLine& c) {
+bool LogVerifier::Accept(const ChainLine& c) {
+  if (c.mode == ChainMode::kSha256 && result_.keyed_lines > 0) {
+    Break(line_no_,
+          "not keyed: an unkeyed (sha256) line after HMAC-keyed ones was written without the "
+          "key, by someone other than the daemon (if events.hmac_key_file was removed from "
+          "the config here, verify the files from here on without --key-file)");
+    return false;
+  }
+  if (c.seq == expect_seq_ && expect_seq_ != 0) {
+    expect_seen_ = true;
+    if (c.hash.compare(0, expect_head_.size(), expect_head_) != 0) {
+      Break(line_no_, "rewritten: seq " + std::to_string(c.seq) + " has hash " + c.hash +
+                          ", but the published head (--expect-head) is " + expect_head_ +
+                          ": the log was rewritten or replaced up to here (or the head was "
+                          "published for another log)");
+      return false;
+    }
+  }
+  if (c.mode == ChainMode::kHmacSha256 && result_.keyed_lines++ == 0) {
+    result_.first_keyed_seq = c.seq;
+  }
   if (c.lost_before > 0) {
     ++result_.gap_count;
     result_.lost_events += c.lost_before;
@@ -111,6 +156,14 @@ void LogVerifier::Accept(const ChainLine& c) {
   result_.last_seq = c.seq;
   result_.last_hash = c.hash;
   garbage_lines_ = 0;
+  return true;
+}
+
+// A keyed line is checked with the key only; without one it cannot be
+// checked at all, which stops the verification as kUnverifiable.
+bool LogVerifier::HashMatches(const ChainLine& c) {
+  if (c.mode == ChainMode::kSha256) return EventChainHash(c.prev, c.body) == c.hash;
+  return EventChainHmac(*hmac_, c.prev, c.body) == c.hash;
 }
 
 bool LogVerifier::AddLine(std::string_view line) {
@@ -127,12 +180,27 @@ bool LogVerifier::AddLine(std::string_view line) {
     }
     return true;
   }
-  if (EventChainHash(c.prev, c.body) != c.hash) {
+  if (c.mode == ChainMode::kHmacSha256 && !hmac_) {
+    result_.status = LogVerifyResult::Status::kUnverifiable;
+    result_.file = file_;
+    result_.line = line_no_;
+    result_.problem =
+        "this line is HMAC-keyed (\"chain\":\"hmac-sha256\"): its hash can only be checked "
+        "with the key; run verify-log --key-file FILE with the file the daemon's "
+        "events.hmac_key_file names";
+    return false;
+  }
+  if (!HashMatches(c)) {
     if (gap_pending_) return ResolvePendingGap(nullptr);
-    if (garbage_lines_ > 0)
+    if (garbage_lines_ > 0) {
       Break(first_garbage_line_, first_garbage_problem_);
-    else
+    } else if (c.mode == ChainMode::kHmacSha256 && result_.keyed_lines == 0) {
+      Break(line_no_,
+            "edited, or another key: the line's HMAC does not match; check that --key-file "
+            "is the key the daemon used (events.hmac_key_file)");
+    } else {
       Break(line_no_, "edited: the line's content does not match its hash");
+    }
     return false;
   }
   if (gap_pending_) return ResolvePendingGap(&c);
@@ -156,8 +224,7 @@ bool LogVerifier::AddLine(std::string_view line) {
                   ", so the lines before it are missing");
     }
     if (!garbage_explained) return fail("");
-    Accept(c);
-    return true;
+    return Accept(c);
   }
   const std::uint64_t last = result_.last_seq;
   if (c.prev.empty()) {
@@ -187,8 +254,7 @@ bool LogVerifier::AddLine(std::string_view line) {
         "(a line was replaced, or the chain was recomputed from here)");
   }
   if (!garbage_explained) return fail("");
-  Accept(c);
-  return true;
+  return Accept(c);
 }
 
 void LogVerifier::EndFile(bool terminated) {
@@ -212,8 +278,46 @@ void LogVerifier::EndFile(bool terminated) {
   }
 }
 
-LogVerifyResult VerifyLogBytes(std::string_view bytes, const std::string& name) {
-  LogVerifier v;
+void LogVerifier::Finish() {
+  if (result_.status != LogVerifyResult::Status::kIntact) return;
+  if (hmac_ && result_.lines > 0 && result_.keyed_lines == 0) {
+    Break(0,
+          "not keyed: no line carries an HMAC (\"chain\":\"sha256\" throughout), so the key "
+          "proves nothing: the log was written without events.hmac_key_file, or rewritten by "
+          "someone without the key");
+    return;
+  }
+  if (expect_seq_ == 0) return;
+  const std::string expected = "seq " + std::to_string(expect_seq_) + " (--expect-seq)";
+  if (result_.lines == 0 || result_.last_seq < expect_seq_) {
+    Break(0, "truncated: the published head is " + expected + ", but the chain ends at " +
+                 (result_.lines == 0 ? std::string("no line (the log is empty)")
+                                     : "seq " + std::to_string(result_.last_seq)) +
+                 ": lines were cut off the end, or the log was replaced by a shorter one");
+    return;
+  }
+  if (!expect_seen_ && expect_seq_ < result_.first_seq) {
+    result_.status = LogVerifyResult::Status::kUnverifiable;
+    result_.file = file_;
+    result_.line = 0;
+    result_.problem = "the published head is " + expected + ", before the first line given (seq " +
+                      std::to_string(result_.first_seq) +
+                      "); give the older rotated files too, oldest first";
+    return;
+  }
+  if (!expect_seen_ && !expect_head_.empty()) {
+    Break(0, "rewritten: the published head is " + expected +
+                 ", but no line has that seq (the chain records it as lost): the log was "
+                 "rewritten, or the head was published for another log");
+    return;
+  }
+  result_.expect_seq = expect_seq_;
+  result_.expect_head = expect_head_;
+}
+
+LogVerifyResult VerifyLogBytes(std::string_view bytes, const std::string& name,
+                               const LogVerifyOptions& options) {
+  LogVerifier v(options);
   v.BeginFile(name);
   std::size_t start = 0;
   while (start < bytes.size()) {
@@ -223,6 +327,7 @@ LogVerifyResult VerifyLogBytes(std::string_view bytes, const std::string& name) 
     start = end + 1;
   }
   v.EndFile(bytes.empty() || bytes.back() == '\n');
+  v.Finish();
   return v.Result();
 }
 
@@ -272,8 +377,9 @@ bool FeedFile(const std::string& path, LogVerifier* v, std::string* error) {
 
 }  // namespace
 
-LogVerifyResult VerifyLogFiles(const std::vector<std::string>& paths) {
-  LogVerifier v;
+LogVerifyResult VerifyLogFiles(const std::vector<std::string>& paths,
+                               const LogVerifyOptions& options) {
+  LogVerifier v(options);
   for (const std::string& path : paths) {
     std::string error;
     if (!FeedFile(path, &v, &error)) {
@@ -282,43 +388,8 @@ LogVerifyResult VerifyLogFiles(const std::vector<std::string>& paths) {
     }
     if (v.Result().status != LogVerifyResult::Status::kIntact) break;
   }
+  v.Finish();
   return v.Result();
-}
-
-std::string FormatLogVerifyResult(const LogVerifyResult& r) {
-  std::string s;
-  switch (r.status) {
-    case LogVerifyResult::Status::kIntact:
-      s = "OK: " + std::to_string(r.lines) + " lines, chain intact";
-      if (r.lines > 0)
-        s += " (seq " + std::to_string(r.first_seq) + "-" + std::to_string(r.last_seq) + ")";
-      s += "\n";
-      break;
-    case LogVerifyResult::Status::kBroken:
-      s = "BROKEN: " + r.file + " line " + std::to_string(r.line) + ": " + r.problem + "\n";
-      s += std::to_string(r.lines) + " event line(s) verified before the break\n";
-      break;
-    case LogVerifyResult::Status::kUnreadable:
-      s = "UNREADABLE: " + r.file + ": " + r.problem + "\n";
-      return s;
-  }
-  if (r.continues_earlier) {
-    s += "note: the first line continues an earlier log (its prev is not empty); verify the "
-         "rotated files together, oldest first, to check that link\n";
-  }
-  for (const std::string& note : r.notes) s += "note: " + note + "\n";
-  for (const LostGap& g : r.gaps) {
-    s += "lost: " + std::to_string(g.count) + " event(s) could not be written before " + g.file +
-         " line " + std::to_string(g.line) + " (" + SeqRange(g.first_seq, g.count) + ")\n";
-  }
-  if (r.gap_count > r.gaps.size()) {
-    s += "lost: ... " + std::to_string(r.gap_count - r.gaps.size()) + " more gap(s)\n";
-  }
-  if (r.gap_count > 0) {
-    s += "lost: " + std::to_string(r.lost_events) + " event(s) in " + std::to_string(r.gap_count) +
-         " gap(s), each recorded in the chain by the writer\n";
-  }
-  return s;
 }
 
 }  // namespace flightwall

@@ -12,24 +12,44 @@
 // Several files (a rotated log and its successors) are verified as one
 // chain when given in order; a single file whose first line has a non-empty
 // prev is accepted as continuing an earlier file, and the result says so.
-// Input is untrusted: lines are bounded (kMaxLineBytes), nothing throws.
+//
+// Keyed chains ("chain":"hmac-sha256") are verified only with the key
+// (LogVerifyOptions::key); without it the result is kUnverifiable at the
+// first keyed line, never intact. With a key, an unkeyed line after a keyed
+// one, or a log with no keyed line at all, is broken (written without the
+// key). A chain is self-consistent after truncation or a whole rewrite, so
+// those are caught only against a head published elsewhere (the journal,
+// a metrics scrape): LogVerifyOptions::expect_seq / expect_head.
+//
+// Input is untrusted: lines are bounded (kMaxEventLineBytes), nothing throws.
 // Not thread-safe; one verifier per verification.
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace flightwall {
 
+class HmacSha256Hasher;
+
 constexpr std::size_t kMaxEventLineBytes = 64 * 1024;
+
+// How a line's hash is computed, recorded in its "chain" member (absent in
+// logs written before keyed chains existed: sha256).
+enum class ChainMode : std::uint8_t { kSha256, kHmacSha256 };
+// "sha256" | "hmac-sha256", as written in the line.
+std::string_view ChainModeName(ChainMode mode);
 
 // The chain members of one event line.
 struct ChainLine {
   std::uint64_t seq = 0;
   std::string prev;
   std::uint64_t lost_before = 0;
+  ChainMode mode = ChainMode::kSha256;
   std::string hash;
   std::string body;  // the bytes the hash covers: the line without `,"hash":"..."`
 };
@@ -44,8 +64,23 @@ struct LostGap {
   std::uint64_t count = 0;
 };
 
+// What to verify with. The key and the head come from outside the log.
+struct LogVerifyOptions {
+  std::span<const std::uint8_t> key;  // HMAC key of a keyed chain (empty: none)
+  // The head published while the log was written: the chain must reach
+  // seq expect_seq (0: no expectation) and that line's hash must start with
+  // expect_head (lower-case hex, 8 to 64 digits; "": seq only).
+  std::uint64_t expect_seq = 0;
+  std::string expect_head;
+};
+
+constexpr std::size_t kMinExpectHeadDigits = 8;
+
 struct LogVerifyResult {
-  enum class Status : std::uint8_t { kIntact, kBroken, kUnreadable };
+  // kBroken: tampered, truncated or rewritten (line 0: the log as a whole).
+  // kUnverifiable: a keyed line without the key, or the expected seq lies
+  // before the first file given; neither proves nor disproves anything.
+  enum class Status : std::uint8_t { kIntact, kBroken, kUnverifiable, kUnreadable };
   Status status = Status::kIntact;
   std::uint64_t lines = 0;  // event lines verified (before the break, if any)
   std::uint64_t first_seq = 0;
@@ -59,12 +94,22 @@ struct LogVerifyResult {
   std::uint64_t gap_count = 0;
   std::uint64_t lost_events = 0;
   std::vector<std::string> notes;
+  bool key_given = false;
+  std::uint64_t keyed_lines = 0;  // lines whose HMAC was verified with the key
+  std::uint64_t first_keyed_seq = 0;
+  std::uint64_t expect_seq = 0;  // the expectation that was met (0: none given)
+  std::string expect_head;       // "" when only the seq was expected
 };
 
 constexpr std::size_t kMaxListedGaps = 100;
 
 class LogVerifier {
  public:
+  explicit LogVerifier(const LogVerifyOptions& options = {});
+  ~LogVerifier();
+  LogVerifier(const LogVerifier&) = delete;
+  LogVerifier& operator=(const LogVerifier&) = delete;
+
   // Line numbers restart at 1 in each file; the chain continues.
   void BeginFile(std::string name);
   // One line without its '\n'. False once the chain is broken.
@@ -72,14 +117,22 @@ class LogVerifier {
   // `terminated`: the file ended with '\n' (else its last line is partial).
   void EndFile(bool terminated);
   void SetUnreadable(std::string file, std::string problem);
+  // After the last file: checks what only the whole chain can show (the
+  // expected head was reached; a key was given and the chain is keyed).
+  void Finish();
   const LogVerifyResult& Result() const { return result_; }
 
  private:
   void Break(std::uint64_t line, std::string problem);
-  void Accept(const ChainLine& c);
+  bool HashMatches(const ChainLine& c);
+  bool Accept(const ChainLine& c);
   bool ResolvePendingGap(const ChainLine* next);
 
   LogVerifyResult result_;
+  std::unique_ptr<HmacSha256Hasher> hmac_;
+  std::uint64_t expect_seq_ = 0;
+  std::string expect_head_;
+  bool expect_seen_ = false;  // the line with seq expect_seq_ was verified
   std::string file_;
   std::uint64_t line_no_ = 0;
   bool have_previous_ = false;
@@ -95,10 +148,13 @@ class LogVerifier {
 };
 
 // Verifies `bytes` as one file named `name`.
-LogVerifyResult VerifyLogBytes(std::string_view bytes, const std::string& name = "<input>");
+LogVerifyResult VerifyLogBytes(std::string_view bytes, const std::string& name = "<input>",
+                               const LogVerifyOptions& options = {});
 // Verifies files in order as one chain; unreadable input stops with kUnreadable.
-LogVerifyResult VerifyLogFiles(const std::vector<std::string>& paths);
-// The operator-facing report: "OK: N lines, chain intact" or where and why it broke.
+LogVerifyResult VerifyLogFiles(const std::vector<std::string>& paths,
+                               const LogVerifyOptions& options = {});
+// The operator-facing report: "OK: N lines, chain intact", the chain mode
+// and what it proves, or where and why it broke / cannot be verified.
 std::string FormatLogVerifyResult(const LogVerifyResult& result);
 
 }  // namespace flightwall

@@ -63,6 +63,8 @@ struct Metrics::Families {
   prometheus::Family<prometheus::Counter>& events_lost;
   prometheus::Family<prometheus::Gauge>& build_info;
   prometheus::Family<prometheus::Counter>& inspection_incomplete;
+  prometheus::Family<prometheus::Gauge>& chain_seq;
+  prometheus::Family<prometheus::Gauge>& chain_head;
 };
 
 struct Metrics::QueueCounters {
@@ -132,6 +134,15 @@ Metrics::Metrics(const Policy& policy) : registry_(std::make_shared<prometheus::
           .Help("Flight-app flows whose inspection stopped short, by reason (each was denied "
                 "unless an allow rule opts in)")
           .Register(r),
+      BuildGauge()
+          .Name("flightwall_event_chain_seq")
+          .Help("Seq of the last line in the event log (verify-log --expect-seq)")
+          .Register(r),
+      BuildGauge()
+          .Name("flightwall_event_chain_head_info")
+          .Help("Always 1; head = first 8 hex digits of the event log's last line hash "
+                "(verify-log --expect-head, with flightwall_event_chain_seq)")
+          .Register(r),
   });
   Families& f = *families_;
   int reasons = 0;
@@ -158,6 +169,7 @@ Metrics::Metrics(const Policy& policy) : registry_(std::make_shared<prometheus::
   names_cached_ = &f.names_cached.Add({});
   flows_active_ = &f.flows_active.Add({});
   events_lost_ = &f.events_lost.Add({});
+  chain_seq_ = &f.chain_seq.Add({});
   for (int i = static_cast<int>(Inspection::kNoName);
        i <= static_cast<int>(Inspection::kUnrecognizedProtocol); ++i) {
     const auto outcome = static_cast<Inspection>(i);
@@ -293,6 +305,22 @@ void Metrics::SetCachedNames(std::uint64_t n) { names_cached_->Set(static_cast<d
 void Metrics::SetEventLogLost(std::uint64_t n) {
   std::lock_guard<std::mutex> lock(mutex_);
   AddDelta(events_lost_, &events_lost_last_, n);
+}
+
+void Metrics::SetEventChainHead(std::uint64_t seq, const std::string& hash) {
+  constexpr std::size_t kHeadLabelDigits = 8;
+  const std::string label = hash.substr(0, kHeadLabelDigits);
+  std::lock_guard<std::mutex> lock(mutex_);
+  chain_seq_->Set(static_cast<double>(seq));
+  if (label == chain_head_label_) return;
+  // One series at a time: the old head's series goes, so the label stays bounded.
+  if (chain_head_ != nullptr) families_->chain_head.Remove(chain_head_);
+  chain_head_ = nullptr;
+  chain_head_label_ = label;
+  if (!label.empty()) {
+    chain_head_ = &families_->chain_head.Add({{"head", label}});
+    chain_head_->Set(1);
+  }
 }
 
 }  // namespace flightwall

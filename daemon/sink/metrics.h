@@ -16,11 +16,14 @@
 //   policy_reloads_total{result}       result = ok | failed
 //   names_cached, flows_active         gauges
 //   events_lost_total                  event-log lines not written
+//   event_chain_seq                    seq of the event log's last line (gauge)
+//   event_chain_head_info{head}        always 1; head = first 8 hex digits of
+//                                      that line's hash (one series, replaced)
 //   build_info{version}                always 1
 // Labels are bounded by construction: verdict and reason are enums,
 // category comes from the policy catalog ("uncategorized" otherwise), app
-// from flight_apps, queue from the configured queue numbers. Host names and
-// addresses never become labels.
+// from flight_apps, queue from the configured queue numbers, head is one
+// series at a time. Host names and addresses never become labels.
 // Thread-safety: every method may be called from any thread (queue workers,
 // the main loop). SetPolicy swaps the label tables under a mutex; indices
 // from an engine still running the old policy are bounds-checked.
@@ -83,6 +86,9 @@ class Metrics : public EventSink {
   void SetCachedNames(std::uint64_t n);
   // The event log's cumulative lost-line count (EventLogFile::Lost()).
   void SetEventLogLost(std::uint64_t n);
+  // The event chain's head (EventLogFile::Head()), so a scrape stored away
+  // from this host can be checked with verify-log --expect-seq/--expect-head.
+  void SetEventChainHead(std::uint64_t seq, const std::string& hash);
 
  private:
   struct Families;
@@ -111,6 +117,7 @@ class Metrics : public EventSink {
   prometheus::Gauge* names_cached_ = nullptr;
   prometheus::Gauge* flows_active_ = nullptr;
   prometheus::Counter* events_lost_ = nullptr;
+  prometheus::Gauge* chain_seq_ = nullptr;
 
   mutable std::mutex mutex_;             // guards everything below
   std::vector<std::string> categories_;  // by catalog index
@@ -118,6 +125,8 @@ class Metrics : public EventSink {
   std::map<std::pair<std::string, std::string>, prometheus::Counter*> attempts_;
   std::map<std::uint16_t, QueueCounters> queues_;
   std::uint64_t events_lost_last_ = 0;
+  prometheus::Gauge* chain_head_ = nullptr;  // the one event_chain_head_info series
+  std::string chain_head_label_;
 };
 
 }  // namespace flightwall

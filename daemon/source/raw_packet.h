@@ -34,6 +34,7 @@ struct RawPacket {
   // of flight apps that a capture cannot show.
   std::string_view in_interface;
   std::int64_t uid = -1;
+  int marked_app = -1;  // flight app index the kernel rules put in the mark
 };
 
 }  // namespace flightwall

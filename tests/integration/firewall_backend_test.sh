@@ -176,7 +176,9 @@ check "output: install" probe "${OUT[@]}" --install
 check "output: iptables lists exactly the planned rules" listing_matches v4 "${OUT[@]}"
 check "output: ip6tables lists exactly the planned rules" listing_matches v6 "${OUT[@]}"
 check "output: users resolved to uids (nobody, 4242)" \
-  [ "$(mangle_lists v4 FLIGHTWALL | grep -c -e '--uid-owner 65534 ' -e '--uid-owner 4242 ')" = 2 ]
+  [ "$(mangle_lists v4 FLIGHTWALL | grep -c -e '--uid-owner 65534 -j' -e '--uid-owner 4242 -j')" = 4 ]
+check "output: each uid names local-app (the second app) on the connection" \
+  [ "$(mangle_lists v4 FLIGHTWALL | grep -c -e '--uid-owner [0-9]* -j CONNMARK --set-xmark 0x20000/0xff0000')" = 2 ]
 check "output: balanced queues with bypass" grep -qxF -- \
   "-A FLIGHTWALL_APP -j NFQUEUE --queue-balance 2:5 --queue-bypass" <(mangle_lists v4 FLIGHTWALL_APP)
 check "output: OUTPUT jump first" first_rule_is v4 OUTPUT "-A OUTPUT -j FLIGHTWALL"

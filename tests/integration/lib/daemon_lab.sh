@@ -398,6 +398,21 @@ $extra
 EOF
 }
 
+# dl_write_output_config FILE POLICY ON_FAILURE [INSPECT] [QUEUE] [EXTRA]: as
+# dl_write_config, in output mode: the flight apps run on the gateway itself
+# (see dl_gateway_resolver) and are selected by uid and cgroup.
+dl_write_output_config() {
+  dl_write_config "$@"
+  sed -i 's/^  mode: forward$/  mode: output/' "$1"
+}
+
+# dl_gateway_resolver: the gateway's own processes resolve through the lab's
+# dnsmasq, so in output mode their DNS crosses the daemon as the tablet's does.
+dl_gateway_resolver() {
+  mkdir -p "/etc/netns/$DL_NS_G"
+  echo "nameserver 203.0.113.53" >"/etc/netns/$DL_NS_G/resolv.conf"
+}
+
 # dl_start_daemon CONFIG [LOGNAME]: runs `flightwall run` in the gateway and
 # returns once it printed READY (at most 20 s). DL_DAEMON_PID is the daemon
 # itself (ip netns exec execs it), DL_DAEMON_LOG its stderr.
@@ -529,8 +544,8 @@ dl_down() {
   for ns in "$DL_NS_C" "$DL_NS_G" "$DL_NS_S"; do
     [[ -e "/run/netns/$ns" ]] && ip netns del "$ns" 2>/dev/null
   done
-  rm -f "/etc/netns/$DL_NS_C/resolv.conf"
-  rmdir "/etc/netns/$DL_NS_C" 2>/dev/null
+  rm -f "/etc/netns/$DL_NS_C/resolv.conf" "/etc/netns/$DL_NS_G/resolv.conf"
+  rmdir "/etc/netns/$DL_NS_C" "/etc/netns/$DL_NS_G" 2>/dev/null
   rmdir /etc/netns 2>/dev/null
   if [[ "$DL_KEEP" == 1 ]]; then
     dl_log "kept $DL_DIR"

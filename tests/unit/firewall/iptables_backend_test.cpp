@@ -7,23 +7,25 @@
 namespace flightwall {
 namespace {
 
+// Two apps: the tablet on lan0 (app 0) and a second one by source (app 1).
 RulePlan ForwardPlan() {
   RulePlan plan;
   plan.settings.mode = InterceptMode::kForward;
-  plan.selectors = {{RuleSelector::Kind::kInInterface, "lan0", false},
-                    {RuleSelector::Kind::kSource, "192.0.2.0/24", false},
-                    {RuleSelector::Kind::kSource, "2001:db8:1::/64", true}};
+  plan.selectors = {{RuleSelector::Kind::kInInterface, "lan0", false, 0},
+                    {RuleSelector::Kind::kSource, "192.0.2.0/24", false, 1},
+                    {RuleSelector::Kind::kSource, "2001:db8:1::/64", true, 1}};
   plan.dns_ports = {53};
   return plan;
 }
 
+// Two apps: one by uid (app 0), one by cgroup (app 1).
 RulePlan OutputPlan() {
   RulePlan plan;
   plan.settings.mode = InterceptMode::kOutput;
-  plan.selectors = {{RuleSelector::Kind::kUid, "1001", false},
-                    {RuleSelector::Kind::kCgroup, "/flight.slice", false},
+  plan.selectors = {{RuleSelector::Kind::kUid, "1001", false, 0},
+                    {RuleSelector::Kind::kCgroup, "/flight.slice", false, 1},
                     // Forward-mode selectors never leak into output rules.
-                    {RuleSelector::Kind::kInInterface, "lan0", false}};
+                    {RuleSelector::Kind::kInInterface, "lan0", false, 0}};
   plan.dns_ports = {53};
   return plan;
 }
@@ -37,7 +39,9 @@ TEST(IptablesRenderTest, ForwardModeIPv4) {
             "*mangle\n"
             ":FLIGHTWALL - [0:0]\n"
             ":FLIGHTWALL_APP - [0:0]\n"
+            "-A FLIGHTWALL -i lan0 -j CONNMARK --set-xmark 0x10000/0xff0000\n"
             "-A FLIGHTWALL -i lan0 -j FLIGHTWALL_APP\n"
+            "-A FLIGHTWALL -s 192.0.2.0/24 -j CONNMARK --set-xmark 0x20000/0xff0000\n"
             "-A FLIGHTWALL -s 192.0.2.0/24 -j FLIGHTWALL_APP\n"
             "-A FLIGHTWALL -m connmark --mark 0x40000000/0x40000000 -j FLIGHTWALL_APP\n"
             "-A FLIGHTWALL_APP -m mark --mark 0x10000000/0x30000000 -j CONNMARK --save-mark "
@@ -47,6 +51,7 @@ TEST(IptablesRenderTest, ForwardModeIPv4) {
             "--nfmask 0x30000000 --ctmask 0x30000000\n"
             "-A FLIGHTWALL_APP -m mark --mark 0x20000000/0x30000000 -j DROP\n"
             "-A FLIGHTWALL_APP -j CONNMARK --set-xmark 0x40000000/0x40000000\n"
+            "-A FLIGHTWALL_APP -j CONNMARK --restore-mark --nfmask 0xff0000 --ctmask 0xff0000\n"
             "-A FLIGHTWALL_APP -m connmark --mark 0x20000000/0x30000000 -j DROP\n"
             "-A FLIGHTWALL_APP -p udp -m multiport --ports 53 -j NFQUEUE --queue-num 0\n"
             "-A FLIGHTWALL_APP -p tcp -m multiport --ports 53 -j NFQUEUE --queue-num 0\n"
@@ -58,10 +63,13 @@ TEST(IptablesRenderTest, ForwardModeIPv4) {
 
 TEST(IptablesRenderTest, ForwardModeIPv6TakesOnlyIPv6Sources) {
   const IptablesRuleSet set = BuildIptablesRules(ForwardPlan(), "FLIGHTWALL", true);
-  ASSERT_GE(set.rules.size(), 3u);
-  EXPECT_EQ(set.rules[0], "-A FLIGHTWALL -i lan0 -j FLIGHTWALL_APP");
-  EXPECT_EQ(set.rules[1], "-A FLIGHTWALL -s 2001:db8:1::/64 -j FLIGHTWALL_APP");
+  ASSERT_GE(set.rules.size(), 5u);
+  EXPECT_EQ(set.rules[0], "-A FLIGHTWALL -i lan0 -j CONNMARK --set-xmark 0x10000/0xff0000");
+  EXPECT_EQ(set.rules[1], "-A FLIGHTWALL -i lan0 -j FLIGHTWALL_APP");
   EXPECT_EQ(set.rules[2],
+            "-A FLIGHTWALL -s 2001:db8:1::/64 -j CONNMARK --set-xmark 0x20000/0xff0000");
+  EXPECT_EQ(set.rules[3], "-A FLIGHTWALL -s 2001:db8:1::/64 -j FLIGHTWALL_APP");
+  EXPECT_EQ(set.rules[4],
             "-A FLIGHTWALL -m connmark --mark 0x40000000/0x40000000 -j FLIGHTWALL_APP");
   EXPECT_EQ(Script(ForwardPlan(), true).find("192.0.2.0"), std::string::npos);
   EXPECT_EQ(set.jumps, std::vector<std::string>{"-I FORWARD 1 -j FLIGHTWALL"});
@@ -73,7 +81,10 @@ TEST(IptablesRenderTest, OutputModeUsesOwnerAndCgroupAndSkipsLoopbackInInput) {
             ":FLIGHTWALL - [0:0]\n"
             ":FLIGHTWALL_APP - [0:0]\n"
             "-A FLIGHTWALL -m mark --mark 0x8000000/0x8000000 -j RETURN\n"
+            "-A FLIGHTWALL -m owner --uid-owner 1001 -j CONNMARK --set-xmark 0x10000/0xff0000\n"
             "-A FLIGHTWALL -m owner --uid-owner 1001 -j FLIGHTWALL_APP\n"
+            "-A FLIGHTWALL -m cgroup --path \"/flight.slice\" -j CONNMARK --set-xmark "
+            "0x20000/0xff0000\n"
             "-A FLIGHTWALL -m cgroup --path \"/flight.slice\" -j FLIGHTWALL_APP\n"
             "-A FLIGHTWALL -m connmark --mark 0x40000000/0x40000000 -j FLIGHTWALL_APP\n"
             "-A FLIGHTWALL_APP -m mark --mark 0x10000000/0x30000000 -j CONNMARK --save-mark "
@@ -83,6 +94,7 @@ TEST(IptablesRenderTest, OutputModeUsesOwnerAndCgroupAndSkipsLoopbackInInput) {
             "--nfmask 0x30000000 --ctmask 0x30000000\n"
             "-A FLIGHTWALL_APP -m mark --mark 0x20000000/0x30000000 -j DROP\n"
             "-A FLIGHTWALL_APP -j CONNMARK --set-xmark 0x40000000/0x40000000\n"
+            "-A FLIGHTWALL_APP -j CONNMARK --restore-mark --nfmask 0xff0000 --ctmask 0xff0000\n"
             "-A FLIGHTWALL_APP -m connmark --mark 0x20000000/0x30000000 -j DROP\n"
             "-A FLIGHTWALL_APP -p udp -m multiport --ports 53 -j NFQUEUE --queue-num 0\n"
             "-A FLIGHTWALL_APP -p tcp -m multiport --ports 53 -j NFQUEUE --queue-num 0\n"
@@ -111,11 +123,13 @@ TEST(IptablesRenderTest, QueueRangeFailOpenAndEveryPacket) {
   const IptablesRuleSet set = BuildIptablesRules(plan, "FW", false);
   // every-packet: nothing is accepted by connmark, DNS needs no rule of its own;
   // a repeat-mark verdict is still honoured (else the packet would loop).
-  ASSERT_EQ(set.rules.size(), 10u);
-  EXPECT_EQ(set.rules[4], "-A FW_APP -m mark --mark 0x10000000/0x30000000 -j ACCEPT");
-  EXPECT_EQ(set.rules[7], "-A FW_APP -j CONNMARK --set-xmark 0x40000000/0x40000000");
-  EXPECT_EQ(set.rules[8], "-A FW_APP -m connmark --mark 0x20000000/0x30000000 -j DROP");
-  EXPECT_EQ(set.rules[9], "-A FW_APP -j NFQUEUE --queue-num 7");
+  ASSERT_EQ(set.rules.size(), 13u);
+  EXPECT_EQ(set.rules[6], "-A FW_APP -m mark --mark 0x10000000/0x30000000 -j ACCEPT");
+  EXPECT_EQ(set.rules[9], "-A FW_APP -j CONNMARK --set-xmark 0x40000000/0x40000000");
+  EXPECT_EQ(set.rules[10],
+            "-A FW_APP -j CONNMARK --restore-mark --nfmask 0xff0000 --ctmask 0xff0000");
+  EXPECT_EQ(set.rules[11], "-A FW_APP -m connmark --mark 0x20000000/0x30000000 -j DROP");
+  EXPECT_EQ(set.rules[12], "-A FW_APP -j NFQUEUE --queue-num 7");
   EXPECT_EQ(Script(plan, false).find("bypass"), std::string::npos);
   EXPECT_EQ(Script(plan, false).find("-m connmark --mark 0x10000000"), std::string::npos);
 }
@@ -232,17 +246,17 @@ TEST(IptablesBackendTest, InstallErrorNamesToolAndQuotesTheFailingRule) {
   FakeWorld world;
   world.restore_result =
       Failed(4,
-             "iptables-restore v1.8.9 (nf_tables): \nline 6: RULE_APPEND failed (Invalid "
+             "iptables-restore v1.8.9 (nf_tables): \nline 7: RULE_APPEND failed (Invalid "
              "argument): rule in chain FLIGHTWALL\n");
   std::string error;
   ASSERT_FALSE(world.Backend()->Install(OutputPlan(), &error));
   EXPECT_EQ(error.find("iptables-restore --noflush: exit 4: iptables-restore v1.8.9 (nf_tables): "
-                       "line 6: RULE_APPEND failed"),
+                       "line 7: RULE_APPEND failed"),
             0u)
       << error;
-  EXPECT_NE(
-      error.find("[line 6: -A FLIGHTWALL -m cgroup --path \"/flight.slice\" -j FLIGHTWALL_APP]"),
-      std::string::npos)
+  EXPECT_NE(error.find("[line 7: -A FLIGHTWALL -m cgroup --path \"/flight.slice\" -j CONNMARK "
+                       "--set-xmark 0x20000/0xff0000]"),
+            std::string::npos)
       << error;
   EXPECT_EQ(world.log.size(), 2u);  // stopped at IPv4
 }

@@ -7,13 +7,14 @@
 namespace flightwall {
 namespace {
 
+// Two apps: one on the tablet interfaces (app 0), one by source (app 1).
 RulePlan ForwardPlan() {
   RulePlan plan;
   plan.settings.mode = InterceptMode::kForward;
-  plan.selectors = {{RuleSelector::Kind::kInInterface, "lan0", false},
-                    {RuleSelector::Kind::kInInterface, "wlan+", false},
-                    {RuleSelector::Kind::kSource, "192.0.2.0/24", false},
-                    {RuleSelector::Kind::kSource, "2001:db8:1::/64", true}};
+  plan.selectors = {{RuleSelector::Kind::kInInterface, "lan0", false, 0},
+                    {RuleSelector::Kind::kInInterface, "wlan+", false, 0},
+                    {RuleSelector::Kind::kSource, "192.0.2.0/24", false, 1},
+                    {RuleSelector::Kind::kSource, "2001:db8:1::/64", true, 1}};
   plan.dns_ports = {53, 5353};
   return plan;
 }
@@ -29,6 +30,9 @@ TEST(NftablesRenderTest, ForwardModeIsOneInetTable) {
             "\t\tmeta mark & 0x30000000 == 0x20000000 ct mark set ct mark & 0xcfffffff | "
             "0x20000000 drop\n"
             "\t\tct mark set ct mark | 0x40000000\n"
+            "\t\tmeta mark set meta mark & 0xff00ffff\n"
+            "\t\tct mark & 0x00ff0000 == 0x00010000 meta mark set meta mark | 0x00010000\n"
+            "\t\tct mark & 0x00ff0000 == 0x00020000 meta mark set meta mark | 0x00020000\n"
             "\t\tct mark & 0x30000000 == 0x20000000 drop\n"
             "\t\tmeta l4proto { tcp, udp } th sport { 53, 5353 } queue to 0\n"
             "\t\tmeta l4proto { tcp, udp } th dport { 53, 5353 } queue to 0\n"
@@ -36,10 +40,11 @@ TEST(NftablesRenderTest, ForwardModeIsOneInetTable) {
             "\t\tqueue to 0\n"
             "\t}\n"
             "\tchain select {\n"
-            "\t\tiifname \"lan0\" jump app\n"
-            "\t\tiifname \"wlan*\" jump app\n"
-            "\t\tip saddr 192.0.2.0/24 jump app\n"
-            "\t\tip6 saddr 2001:db8:1::/64 jump app\n"
+            "\t\tiifname \"lan0\" ct mark set ct mark & 0xff00ffff | 0x00010000 jump app\n"
+            "\t\tiifname \"wlan*\" ct mark set ct mark & 0xff00ffff | 0x00010000 jump app\n"
+            "\t\tip saddr 192.0.2.0/24 ct mark set ct mark & 0xff00ffff | 0x00020000 jump app\n"
+            "\t\tip6 saddr 2001:db8:1::/64 ct mark set ct mark & 0xff00ffff | 0x00020000 jump "
+            "app\n"
             "\t\tct mark & 0x40000000 == 0x40000000 jump app\n"
             "\t}\n"
             "\tchain forward {\n"
@@ -56,9 +61,9 @@ TEST(NftablesRenderTest, OutputModeQueueRangeFailOpenEveryPacket) {
   plan.settings.queue_last = 3;
   plan.settings.fail_open = true;
   plan.settings.every_packet = true;
-  plan.selectors = {{RuleSelector::Kind::kUid, "1001", false},
-                    {RuleSelector::Kind::kCgroup, "/flight.slice/app.service", false},
-                    {RuleSelector::Kind::kSource, "192.0.2.0/24", false}};
+  plan.selectors = {{RuleSelector::Kind::kUid, "1001", false, 0},
+                    {RuleSelector::Kind::kCgroup, "/flight.slice/app.service", false, 1},
+                    {RuleSelector::Kind::kSource, "192.0.2.0/24", false, 2}};
   plan.dns_ports = {53};
   const std::string text = RenderNftablesScript(plan, "Fw_2");
   EXPECT_EQ(text.find("table inet fw_2\ndelete table inet fw_2\n"), 0u);
@@ -71,11 +76,23 @@ TEST(NftablesRenderTest, OutputModeQueueRangeFailOpenEveryPacket) {
   EXPECT_NE(text.find("0x10000000 accept\n"), std::string::npos);
   EXPECT_EQ(text.find("th dport"), std::string::npos);
   EXPECT_NE(text.find("\t\tmeta mark & 0x08000000 == 0x08000000 return\n"
-                      "\t\tmeta skuid 1001 jump app\n"
-                      "\t\tsocket cgroupv2 level 2 \"flight.slice/app.service\" jump app\n"
+                      "\t\tmeta skuid 1001 ct mark set ct mark & 0xff00ffff | 0x00010000 jump "
+                      "app\n"
+                      "\t\tsocket cgroupv2 level 2 \"flight.slice/app.service\" ct mark set ct "
+                      "mark & 0xff00ffff | 0x00020000 jump app\n"
                       "\t\tct mark & 0x40000000 == 0x40000000 jump app\n"),
             std::string::npos)
       << text;
+  // Each output-mode app's mark is copied to the packet; the forward-mode
+  // source's app (2) selects nothing here and needs no rule.
+  EXPECT_NE(text.find("\t\tmeta mark set meta mark & 0xff00ffff\n"
+                      "\t\tct mark & 0x00ff0000 == 0x00010000 meta mark set meta mark | "
+                      "0x00010000\n"
+                      "\t\tct mark & 0x00ff0000 == 0x00020000 meta mark set meta mark | "
+                      "0x00020000\n"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("0x00030000"), std::string::npos);
   EXPECT_EQ(text.find("saddr"), std::string::npos);
   EXPECT_NE(text.find("hook output priority mangle; policy accept;\n\t\tjump select\n"),
             std::string::npos);

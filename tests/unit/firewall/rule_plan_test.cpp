@@ -99,12 +99,80 @@ TEST(PlanRulesTest, UnusableSelectorsLeaveAnAppSelectingNothing) {
             "inspected");
 }
 
-TEST(PlanRulesTest, DuplicateSelectorsAcrossAppsAreRenderedOnce) {
+TEST(PlanRulesTest, DuplicateSelectorsAcrossAppsAreRenderedOnceForTheFirstApp) {
   Policy p = TwoApps();
   p.flight_apps.push_back(p.flight_apps[0]);
   p.flight_apps.back().name = "tablet-again";
   RulePlan plan = PlanRules(p, Mode(InterceptMode::kForward), FakeResolver());
-  EXPECT_EQ(plan.selectors.size(), 3u);
+  ASSERT_EQ(plan.selectors.size(), 3u);
+  for (const RuleSelector& sel : plan.selectors) EXPECT_EQ(sel.app, 0) << sel.value;
+  ASSERT_EQ(plan.warnings.size(), 4u);  // local-app selects nothing; three claimed twice
+  EXPECT_EQ(plan.warnings[1],
+            "flight app 'tablet-again': interface lan0 already selects flight app 'tablet', "
+            "which its traffic is attributed to; give each app its own");
+  EXPECT_NE(plan.warnings[3].find("source 2001:db8:1::/64 already selects flight app 'tablet'"),
+            std::string::npos);
+}
+
+TEST(PlanRulesTest, EachSelectorNamesItsApp) {
+  Policy p = TwoApps();
+  FlightApp fly;
+  fly.name = "fly";
+  fly.interfaces = {"wlan0"};
+  fly.users = {"5005"};
+  fly.cgroups = {"/flight.slice"};  // claimed by local-app first
+  p.flight_apps.push_back(fly);
+  RulePlan forward = PlanRules(p, Mode(InterceptMode::kForward), FakeResolver());
+  ASSERT_EQ(forward.selectors.size(), 4u);
+  EXPECT_EQ(forward.selectors[0].app, 0);  // lan0
+  EXPECT_EQ(forward.selectors[2].app, 0);  // 2001:db8:1::/64
+  EXPECT_EQ(forward.selectors[3].value, "wlan0");
+  EXPECT_EQ(forward.selectors[3].app, 2);
+  RulePlan output = PlanRules(p, Mode(InterceptMode::kOutput), FakeResolver());
+  ASSERT_EQ(output.selectors.size(), 4u);
+  EXPECT_EQ(output.selectors[0].value, "1001");
+  EXPECT_EQ(output.selectors[0].app, 1);
+  EXPECT_EQ(output.selectors[2].value, "/flight.slice");
+  EXPECT_EQ(output.selectors[2].app, 1);
+  EXPECT_EQ(output.selectors[3].value, "5005");
+  EXPECT_EQ(output.selectors[3].app, 2);
+  EXPECT_NE(output.warnings.back().find(
+                "flight app 'fly': cgroup /flight.slice already selects flight app 'local-app'"),
+            std::string::npos);
+}
+
+TEST(PlanRulesTest, AppsBeyondWhatTheMarkCanNameSelectNothing) {
+  Policy p;
+  for (int i = 0; i <= kMaxFlightApps; ++i) {
+    FlightApp app;
+    app.name = "app" + std::to_string(i);
+    app.users = {std::to_string(10000 + i)};
+    p.flight_apps.push_back(app);
+  }
+  RulePlan plan = PlanRules(p, Mode(InterceptMode::kOutput), FakeResolver());
+  ASSERT_EQ(plan.selectors.size(), static_cast<std::size_t>(kMaxFlightApps));
+  EXPECT_EQ(plan.selectors.back().app, kMaxFlightApps - 1);
+  EXPECT_EQ(AppFromMark(AppMark(plan.selectors.back().app)), kMaxFlightApps - 1);
+  ASSERT_FALSE(plan.warnings.empty());
+  EXPECT_NE(plan.warnings[0].find("only the first 255 flight apps select traffic"),
+            std::string::npos);
+}
+
+TEST(AppMarkTest, NamesAppsInTheirOwnBits) {
+  EXPECT_EQ(AppMark(0), 0x00010000u);
+  EXPECT_EQ(AppMark(1), 0x00020000u);
+  EXPECT_EQ(AppMark(kMaxFlightApps - 1), 0x00ff0000u);
+  EXPECT_EQ(AppFromMark(0), -1);  // no app said
+  EXPECT_EQ(AppFromMark(kConnmarkAllowed | kConnmarkGoverned | kPacketMarkInjected), -1);
+  EXPECT_EQ(AppFromMark(AppMark(1) | kConnmarkDenied | 0xffff), 1);
+}
+
+TEST(ResolveFlightAppUidsTest, NamesAndNumbersBecomeUidsUnknownOnesAreLeftOut) {
+  Policy p = TwoApps();
+  p.flight_apps[1].uids = {7};  // stale: replaced
+  ResolveFlightAppUids(&p, FakeResolver());
+  EXPECT_TRUE(p.flight_apps[0].uids.empty());
+  EXPECT_EQ(p.flight_apps[1].uids, (std::vector<std::uint32_t>{1001, 4242}));
 }
 
 TEST(PlanRulesTest, ValuesThatCouldBreakAScriptAreRefused) {

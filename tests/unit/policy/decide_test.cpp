@@ -12,7 +12,7 @@ namespace {
 
 constexpr Timestamp kNow = 1'700'000'000LL * kMicrosPerSecond;
 
-const char* kPolicy = R"(
+constexpr const char* kPolicy = R"(
 version: 1
 name: test
 mode: enforce
@@ -77,6 +77,51 @@ TEST_F(DecideTest, Rule1OnlyFlightAppTrafficIsGoverned) {
   EXPECT_EQ(MatchFlightApp(policy_, other), -1);
   other.any_source = true;  // device vantage
   EXPECT_EQ(MatchFlightApp(policy_, other), 0);
+}
+
+// Two local apps told apart in output mode: by the app the kernel rules put
+// in the packet mark (uid and cgroup selectors alike), else by the uid.
+TEST(MatchFlightAppTest, TwoAppsByMarkThenByUid) {
+  auto r = LoadPolicyFromString(R"(
+version: 1
+name: two-apps
+flight_apps:
+  - name: pilot
+    users: [pilot]
+    cgroups: [/pilot.slice]
+  - name: fly
+    users: ["2002"]
+    cgroups: [/fly.slice]
+dns:
+  resolvers: [203.0.113.53]
+allow: []
+)",
+                                "two-apps.yaml", ".");
+  ASSERT_TRUE(r.policy) << (r.errors.empty() ? "" : r.errors[0].ToString());
+  Policy policy = *r.policy;
+  policy.flight_apps[0].uids = {1001};  // as the daemon resolves "pilot" at load
+  policy.flight_apps[1].uids = {2002};
+  AppContext app;
+  app.source = *IpAddress::Parse("203.0.113.241");  // the box itself
+  EXPECT_EQ(MatchFlightApp(policy, app), -1);
+  app.uid = 1001;
+  EXPECT_EQ(MatchFlightApp(policy, app), 0);
+  app.uid = 2002;
+  EXPECT_EQ(MatchFlightApp(policy, app), 1);
+  app.uid = 3003;
+  EXPECT_EQ(MatchFlightApp(policy, app), -1);
+  // A cgroup-selected packet carries only the mark; a reply has no uid.
+  app.marked_app = 1;
+  EXPECT_EQ(MatchFlightApp(policy, app), 1);
+  app.uid = -1;
+  app.marked_app = 0;
+  EXPECT_EQ(MatchFlightApp(policy, app), 0);
+  // The mark is what the rules matched: it wins over the uid.
+  app.uid = 2002;
+  EXPECT_EQ(MatchFlightApp(policy, app), 0);
+  // A mark naming no app of this policy (rules of an older one) is ignored.
+  app.marked_app = 2;
+  EXPECT_EQ(MatchFlightApp(policy, app), 1);
 }
 
 TEST_F(DecideTest, Rule1DeniedUnlessARuleAllows) {

@@ -47,6 +47,24 @@ TEST(PolicyErrorsTest, MapWhereListExpected) {
   EXPECT_TRUE(HasError(r, "test.yaml", 4, 3, {"'flight_apps' must be a list", "not a map"}));
 }
 
+TEST(PolicyErrorsTest, MoreFlightAppsThanTheRulesCanNameIsOneError) {
+  std::string apps;
+  for (int i = 1; i < kMaxFlightApps + 3; ++i) {  // the tablet plus 257 more
+    apps += "  - name: app" + std::to_string(i) + "\n    users: [\"" + std::to_string(10000 + i) +
+            "\"]\n";
+  }
+  std::string text = PolicyText();
+  text.insert(text.find("dns:"), apps);
+  const PolicyLoadResult r = LoadText(text);
+  EXPECT_FALSE(r.policy);
+  ASSERT_EQ(r.errors.size(), 1u) << AllErrors(r);
+  // The 256th app: the tablet on lines 4-5, then two lines per app.
+  EXPECT_TRUE(HasError(r, "test.yaml", 4 + 2 * kMaxFlightApps, 5,
+                       {"more than 255 flight apps", "8 bits of the packet mark",
+                        "merge apps that share selectors"}))
+      << AllErrors(r);
+}
+
 TEST(PolicyErrorsTest, BadCidrUsesCidrParseReason) {
   const PolicyLoadResult r = LoadText(PolicyText("  - name: ntp\n    cidrs: [192.0.2.1/24]\n"));
   EXPECT_TRUE(HasError(r, "test.yaml", 10, 13,

@@ -1,6 +1,11 @@
 #include "service/daemon_config.h"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "service/daemon.h"
 
@@ -73,6 +78,95 @@ TEST(DaemonConfigTest, ErrorsNameLineColumnAndFix) {
   r = LoadDaemonConfigFromString("policy: [unclosed\n", "f.yaml", "/");
   ASSERT_FALSE(r.config);
   EXPECT_NE(r.errors[0].message.find("YAML syntax"), std::string::npos);
+}
+
+// A directory holding chain.key (`bytes` long, mode `mode`), removed after.
+class KeyDir {
+ public:
+  KeyDir() {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "flightwall-config-XXXXXX").string();
+    path_ = mkdtemp(pattern.data()) ? pattern : std::string();
+  }
+  ~KeyDir() {
+    std::error_code ignored;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
+  }
+  KeyDir(const KeyDir&) = delete;
+  KeyDir& operator=(const KeyDir&) = delete;
+  std::string Key(std::size_t bytes, mode_t mode) const {
+    std::string key = path_ + "/chain.key";
+    std::ofstream(key, std::ios::binary | std::ios::trunc) << std::string(bytes, 'k');
+    chmod(key.c_str(), mode);
+    return key;
+  }
+  const std::string& Path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+DaemonConfigResult WithKeyFile(const std::string& key_file, const std::string& base_dir) {
+  return LoadDaemonConfigFromString(
+      "policy: p.yaml\nevents:\n  path: /tmp/e.jsonl\n  hmac_key_file: " + key_file + "\n",
+      "flightwall.yaml", base_dir);
+}
+
+TEST(DaemonConfigTest, ReadsAnHmacKeyFileRelativeToTheConfig) {
+  KeyDir dir;
+  dir.Key(32, 0640);
+  const auto r = WithKeyFile("chain.key", dir.Path());
+  ASSERT_TRUE(r.config) << (r.errors.empty() ? "" : r.errors[0].ToString());
+  EXPECT_EQ(r.config->events_hmac_key_file, dir.Path() + "/chain.key");
+  const auto unkeyed = LoadDaemonConfigFromString("policy: p.yaml\n", "f.yaml", "/");
+  ASSERT_TRUE(unkeyed.config);
+  EXPECT_EQ(unkeyed.config->events_hmac_key_file, "");
+}
+
+TEST(DaemonConfigTest, AnUnreadableHmacKeyFileIsAnErrorAtItsLine) {
+  KeyDir dir;
+  const auto r = WithKeyFile(dir.Path() + "/missing.key", "/");
+  ASSERT_FALSE(r.config);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].file, "flightwall.yaml");
+  EXPECT_EQ(r.errors[0].line, 4);
+  EXPECT_EQ(r.errors[0].column, 18);
+  EXPECT_NE(r.errors[0].message.find("cannot read the chain key " + dir.Path() + "/missing.key"),
+            std::string::npos)
+      << r.errors[0].message;
+  EXPECT_NE(r.errors[0].message.find("head -c 32 /dev/urandom"), std::string::npos);
+  const auto directory = WithKeyFile(dir.Path(), "/");
+  ASSERT_FALSE(directory.config);
+  EXPECT_NE(directory.errors[0].message.find("not a regular file"), std::string::npos);
+}
+
+TEST(DaemonConfigTest, AShortHmacKeyIsRefused) {
+  KeyDir dir;
+  const auto r = WithKeyFile(dir.Key(16, 0600), "/");
+  ASSERT_FALSE(r.config);
+  EXPECT_EQ(r.errors[0].line, 4);
+  EXPECT_NE(r.errors[0].message.find("is 16 bytes; a key is 32 to 4096 bytes"), std::string::npos)
+      << r.errors[0].message;
+}
+
+TEST(DaemonConfigTest, AWorldReadableHmacKeyIsRefused) {
+  KeyDir dir;
+  const std::string key = dir.Key(32, 0644);
+  const auto r = WithKeyFile(key, "/");
+  ASSERT_FALSE(r.config);
+  EXPECT_EQ(r.errors[0].line, 4);
+  EXPECT_NE(r.errors[0].message.find("may be read or written by every user (mode 0644)"),
+            std::string::npos)
+      << r.errors[0].message;
+  EXPECT_NE(r.errors[0].message.find("chmod o-rw " + key), std::string::npos);
+  EXPECT_FALSE(WithKeyFile(dir.Key(32, 0602), "/").config);  // world-writable: same
+}
+
+TEST(DaemonConfigTest, AnEmptyHmacKeyFileSettingSaysWhatToDo) {
+  const auto r =
+      LoadDaemonConfigFromString("policy: p.yaml\nevents:\n  hmac_key_file: \"\"\n", "f.yaml", "/");
+  ASSERT_FALSE(r.config);
+  EXPECT_NE(r.errors[0].message.find("remove the setting for an unkeyed chain"), std::string::npos);
 }
 
 Policy LockdownPolicy() {

@@ -83,7 +83,7 @@ class EnforcerTest : public ::testing::Test {
     auto r = LoadPolicyFromString(text, "enforcer-test.yaml", ".");
     ASSERT_TRUE(r.policy);
     policy_ = std::make_shared<const Policy>(*r.policy);
-    enforcer_ = std::make_unique<Enforcer>(config_, policy_, nullptr);
+    enforcer_ = std::make_unique<Enforcer>(config_, policy_);
     worker_ = enforcer_->AddWorker(&rec_);
   }
   std::uint32_t Send(const Bytes& ip) {
@@ -221,7 +221,7 @@ TEST_F(EnforcerTest, HeldPacketsExpireClosed) {
       "192.0.2.10", "198.51.100.10", 6,
       testing::Tcp(50004, 443, tcp_flags::kAck, Bytes(ch.begin(), ch.begin() + 10), 101)));
   EXPECT_FALSE(rec_.got.count(p1));
-  enforcer_->Tick(time_ + 10 * kMicrosPerSecond);
+  enforcer_->Tick(worker_, time_ + 10 * kMicrosPerSecond);
   ASSERT_TRUE(rec_.got.count(p1));
   EXPECT_EQ(rec_.got[p1].verdict, NfqueueVerdict::kDrop);
   EXPECT_EQ(enforcer_->Stats().held_expired, 1u);

@@ -100,6 +100,56 @@ TEST(EventLogFileTest, ChainContinuesAcrossRotationAndReopen) {
   EXPECT_TRUE(r.continues_earlier);
 }
 
+TEST(EventLogFileTest, HeadIsTheLastLineOnDiskAcrossRestartAndRotation) {
+  TempDir dir;
+  const std::string path = dir.Path("events.jsonl");
+  {
+    auto file = MustOpen(path);
+    EXPECT_EQ(file->Head().seq, 0u);
+    EXPECT_EQ(file->Head().hash, "");
+    WriteEvents(*file, 3);
+    const auto last = nlohmann::json::parse(SplitLines(ReadWholeFile(path))[2]);
+    EXPECT_EQ(file->Head().seq, 3u);
+    EXPECT_EQ(file->Head().hash, last["hash"]);
+  }
+  auto file = MustOpen(path);  // a restart: the head is read from the tail
+  EXPECT_EQ(file->Head().seq, 3u);
+  EXPECT_EQ(file->Head().hash, file->ResumePosition().hash);
+  ASSERT_EQ(std::rename(path.c_str(), (path + ".1").c_str()), 0);
+  std::string error;
+  ASSERT_TRUE(file->Reopen(&error)) << error;
+  EXPECT_EQ(file->Head().seq, 3u);  // what the rotated file ends with
+  WriteEvents(*file, 1);
+  EXPECT_EQ(file->Head().seq, 4u);
+  EXPECT_EQ(file->Head().hash, nlohmann::json::parse(ReadWholeFile(path))["hash"]);
+  // The head verifies the rotated and the new file against what was published.
+  LogVerifyOptions expect;
+  expect.expect_seq = 4;
+  expect.expect_head = file->Head().hash;
+  const LogVerifyResult r = VerifyLogFiles({path + ".1", path}, expect);
+  EXPECT_EQ(r.status, Status::kIntact) << FormatLogVerifyResult(r);
+}
+
+TEST(EventLogFileTest, HeadSkipsALineLostAtTheEnd) {
+  TempDir dir;
+  const std::string path = dir.Path("events.jsonl");
+  {
+    auto file = MustOpen(path);
+    WriteEvents(*file, 2);
+  }
+  {
+    std::FILE* f = std::fopen(path.c_str(), "a");
+    std::fputs("{\"seq\":3,\"prev\":\"0123", f);  // a crash mid-write
+    std::fclose(f);
+  }
+  auto file = MustOpen(path);
+  EXPECT_EQ(file->Head().seq, 2u);
+  EXPECT_EQ(file->Head().hash, nlohmann::json::parse(SplitLines(ReadWholeFile(path))[1])["hash"]);
+  // A line that is not an event line (a foreign writer) leaves the head alone.
+  EXPECT_TRUE(file->WriteLine("not an event"));
+  EXPECT_EQ(file->Head().seq, 2u);
+}
+
 TEST(EventLogFileTest, FailedReopenKeepsWritingToTheOldFile) {
   TempDir dir;
   const std::string sub = dir.Path("sub");

@@ -101,7 +101,8 @@ TEST(EventLogTest, KeyOrderAndHashMatchTheDocumentedDefinition) {
   log.OnFlow(DeniedFlow("b.example"), -1);
   const auto lines = SplitLines(out.str());
   ASSERT_EQ(lines.size(), 2u);
-  EXPECT_EQ(lines[0].rfind("{\"seq\":1,\"prev\":\"\",\"time\":", 0), 0u) << lines[0];
+  EXPECT_EQ(lines[0].rfind("{\"seq\":1,\"prev\":\"\",\"chain\":\"sha256\",\"time\":", 0), 0u)
+      << lines[0];
   // Recompute as an outsider: remove "hash", re-serialize, hash prev + "\n" + body.
   std::string prev;
   for (const std::string& line : lines) {

@@ -34,7 +34,12 @@ TEST(LogVerifierTest, AcceptsACleanLog) {
   EXPECT_EQ(r.first_seq, 1u);
   EXPECT_EQ(r.last_seq, 5u);
   EXPECT_FALSE(r.continues_earlier);
-  EXPECT_EQ(FormatLogVerifyResult(r), "OK: 5 lines, chain intact (seq 1-5)\n");
+  const std::string text = FormatLogVerifyResult(r);
+  EXPECT_EQ(text.rfind("OK: 5 lines, chain intact (seq 1-5)\nmode: sha256 (unkeyed): ", 0), 0u)
+      << text;
+  // What an unkeyed chain alone cannot show is said, with what would show it.
+  EXPECT_NE(text.find("lines cut off the end, or the whole log rewritten"), std::string::npos);
+  EXPECT_NE(text.find("--expect-seq, --expect-head"), std::string::npos);
 }
 
 TEST(LogVerifierTest, AcceptsAnEmptyLog) {

@@ -204,6 +204,25 @@ TEST(MetricsTest, ReloadedPolicyAddsItsCategories) {
   EXPECT_EQ(Sample(s, "flightwall_attempts_total{app=\"pilot\",category=\"analytics\"}"), 0);
 }
 
+TEST(MetricsTest, ExportsTheEventChainHeadAsOneSeries) {
+  Metrics metrics(SinkTestPolicy());
+  auto s = ParseExposition(metrics.Exposition());
+  EXPECT_EQ(Sample(s, "flightwall_event_chain_seq"), 0);
+  metrics.SetEventChainHead(0, "");  // no line yet: no head series
+  EXPECT_EQ(metrics.Exposition().find("flightwall_event_chain_head_info{"), std::string::npos);
+  metrics.SetEventChainHead(7, "0123456789abcdef" + std::string(48, '0'));
+  metrics.SetEventChainHead(7, "0123456789abcdef" + std::string(48, '0'));
+  s = ParseExposition(metrics.Exposition());
+  EXPECT_EQ(Sample(s, "flightwall_event_chain_seq"), 7);
+  EXPECT_EQ(Sample(s, "flightwall_event_chain_head_info{head=\"01234567\"}"), 1);
+  metrics.SetEventChainHead(8, "fedcba98" + std::string(56, '1'));
+  const std::string text = metrics.Exposition();
+  s = ParseExposition(text);
+  EXPECT_EQ(Sample(s, "flightwall_event_chain_seq"), 8);
+  EXPECT_EQ(Sample(s, "flightwall_event_chain_head_info{head=\"fedcba98\"}"), 1);
+  EXPECT_EQ(text.find("01234567"), std::string::npos) << text;  // replaced, not added
+}
+
 TEST(MetricsTest, RejectsAddressesThatAreNotAddressAndPort) {
   Metrics metrics(SinkTestPolicy());
   for (const std::string bad : {"localhost:9714", "127.0.0.1", "127.0.0.1:99999", "9714",

@@ -112,6 +112,24 @@ std::string CleanLog(int n) {
   return out.str();
 }
 
+std::string ChainLog(int n, std::span<const std::uint8_t> key, ChainPosition start, int first) {
+  const Policy policy = SinkTestPolicy();
+  std::ostringstream out;
+  OstreamLineWriter writer(out);
+  EventChain chain(writer, std::move(start), key);
+  EventLog log(policy, chain, EventLog::Timing::kAtDecision);
+  for (int i = first; i < first + n; ++i) {
+    log.OnDecision(DeniedFlow("host" + std::to_string(i) + ".example", i), 0);
+  }
+  return out.str();
+}
+
+std::string JoinLines(const std::vector<std::string>& lines) {
+  std::string s;
+  for (const auto& l : lines) s += l + "\n";
+  return s;
+}
+
 TempDir::TempDir() {
   std::string pattern =
       (std::filesystem::temp_directory_path() / "flightwall-sink-XXXXXX").string();

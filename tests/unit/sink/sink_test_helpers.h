@@ -1,11 +1,14 @@
 // Shared fixtures for the sink tests: a small policy, flows and DNS records.
 #pragma once
 
+#include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "engine/event_sink.h"
 #include "policy/policy.h"
+#include "sink/event_log.h"
 
 namespace flightwall::testing {
 
@@ -21,6 +24,12 @@ std::string ReadWholeFile(const std::string& path);
 void WriteWholeFile(const std::string& path, const std::string& text);
 // `n` flow events from a fresh chain, as audit writes them.
 std::string CleanLog(int n);
+// `n` flow events (hosts first.. first+n-1) continuing `start`, keyed with
+// `key` (empty: unkeyed), as the daemon writes them.
+std::string ChainLog(int n, std::span<const std::uint8_t> key, ChainPosition start = {},
+                     int first = 0);
+// The lines joined, each with its '\n'.
+std::string JoinLines(const std::vector<std::string>& lines);
 
 // A fresh directory under $TMPDIR, removed with its contents.
 class TempDir {
