@@ -167,7 +167,9 @@ int RunDaemon(const std::string& config_path) {
     return 2;
   }
   std::string error;
-  Enforcer enforcer(current.config, current.policy);
+  Enforcer enforcer(
+      current.config, current.policy,
+      current.config.intercept.queue_last - current.config.intercept.queue_first + 1u);
   auto sinks = DaemonSinks::Open(current.config, current.policy, &error);
   if (!sinks) {
     Log(error);

@@ -1,5 +1,6 @@
 #include "service/enforcer.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "firewall/rule_backend.h"
@@ -19,6 +20,21 @@ bool MayMark(const Flow& f) { return f.kind != FlowKind::kIcmpError; }
 
 constexpr auto kRelaxed = std::memory_order_relaxed;
 
+// One worker's share of the configured totals, with a floor so a small
+// share still works.
+EngineLimits ShareOf(const EngineLimits& total, std::size_t workers) {
+  EngineLimits l = total;
+  const auto share = [workers](std::size_t n, std::size_t floor) {
+    return std::max(floor, n / std::max<std::size_t>(1, workers));
+  };
+  l.max_flows = share(total.max_flows, 256);
+  l.max_pending_dns = share(total.max_pending_dns, 64);
+  l.stream_buffers = share(total.stream_buffers, 4);
+  l.quic_parsers = share(total.quic_parsers, 2);
+  l.dns_tcp_reassemblers = share(total.dns_tcp_reassemblers, 2);
+  return l;
+}
+
 }  // namespace
 
 // Written by the worker's thread, read by any (relaxed: they are counters).
@@ -29,11 +45,11 @@ struct Enforcer::Counters {
 };
 
 struct Enforcer::Worker {
-  Worker(const Snapshot& s, std::uint64_t v, SharedNameCache* names)
-      : engine(*s.policy, Vantage::kQueue, s.config.limits, {}, names),
-        held(s.config.max_held_packets),
+  Worker(const Snapshot& s, std::uint64_t v, SharedNameCache* names, std::size_t workers)
+      : engine(*s.policy, Vantage::kQueue, ShareOf(s.config.limits, workers), {}, names),
+        held(std::max<std::size_t>(64, s.config.max_held_packets / workers)),
         version(v) {
-    scratch.reserve(s.config.max_held_packets);
+    scratch.reserve(std::max<std::size_t>(64, s.config.max_held_packets / workers));
   }
   Engine engine;
   HeldPackets held;
@@ -47,8 +63,10 @@ struct Enforcer::Worker {
   Counters stats;
 };
 
-Enforcer::Enforcer(const DaemonConfig& config, std::shared_ptr<const Policy> policy)
-    : names_(config.limits.max_named_addresses),
+Enforcer::Enforcer(const DaemonConfig& config, std::shared_ptr<const Policy> policy,
+                   std::size_t workers)
+    : expected_workers_(std::max<std::size_t>(1, workers)),
+      names_(config.limits.max_named_addresses),
       snapshot_(std::make_shared<const Snapshot>(Snapshot{config, std::move(policy)})) {}
 
 Enforcer::~Enforcer() = default;
@@ -60,7 +78,8 @@ std::uint16_t Enforcer::AddWorker(VerdictSink* sink, PacketInjector* injector,
     std::lock_guard<std::mutex> lock(snapshot_mutex_);
     s = snapshot_;
   }
-  auto w = std::make_unique<Worker>(*s, version_.load(std::memory_order_acquire), &names_);
+  auto w = std::make_unique<Worker>(*s, version_.load(std::memory_order_acquire), &names_,
+                                    expected_workers_);
   w->snapshot = s;
   w->sink = sink;
   w->injector = injector;

@@ -83,7 +83,10 @@ struct EnforcerStats {
 
 class Enforcer {
  public:
-  Enforcer(const DaemonConfig& config, std::shared_ptr<const Policy> policy);
+  // `workers`: how many will be added; the config's limits are totals, and
+  // each worker's tables and pools get its share (the name cache is shared).
+  Enforcer(const DaemonConfig& config, std::shared_ptr<const Policy> policy,
+           std::size_t workers = 1);
   ~Enforcer();
   Enforcer(const Enforcer&) = delete;
   Enforcer& operator=(const Enforcer&) = delete;
@@ -129,6 +132,7 @@ class Enforcer {
   void Inject(Worker& w, std::span<const std::uint8_t> datagram, const PacketOutcome& out);
   void AckHeld(Worker& w, std::span<const std::uint8_t> datagram, const Flow& f);
 
+  std::size_t expected_workers_;
   SharedNameCache names_;
   mutable std::mutex snapshot_mutex_;  // guards snapshot_ (not the packet path)
   std::shared_ptr<const Snapshot> snapshot_;

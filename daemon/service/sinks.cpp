@@ -75,7 +75,7 @@ DaemonSinks::DaemonSinks() : impl_(std::make_unique<Impl>()) {}
 DaemonSinks::~DaemonSinks() = default;
 
 std::unique_ptr<DaemonSinks> DaemonSinks::Open(const DaemonConfig& config,
-                                               std::shared_ptr<const Policy> policy,
+                                               const std::shared_ptr<const Policy>& policy,
                                                std::string* error) {
   std::unique_ptr<DaemonSinks> s(new DaemonSinks());
   Impl& d = *s->impl_;

@@ -24,7 +24,7 @@ class DaemonSinks {
  public:
   // nullptr with *error naming what could not be opened and what to do.
   static std::unique_ptr<DaemonSinks> Open(const DaemonConfig& config,
-                                           std::shared_ptr<const Policy> policy,
+                                           const std::shared_ptr<const Policy>& policy,
                                            std::string* error);
   ~DaemonSinks();
   DaemonSinks(const DaemonSinks&) = delete;
