@@ -21,16 +21,17 @@ class ObjectPool {
  public:
   static constexpr std::uint32_t kNoSlot = 0xffffffffu;
 
-  explicit ObjectPool(std::size_t count) {
-    objects_.reserve(count);
+  // Objects are built the first time their slot is taken and kept after,
+  // so an idle pool costs a few pointers and a busy one never allocates.
+  explicit ObjectPool(std::size_t count) : objects_(count) {
     free_.reserve(count);
-    for (std::size_t i = 0; i < count; ++i) objects_.push_back(std::make_unique<T>());
     for (std::size_t i = count; i > 0; --i) free_.push_back(static_cast<std::uint32_t>(i - 1));
   }
   std::uint32_t Acquire() {
     if (free_.empty()) return kNoSlot;
     const std::uint32_t s = free_.back();
     free_.pop_back();
+    if (!objects_[s]) objects_[s] = std::make_unique<T>();
     return s;
   }
   void Release(std::uint32_t s) { free_.push_back(s); }
