@@ -13,8 +13,8 @@
 //   carries lost_before and verify-log accepts it.
 //   A last line that is not an event line makes the chain start again
 //   (ResumeNote() says so and verify-log will report the break there).
-// - Rotation: Reopen() (on SIGUSR1, from the main loop; the signal handler
-//   only sets a flag) opens the path again; the chain continues in memory, so
+// - Rotation: Reopen() (on SIGUSR1, which the main loop takes with
+//   sigtimedwait) opens the path again; the chain continues in memory, so
 //   the new file's first line links to the rotated file's last one. If the
 //   path cannot be opened the old descriptor is kept.
 // - Head: Head() is the last event line on disk (seq and hash), read from

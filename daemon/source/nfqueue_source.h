@@ -6,8 +6,10 @@
 // (LinkType::kRaw) plus the queue metadata policy selection needs (input
 // interface, socket uid/gid in output mode, marks). Every packet must get
 // exactly one verdict; a verdict may be deferred (the packet is "held") while
-// the engine waits for more bytes of a ClientHello, but the bytes of a held
-// packet are copied by the caller because Receive() reuses its buffer.
+// the engine waits for more bytes of a ClientHello. A held packet's bytes are
+// not kept in user space (the kernel keeps the packet until its verdict);
+// the engine keeps what it needs to judge the flow, and Receive() reuses its
+// buffer.
 //
 // Verdicts for runs of consecutive packet ids with the same outcome are sent
 // as one batch message (NFQNL_MSG_VERDICT_BATCH) where the library allows.

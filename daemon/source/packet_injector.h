@@ -12,8 +12,9 @@
 // the daemon runs in. Replies are never built for fragments past the first
 // (no transport header), multicast/broadcast/unspecified addresses, resets,
 // or ICMP errors; ICMP errors quote at most 576 (v4, RFC 1812) / 1280 (v6,
-// RFC 4443) bytes in total. Build* functions are thread-safe; a
-// PacketInjector is used by one thread (its failure counter is plain).
+// RFC 4443) bytes in total. Build* functions are thread-safe; each daemon
+// worker opens its own PacketInjector and uses it from its thread only (its
+// failure counter is plain).
 #pragma once
 
 #include <cstddef>
