@@ -1,6 +1,8 @@
 // Engine internals shared by engine.cpp (packets and flow lifecycle),
-// engine_dns.cpp (DNS questions, answers, name binding) and
-// engine_inspect.cpp (TLS, HTTP and QUIC name extraction). Not a public API.
+// engine_tcp.cpp (the client's stream as judged, server acknowledgements),
+// engine_slots.cpp (inspection pool slots), engine_dns.cpp (DNS questions,
+// answers, name binding) and engine_inspect.cpp (TLS, HTTP and QUIC name
+// extraction). Not a public API.
 #pragma once
 
 #include <array>
@@ -69,28 +71,31 @@ struct Engine::Impl {
   void ApplyDecision(Flow& f, const Decision& d);
   // Records how the inspection ended and decides again with it.
   void SetInspection(Flow& f, Inspection outcome);
-  void TrackTcp(Flow& f, bool to_server);
-  void TakeClientPayload(Flow& f);
-  // Pool slots for flow f (kNoSlot when the pool is exhausted even after
-  // taking back stalled and empty slots); Release* frees them.
-  std::uint32_t AcquireStream(Flow& f);
-  std::uint32_t AcquireQuic(Flow& f);
-  std::uint32_t AcquireDnsTcp(Flow& f);
-  bool Reclaim(SlotOwners& owners, std::uint32_t Flow::*slot_of);
-  void OnServerAck(Flow& f);
   void TrackDelivery(Flow& f, bool to_server);
   void HandleIcmp(Flow& f, bool to_server);
   void FinalizeFlow(Flow& f);
   int CatalogFor(const Flow& f) const;
   void SettleDecision(Flow& f, PacketOutcome* out);
-  void ReleaseSlots(Flow& f);
   void ExpireIdle(Timestamp now);
   Timestamp IdleTimeout(const Flow& f) const;
   bool ParsesDns(const Flow& f) const;
+
+  // engine_tcp.cpp
+  void TrackTcp(Flow& f, bool to_server);
+  void TakeClientPayload(Flow& f);
+  void OnServerAck(Flow& f);
   std::span<const std::uint8_t> ServerInOrder(StreamPosition& pos,
                                               std::span<const std::uint8_t> payload);
   bool NeedsInspection(const Flow& f) const;
   std::uint32_t KeepFrom(const Flow& f) const;
+
+  // engine_slots.cpp: pool slots for flow f (kNoSlot when the pool is
+  // exhausted even after taking back stalled and empty slots).
+  std::uint32_t AcquireStream(Flow& f);
+  std::uint32_t AcquireQuic(Flow& f);
+  std::uint32_t AcquireDnsTcp(Flow& f);
+  bool Reclaim(SlotOwners& owners, std::uint32_t Flow::*slot_of);
+  void ReleaseSlots(Flow& f);
 
   // engine_dns.cpp
   void HandleDnsPayload(Flow& f, bool to_server, std::span<const std::uint8_t> message, bool tcp);
