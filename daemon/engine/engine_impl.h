@@ -94,7 +94,12 @@ struct Engine::Impl {
   std::uint32_t AcquireStream(Flow& f);
   std::uint32_t AcquireQuic(Flow& f);
   std::uint32_t AcquireDnsTcp(Flow& f);
-  bool Reclaim(SlotOwners& owners, std::uint32_t Flow::*slot_of);
+  // Takes a slot of `pool` for f into f.*slot_of; when the pool is full,
+  // first takes back one stale, stalled or (stream) empty slot.
+  template <typename Pool>
+  std::uint32_t Acquire(Pool& pool, SlotOwners& owners, std::uint32_t Flow::*slot_of, Flow& f);
+  template <typename Pool>
+  bool Reclaim(Pool& pool, SlotOwners& owners, std::uint32_t Flow::*slot_of);
   void ReleaseSlots(Flow& f);
 
   // engine_dns.cpp
@@ -110,6 +115,11 @@ struct Engine::Impl {
   void InspectHttp(Flow& f);
   void InspectQuic(Flow& f);
   void RecheckQuic(Flow& f);
+  // A ClientHello read whole: its outcome (complete, no name, ECH) and name
+  // go to the policy.
+  void JudgeHello(Flow& f, const ClientHelloInfo& h, bool encrypted, NameSource source);
+  // Takes a QUIC parser for f; false (and the flow denied) when none is free.
+  bool StartQuicParser(Flow& f);
   void Reveal(Flow& f, std::string_view name, NameSource source);
   void Observe(const NameObservation& o);
 

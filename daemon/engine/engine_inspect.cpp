@@ -80,20 +80,38 @@ void Engine::Impl::InspectTls(Flow& f) {
     f.judged_end_seq = f.client_stream.next_seq;
   }
   f.client_stream.retain = false;  // later bytes are encrypted: nothing to read in them
-  f.encrypted_client_hello = hello.has_ech || hello.has_esni;
-  Inspection outcome = Inspection::kComplete;
-  if (f.encrypted_client_hello) {
-    outcome = Inspection::kEncryptedClientHello;
-  } else if (!hello.has_sni) {
-    outcome = Inspection::kNoName;
-  }
-  f.inspection = outcome;
-  if (outcome != Inspection::kComplete && f.app >= 0) ++stats.inspection_incomplete;
-  if (hello.has_sni) {
-    Reveal(f, hello.sni.View(), NameSource::kSni);
+  JudgeHello(f, hello, hello.has_ech || hello.has_esni, NameSource::kSni);
+}
+
+namespace {
+
+Inspection HelloOutcome(const ClientHelloInfo& h, bool encrypted) {
+  if (encrypted) return Inspection::kEncryptedClientHello;
+  return h.has_sni ? Inspection::kComplete : Inspection::kNoName;
+}
+
+}  // namespace
+
+void Engine::Impl::JudgeHello(Flow& f, const ClientHelloInfo& h, bool encrypted,
+                              NameSource source) {
+  f.encrypted_client_hello = encrypted;
+  f.inspection = HelloOutcome(h, encrypted);
+  if (f.inspection != Inspection::kComplete && f.app >= 0) ++stats.inspection_incomplete;
+  if (h.has_sni) {
+    Reveal(f, h.sni.View(), source);
   } else {
     Decide(f);
   }
+}
+
+bool Engine::Impl::StartQuicParser(Flow& f) {
+  if (AcquireQuic(f) == Flow::kNoSlot) {
+    ++stats.quic_parser_exhausted;
+    SetInspection(f, Inspection::kPoolExhausted);
+    return false;
+  }
+  f.quic_first_packet = static_cast<std::uint32_t>(f.to_server.packets);
+  return true;
 }
 
 void Engine::Impl::InspectHttp(Flow& f) {
@@ -160,11 +178,7 @@ void Engine::Impl::InspectQuic(Flow& f) {
       case QuicLongHeaderKind::kSupportedInitial:
         break;
     }
-    if (AcquireQuic(f) == Flow::kNoSlot) {
-      ++stats.quic_parser_exhausted;
-      return SetInspection(f, Inspection::kPoolExhausted);
-    }
-    f.quic_first_packet = static_cast<std::uint32_t>(f.to_server.packets);
+    if (!StartQuicParser(f)) return;
   }
   QuicInitialParser& q = quic.Get(f.quic_slot);
   const ParseStatus st = q.Feed(pkt.payload);
@@ -186,14 +200,11 @@ void Engine::Impl::InspectQuic(Flow& f) {
     case ParseStatus::kOk:
       break;
   }
+  // The parser stays built after its slot is released (nothing takes it
+  // before this call returns), so the result can still be read.
   const ClientHelloInfo& result = q.Result();
+  const Inspection outcome = HelloOutcome(result, result.has_ech);
   f.encrypted_client_hello = result.has_ech;
-  Inspection outcome = Inspection::kComplete;
-  if (result.has_ech) {
-    outcome = Inspection::kEncryptedClientHello;
-  } else if (!result.has_sni) {
-    outcome = Inspection::kNoName;
-  }
   const bool again = f.quic_rechecking;
   f.quic_rechecking = false;
   ReleaseSlots(f);
@@ -201,13 +212,7 @@ void Engine::Impl::InspectQuic(Flow& f) {
     return;  // the same ClientHello again (a retransmitted first Initial)
   }
   if (again && outcome != Inspection::kComplete) return SetInspection(f, outcome);
-  f.inspection = outcome;
-  if (outcome != Inspection::kComplete && f.app >= 0) ++stats.inspection_incomplete;
-  if (result.has_sni) {
-    Reveal(f, result.sni.View(), NameSource::kQuicSni);
-  } else {
-    Decide(f);
-  }
+  JudgeHello(f, result, result.has_ech, NameSource::kQuicSni);
 }
 
 void Engine::Impl::RecheckQuic(Flow& f) {
@@ -225,12 +230,8 @@ void Engine::Impl::RecheckQuic(Flow& f) {
       default:
         return;
     }
-    if (AcquireQuic(f) == Flow::kNoSlot) {
-      ++stats.quic_parser_exhausted;
-      return SetInspection(f, Inspection::kPoolExhausted);
-    }
+    if (!StartQuicParser(f)) return;
     f.quic_rechecking = true;
-    f.quic_first_packet = static_cast<std::uint32_t>(f.to_server.packets);
   }
   QuicInitialParser& q = quic.Get(f.quic_slot);
   const std::uint32_t before = q.Stats().initials_decrypted;

@@ -2,32 +2,20 @@
 // stalled and empty ones when a pool is full (never an inspection in
 // progress), and the memory the limits imply.
 #include <algorithm>
+#include <type_traits>
 
 #include "engine/engine_impl.h"
 
 namespace flightwall {
 
-void Engine::Impl::ReleaseSlots(Flow& f) {
-  if (f.stream_slot != Flow::kNoSlot) {
-    streams.Release(f.stream_slot);
-    stream_owners.used[f.stream_slot] = false;
-  }
-  if (f.quic_slot != Flow::kNoSlot) {
-    quic.Release(f.quic_slot);
-    quic_owners.used[f.quic_slot] = false;
-  }
-  if (f.dns_tcp_slot != Flow::kNoSlot) {
-    dns_tcp.Release(f.dns_tcp_slot);
-    dns_tcp_owners.used[f.dns_tcp_slot] = false;
-  }
-  f.stream_slot = f.quic_slot = f.dns_tcp_slot = Flow::kNoSlot;
-}
-
 namespace {
 
-FlowKey KeyOf(const Flow& f) {
-  bool a = true;
-  return MakeFlowKey(f.client, f.client_port, f.server, f.server_port, f.protocol, &a);
+template <typename Pool>
+void FreeSlot(Pool& pool, SlotOwners& owners, std::uint32_t* slot) {
+  if (*slot == Flow::kNoSlot) return;
+  pool.Release(*slot);
+  owners.used[*slot] = false;
+  *slot = Flow::kNoSlot;
 }
 
 template <typename Pool>
@@ -43,7 +31,14 @@ std::uint32_t TakeSlot(Pool& pool, SlotOwners& owners, const Flow& f, Timestamp 
 
 }  // namespace
 
-bool Engine::Impl::Reclaim(SlotOwners& owners, std::uint32_t Flow::*slot_of) {
+void Engine::Impl::ReleaseSlots(Flow& f) {
+  FreeSlot(streams, stream_owners, &f.stream_slot);
+  FreeSlot(quic, quic_owners, &f.quic_slot);
+  FreeSlot(dns_tcp, dns_tcp_owners, &f.dns_tcp_slot);
+}
+
+template <typename Pool>
+bool Engine::Impl::Reclaim(Pool& pool, SlotOwners& owners, std::uint32_t Flow::*slot_of) {
   for (std::uint32_t s = 0; s < owners.used.size(); ++s) {
     if (!owners.used[s]) continue;
     Flow* o = flows.Peek(owners.key[s]);
@@ -52,54 +47,53 @@ bool Engine::Impl::Reclaim(SlotOwners& owners, std::uint32_t Flow::*slot_of) {
                          pkt.time - owners.since[s] > timeouts.inspection;
     // An HTTP or DNS connection between requests holds no bytes: its slot
     // can go and come back with its next request.
-    const bool idle = !stale && o->inspection != Inspection::kPending && !o->http_awaiting &&
-                      slot_of == &Flow::stream_slot && streams.Data(s).empty();
+    bool idle = false;
+    if constexpr (std::is_same_v<Pool, StreamBufferPool>) {
+      idle = !stale && o->inspection != Inspection::kPending && !o->http_awaiting &&
+             pool.Data(s).empty();
+    }
     if (!stale && !stalled && !idle) continue;
     ++stats.slots_reclaimed;
-    if (stale) {
-      owners.used[s] = false;
-      if (slot_of == &Flow::stream_slot) streams.Release(s);
-      if (slot_of == &Flow::quic_slot) quic.Release(s);
-      if (slot_of == &Flow::dns_tcp_slot) dns_tcp.Release(s);
-    } else if (stalled) {
+    if (stalled) {
       SetInspection(*o, Inspection::kGap);  // its bytes never came; frees its slots
     } else {
-      streams.Release(s);
-      owners.used[s] = false;
-      o->stream_slot = Flow::kNoSlot;
+      std::uint32_t slot = s;
+      FreeSlot(pool, owners, &slot);
+      if (!stale) o->*slot_of = Flow::kNoSlot;
     }
     return true;
   }
   return false;
 }
 
-std::uint32_t Engine::Impl::AcquireStream(Flow& f) {
-  f.stream_slot = TakeSlot(streams, stream_owners, f, pkt.time);
-  if (f.stream_slot == Flow::kNoSlot && Reclaim(stream_owners, &Flow::stream_slot)) {
-    f.stream_slot = TakeSlot(streams, stream_owners, f, pkt.time);
+template <typename Pool>
+std::uint32_t Engine::Impl::Acquire(Pool& pool, SlotOwners& owners, std::uint32_t Flow::*slot_of,
+                                    Flow& f) {
+  f.*slot_of = TakeSlot(pool, owners, f, pkt.time);
+  if (f.*slot_of == Flow::kNoSlot && Reclaim(pool, owners, slot_of)) {
+    f.*slot_of = TakeSlot(pool, owners, f, pkt.time);
   }
-  if (f.stream_slot != Flow::kNoSlot) tls_readers[f.stream_slot].Reset();
-  return f.stream_slot;
+  return f.*slot_of;
+}
+
+std::uint32_t Engine::Impl::AcquireStream(Flow& f) {
+  const std::uint32_t s = Acquire(streams, stream_owners, &Flow::stream_slot, f);
+  if (s != Flow::kNoSlot) tls_readers[s].Reset();
+  return s;
 }
 
 std::uint32_t Engine::Impl::AcquireQuic(Flow& f) {
-  f.quic_slot = TakeSlot(quic, quic_owners, f, pkt.time);
-  if (f.quic_slot == Flow::kNoSlot && Reclaim(quic_owners, &Flow::quic_slot)) {
-    f.quic_slot = TakeSlot(quic, quic_owners, f, pkt.time);
-  }
-  if (f.quic_slot != Flow::kNoSlot) quic.Get(f.quic_slot).Reset();
-  return f.quic_slot;
+  const std::uint32_t s = Acquire(quic, quic_owners, &Flow::quic_slot, f);
+  if (s != Flow::kNoSlot) quic.Get(s).Reset();
+  return s;
 }
 
 std::uint32_t Engine::Impl::AcquireDnsTcp(Flow& f) {
-  f.dns_tcp_slot = TakeSlot(dns_tcp, dns_tcp_owners, f, pkt.time);
-  if (f.dns_tcp_slot == Flow::kNoSlot && Reclaim(dns_tcp_owners, &Flow::dns_tcp_slot)) {
-    f.dns_tcp_slot = TakeSlot(dns_tcp, dns_tcp_owners, f, pkt.time);
+  const std::uint32_t s = Acquire(dns_tcp, dns_tcp_owners, &Flow::dns_tcp_slot, f);
+  if (s != Flow::kNoSlot) {
+    for (auto& r : dns_tcp.Get(s)) r.Reset();
   }
-  if (f.dns_tcp_slot != Flow::kNoSlot) {
-    for (auto& r : dns_tcp.Get(f.dns_tcp_slot)) r.Reset();
-  }
-  return f.dns_tcp_slot;
+  return s;
 }
 
 std::uint64_t EngineMemoryBound(const EngineLimits& l) {

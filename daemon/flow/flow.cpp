@@ -16,6 +16,11 @@ FlowKey MakeFlowKey(const IpAddress& src, std::uint16_t src_port, const IpAddres
   return k;
 }
 
+FlowKey KeyOf(const Flow& f) {
+  bool a = true;
+  return MakeFlowKey(f.client, f.client_port, f.server, f.server_port, f.protocol, &a);
+}
+
 const char* TcpStateName(TcpState s) {
   switch (s) {
     case TcpState::kNone:

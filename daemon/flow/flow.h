@@ -134,4 +134,7 @@ struct Flow {
   Timestamp delivered_time = 0;
 };
 
+// The canonical key of a flow's 5-tuple (both directions find it).
+FlowKey KeyOf(const Flow& f);
+
 }  // namespace flightwall

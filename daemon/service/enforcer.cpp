@@ -8,11 +8,6 @@
 namespace flightwall {
 namespace {
 
-FlowKey KeyOf(const Flow& f) {
-  bool a = true;
-  return MakeFlowKey(f.client, f.client_port, f.server, f.server_port, f.protocol, &a);
-}
-
 // Conntrack counts an ICMP error as related to the connection it quotes: a
 // mark on the error's verdict would decide that connection. Errors are
 // judged one by one instead.
