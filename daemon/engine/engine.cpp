@@ -118,11 +118,14 @@ void Engine::Impl::SettleDecision(Flow& f, PacketOutcome* out) {
   // have its ClientHello read too (RecheckQuic).
   const bool keep_queued = f.verdict != Verdict::kDeny && f.name_source == NameSource::kQuicSni;
   out->final = f.decision_final && !keep_queued;
-  if (f.decision_final && !f.decision_reported) {
-    f.decision_reported = true;
-    const int catalog = CatalogFor(f);
-    for (EventSink* s : sinks) s->OnDecision(f, catalog);
-  }
+  if (f.decision_final) ReportDecision(f);
+}
+
+void Engine::Impl::ReportDecision(Flow& f) {
+  if (f.decision_reported) return;
+  f.decision_reported = true;
+  const int catalog = CatalogFor(f);
+  for (EventSink* s : sinks) s->OnDecision(f, catalog);
 }
 
 int Engine::Impl::CatalogFor(const Flow& f) const {
@@ -233,7 +236,7 @@ void Engine::Impl::StartFlow(Flow& f, bool /*src_is_client*/) {
     JudgeIcmpError(f);
     return;
   }
-  Decide(f);
+  Decide(f, bindings);  // the bindings just read; no second lookup
 }
 
 std::span<const NameBinding> Engine::Impl::LookupNames(const IpAddress& address) {
@@ -273,11 +276,16 @@ void Engine::Impl::JudgeIcmpError(Flow& f) {
 
 void Engine::Impl::Decide(Flow& f) {
   if (f.app < 0) return;
+  Decide(f, LookupNames(f.server));
+}
+
+void Engine::Impl::Decide(Flow& f, std::span<const NameBinding> dst_names) {
+  if (f.app < 0) return;
   FlowFacts facts;
   facts.dst = f.server;
   facts.dst_port = f.server_port;
   facts.now = pkt.time;
-  facts.dst_names = LookupNames(f.server);
+  facts.dst_names = dst_names;
   facts.inspection = f.inspection;
   const bool revealed = f.name_source != NameSource::kNone && f.name_source != NameSource::kDns;
   if (revealed && f.inspection != Inspection::kNoName) {
@@ -481,11 +489,7 @@ bool Engine::EndStalledInspection(const FlowKey& key, Timestamp now) {
   m.SetInspection(*f, Inspection::kGap);
   if (f->verdict != Verdict::kDeny) return false;
   f->decision_final = true;
-  if (!f->decision_reported) {
-    f->decision_reported = true;
-    const int catalog = m.CatalogFor(*f);
-    for (EventSink* s : m.sinks) s->OnDecision(*f, catalog);
-  }
+  m.ReportDecision(*f);
   return true;
 }
 void Engine::Finish() { impl_->Finish(); }

@@ -67,6 +67,9 @@ struct Engine::Impl {
   Flow* FlowFor(bool* to_server);
   void StartFlow(Flow& f, bool src_is_client);
   void Decide(Flow& f);
+  // With the destination's bindings already read (they live in
+  // name_scratch until the next LookupNames).
+  void Decide(Flow& f, std::span<const NameBinding> dst_names);
   void JudgeIcmpError(Flow& f);
   void ApplyDecision(Flow& f, const Decision& d);
   // Records how the inspection ended and decides again with it.
@@ -76,6 +79,8 @@ struct Engine::Impl {
   void FinalizeFlow(Flow& f);
   int CatalogFor(const Flow& f) const;
   void SettleDecision(Flow& f, PacketOutcome* out);
+  // Tells the sinks a flow's final decision, once.
+  void ReportDecision(Flow& f);
   void ExpireIdle(Timestamp now);
   Timestamp IdleTimeout(const Flow& f) const;
   bool ParsesDns(const Flow& f) const;
