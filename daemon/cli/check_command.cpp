@@ -19,7 +19,7 @@ void DescribeLimits(const DaemonConfig& c) {
             << " stream_buffer_bytes=" << l.stream_buffer_bytes
             << " quic_parsers=" << l.quic_parsers
             << " dns_tcp_reassemblers=" << l.dns_tcp_reassemblers
-            << " held_packets=" << c.max_held_packets << "\n";
+            << " held_packets=" << c.max_held_packets << " event_queue=" << c.event_queue << "\n";
   std::cout << "memory bound: " << Mebibytes(MemoryBound(c))
             << " (tables and inspection pools when full; a flow that finds no room is denied)\n";
 }

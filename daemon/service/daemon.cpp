@@ -18,6 +18,7 @@
 #include "service/daemon_config.h"
 #include "service/enforcer.h"
 #include "service/sinks.h"
+#include "sink/metrics.h"
 #include "source/nfqueue_source.h"
 #include "source/packet_injector.h"
 
@@ -51,6 +52,7 @@ class QueueVerdicts : public VerdictSink {
 
 struct Worker {
   std::unique_ptr<NfqueueSource> source;
+  VerdictTally* tally = nullptr;  // its packet counts, folded into the metrics
   std::unique_ptr<QueueVerdicts> verdicts;
   std::unique_ptr<PacketInjector> injector;  // its own raw sockets
   std::uint16_t index = 0;
@@ -69,7 +71,7 @@ std::int64_t MonotonicMs() {
 // How often a worker drops what it held too long, packets or not.
 constexpr std::int64_t kTickMs = 50;
 
-void WorkerLoop(Worker* w, Enforcer* enforcer, DaemonSinks* sinks, std::atomic<bool>* stop) {
+void WorkerLoop(Worker* w, Enforcer* enforcer, std::atomic<bool>* stop) {
   RawPacket packet;
   NfqueueMeta meta;
   std::int64_t last_tick = MonotonicMs();
@@ -84,9 +86,10 @@ void WorkerLoop(Worker* w, Enforcer* enforcer, DaemonSinks* sinks, std::atomic<b
       packet.marked_app = AppFromMark(meta.mark);
       const auto result = enforcer->Handle(w->index, packet, meta.packet_id);
       if (!result.held) {
-        sinks->ObserveVerdict(
-            result.verdict, packet.wire_length,
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        const auto took = std::chrono::steady_clock::now() - start;
+        w->tally->Observe(result.verdict, packet.wire_length,
+                          static_cast<std::uint64_t>(
+                              std::chrono::duration_cast<std::chrono::nanoseconds>(took).count()));
       }
     }
     const std::int64_t now_ms = MonotonicMs();
@@ -170,7 +173,9 @@ int RunDaemon(const std::string& config_path) {
   Enforcer enforcer(
       current.config, current.policy,
       current.config.intercept.queue_last - current.config.intercept.queue_first + 1u);
-  auto sinks = DaemonSinks::Open(current.config, current.policy, &error);
+  auto sinks = DaemonSinks::Open(
+      current.config, current.policy,
+      current.config.intercept.queue_last - current.config.intercept.queue_first + 1u, &error);
   if (!sinks) {
     Log(error);
     return 2;
@@ -195,7 +200,9 @@ int RunDaemon(const std::string& config_path) {
     if (!w->injector && workers.empty()) {
       Log("warning: no fail-fast replies (RST/ICMP/DNS refusal): " + error);
     }
-    w->index = enforcer.AddWorker(w->verdicts.get(), w->injector.get(), sinks->ForWorker());
+    const WorkerOutputs outputs = sinks->ForWorker();
+    w->tally = outputs.verdicts;
+    w->index = enforcer.AddWorker(w->verdicts.get(), w->injector.get(), outputs.events);
     workers.push_back(std::move(w));
   }
   // Queues are bound before the rules send traffic to them.
@@ -205,13 +212,14 @@ int RunDaemon(const std::string& config_path) {
   sources.reserve(workers.size());
   for (auto& w : workers) sources.push_back(w->source.get());
   std::atomic<bool> stop{false};
+  sinks->Start();
   for (auto& w : workers) {
     w->heartbeat_ms = MonotonicMs();
-    w->thread = std::thread(WorkerLoop, w.get(), &enforcer, sinks.get(), &stop);
+    w->thread = std::thread(WorkerLoop, w.get(), &enforcer, &stop);
   }
   Log("enforcing policy '" + current.policy->name + "' from " + current.config.policy_path +
       " on NFQUEUE " + std::to_string(current.config.intercept.queue_first) +
-      (workers.size() > 1 ? "-" + std::to_string(current.config.intercept.queue_last) : "") +
+      (workers.size() > 1 ? '-' + std::to_string(current.config.intercept.queue_last) : "") +
       " with " + backend->Name() + " rules");
   sd_notify(0, "READY=1");
   std::printf("READY\n");

@@ -10,15 +10,16 @@
 
 #include "policy/did_you_mean.h"
 #include "sink/chain_key.h"
+#include "sink/event_ring.h"
 
 namespace flightwall {
 namespace {
 
 constexpr std::array<std::string_view, 6> kTopKeys = {"policy", "intercept", "dns",
                                                       "events", "metrics",   "limits"};
-constexpr std::array<std::string_view, 8> kLimitsKeys = {
-    "flows",        "named_addresses",      "pending_dns", "stream_buffers", "stream_buffer_bytes",
-    "quic_parsers", "dns_tcp_reassemblers", "held_packets"};
+constexpr std::array<std::string_view, 9> kLimitsKeys = {
+    "flows",        "named_addresses",      "pending_dns",  "stream_buffers", "stream_buffer_bytes",
+    "quic_parsers", "dns_tcp_reassemblers", "held_packets", "event_queue"};
 constexpr std::array<std::string_view, 6> kInterceptKeys = {
     "mode", "queue", "backend", "on_failure", "inspect", "hold_timeout_ms"};
 constexpr std::array<std::string_view, 1> kDnsKeys = {"refuse_with"};
@@ -73,7 +74,7 @@ class Checker {
     }
     std::string list;
     for (auto ok : values) list += (list.empty() ? "" : " | ") + std::string(ok);
-    Error(map[key], "'" + std::string(key) + "' must be one of " + list + ", not '" + *v + "'" +
+    Error(map[key], std::string("'") + key + "' must be one of " + list + ", not '" + *v + "'" +
                         DidYouMean(*v, std::span<const std::string_view>(values)));
     return std::nullopt;
   }
@@ -91,7 +92,7 @@ class Checker {
       if (ok) n = n * 10 + static_cast<std::uint64_t>(ch - '0');
     }
     if (!ok || n < min || n > max) {
-      Error(map[key], "'" + std::string(key) + "' must be a whole number from " +
+      Error(map[key], std::string("'") + key + "' must be a whole number from " +
                           std::to_string(min) + " to " + std::to_string(max) + ", not '" + *v +
                           "'");
       return std::nullopt;
@@ -253,6 +254,9 @@ DaemonConfigResult LoadDaemonConfigFromString(const std::string& text,
       if (auto n = c.Number(li, "held_packets", 16, 1u << 20)) {
         cfg.max_held_packets = static_cast<std::uint32_t>(*n);
       }
+      if (auto n = c.Number(li, "event_queue", 64, 1u << 20)) {
+        cfg.event_queue = static_cast<std::uint32_t>(*n);
+      }
     }
   } catch (const YAML::Exception& e) {
     result.errors.push_back({display_name, e.mark.line + 1, e.mark.column + 1,
@@ -264,7 +268,9 @@ DaemonConfigResult LoadDaemonConfigFromString(const std::string& text,
 
 std::uint64_t MemoryBound(const DaemonConfig& config) {
   // Held packets keep their flow key and ids; the kernel keeps the bytes.
-  return EngineMemoryBound(config.limits) + std::uint64_t{config.max_held_packets} * 64;
+  // Each queued event is a copy of its flow or DNS question.
+  return EngineMemoryBound(config.limits) + std::uint64_t{config.max_held_packets} * 64 +
+         std::uint64_t{config.event_queue} * sizeof(EventRecord);
 }
 
 DaemonConfigResult LoadDaemonConfig(const std::string& path) {

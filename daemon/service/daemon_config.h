@@ -29,6 +29,10 @@ struct DaemonConfig {
   std::string metrics_listen = "127.0.0.1:9714";                 // "" disables
   std::uint32_t hold_timeout_ms = 2000;  // longest a payload packet waits for its name
   std::uint32_t max_held_packets = 4096;
+  // limits.event_queue: decided events waiting for the event writer, over
+  // all workers (each gets its share). More are lost, counted and recorded
+  // in the chain; enforcement never waits for the disk.
+  std::uint32_t event_queue = 4096;
   // events.hmac_key_file: absolute path of the key of an HMAC-keyed event
   // chain ("" = unkeyed). Checked at load: readable, 32+ bytes, not
   // readable or writable by every user (ReadChainKey, KeyFileCheck::kPrivate).
@@ -39,7 +43,7 @@ struct DaemonConfig {
 };
 
 // The memory the limits imply at most, in bytes (what `flightwall check
-// --config` prints): tables, inspection pools, held packets.
+// --config` prints): tables, inspection pools, held packets, event queue.
 std::uint64_t MemoryBound(const DaemonConfig& config);
 
 struct DaemonConfigResult {

@@ -1,84 +1,75 @@
 #include "service/sinks.h"
 
+#include <algorithm>
 #include <iostream>
-#include <mutex>
 
 #include "service/chain_head_journal.h"
 #include "service/enforcer.h"
 #include "sink/chain_key.h"
 #include "sink/event_log.h"
 #include "sink/event_log_file.h"
+#include "sink/event_writer.h"
 #include "sink/metrics.h"
 #include "source/nfqueue_source.h"
 
 namespace flightwall {
 
-// Every worker's engine has its own sink, bound to the policy that worker
-// judges with (the event log names its rules and apps); all of them append
-// to one hash chain, in turn, and count in one set of metrics.
-struct DaemonSinks::Impl {
-  std::unique_ptr<EventLogFile> file;
-  std::unique_ptr<EventChain> chain;
-  std::mutex chain_mutex;  // one line at a time from the workers
-  std::unique_ptr<Metrics> metrics;
-  std::vector<std::unique_ptr<WorkerEvents>> workers;
-};
-
 namespace {
 
+constexpr std::size_t kMinEventRing = 64;
+
+// A worker's event sink: its engine's decisions go to its ring, formatted
+// later by the writer with the policy the worker judged with.
 class WorkerSink : public WorkerEvents {
  public:
-  WorkerSink(EventChain* chain, std::mutex* chain_mutex, Metrics* metrics)
-      : chain_(chain), chain_mutex_(chain_mutex), metrics_(metrics) {}
+  explicit WorkerSink(EventProducer* producer) : producer_(producer) {}
 
-  void Adopt(std::shared_ptr<const Policy> policy) override {
-    std::lock_guard<std::mutex> lock(*chain_mutex_);
-    policy_ = std::move(policy);
-    log_.reset();
-    if (chain_) log_ = std::make_unique<EventLog>(*policy_, *chain_, EventLog::Timing::kAtDecision);
-  }
-  void Close() {
-    std::lock_guard<std::mutex> lock(*chain_mutex_);
-    log_.reset();
-  }
-
+  void Adopt(std::shared_ptr<const Policy> policy) override { producer_->Adopt(std::move(policy)); }
   void OnFlow(const Flow&, int) override {}
   void OnDecision(const Flow& flow, int catalog_index) override {
-    {
-      std::lock_guard<std::mutex> lock(*chain_mutex_);
-      if (log_) log_->OnDecision(flow, catalog_index);
-    }
-    metrics_->OnDecision(flow, catalog_index);
+    producer_->Decision(flow, catalog_index);
   }
   // The daemon acts on a question when it is asked (a denied one is never
   // answered by the resolver), so that is when it is logged and counted.
   void OnDnsQuestion(const DnsRecord& record, int catalog_index) override {
-    {
-      std::lock_guard<std::mutex> lock(*chain_mutex_);
-      if (log_) log_->OnDns(record, catalog_index);
-    }
-    metrics_->OnDns(record, catalog_index);
+    producer_->DnsQuestion(record, catalog_index);
   }
   void OnDns(const DnsRecord&, int) override {}
 
  private:
-  EventChain* chain_;
-  std::mutex* chain_mutex_;
-  Metrics* metrics_;
-  std::shared_ptr<const Policy> policy_;
-  std::unique_ptr<EventLog> log_;
+  EventProducer* producer_;
+};
+
+struct WorkerTally {
+  VerdictTally tally;
+  VerdictTallyFolded folded;  // main thread only
 };
 
 }  // namespace
+
+struct DaemonSinks::Impl {
+  std::shared_ptr<const Policy> policy;  // the one the workers start with
+  std::size_t ring_capacity = 0;         // records per worker
+  std::unique_ptr<EventLogFile> file;
+  std::unique_ptr<EventChain> chain;
+  std::unique_ptr<Metrics> metrics;
+  std::unique_ptr<EventWriter> writer;  // declared after what it writes to
+  std::vector<std::unique_ptr<WorkerSink>> workers;
+  std::vector<std::unique_ptr<WorkerTally>> tallies;
+  bool closed = false;
+};
 
 DaemonSinks::DaemonSinks() : impl_(std::make_unique<Impl>()) {}
 DaemonSinks::~DaemonSinks() = default;
 
 std::unique_ptr<DaemonSinks> DaemonSinks::Open(const DaemonConfig& config,
                                                const std::shared_ptr<const Policy>& policy,
-                                               std::string* error) {
+                                               std::size_t workers, std::string* error) {
   std::unique_ptr<DaemonSinks> s(new DaemonSinks());
   Impl& d = *s->impl_;
+  d.policy = policy;
+  d.ring_capacity =
+      std::max<std::size_t>(kMinEventRing, config.event_queue / std::max<std::size_t>(workers, 1));
   if (!config.events_path.empty()) {
     d.file = EventLogFile::Open(config.events_path, error);
     if (!d.file) return nullptr;
@@ -97,14 +88,18 @@ std::unique_ptr<DaemonSinks> DaemonSinks::Open(const DaemonConfig& config,
   if (!config.metrics_listen.empty() && !d.metrics->Listen(config.metrics_listen, error)) {
     return nullptr;
   }
+  d.writer = std::make_unique<EventWriter>(d.chain.get(), d.metrics.get(), d.ring_capacity);
   return s;
 }
 
-WorkerEvents* DaemonSinks::ForWorker() {
-  impl_->workers.push_back(
-      std::make_unique<WorkerSink>(impl_->chain.get(), &impl_->chain_mutex, impl_->metrics.get()));
-  return impl_->workers.back().get();
+WorkerOutputs DaemonSinks::ForWorker() {
+  Impl& d = *impl_;
+  d.workers.push_back(std::make_unique<WorkerSink>(d.writer->AddProducer(d.policy)));
+  d.tallies.push_back(std::make_unique<WorkerTally>());
+  return {d.workers.back().get(), &d.tallies.back()->tally};
 }
+
+void DaemonSinks::Start() { impl_->writer->Start(); }
 
 void DaemonSinks::Reopen() {
   if (!impl_->file) return;
@@ -121,17 +116,14 @@ void DaemonSinks::SetPolicy(const Policy& policy) {
 
 void DaemonSinks::PolicyReload(bool ok) { impl_->metrics->PolicyReload(ok); }
 
-void DaemonSinks::ObserveVerdict(Verdict verdict, std::uint32_t bytes, double latency_seconds) {
-  impl_->metrics->ObserveVerdict(verdict, Reason::kPending, latency_seconds, bytes);
-}
-
 void DaemonSinks::Update(Enforcer& enforcer, const std::vector<const NfqueueSource*>& sources) {
+  for (auto& t : impl_->tallies) impl_->metrics->FoldVerdicts(t->tally, &t->folded);
   impl_->metrics->SetActiveFlows(enforcer.ActiveFlows());
   impl_->metrics->SetCachedNames(enforcer.NamedAddresses());
   for (const NfqueueSource* s : sources) {
     impl_->metrics->SetQueueStats(s->Queue(), ReadKernelQueueStats(s->Queue()), s->Stats());
   }
-  if (impl_->file) impl_->metrics->SetEventLogLost(impl_->file->Lost());
+  if (impl_->chain) impl_->metrics->SetEventLogLost(impl_->chain->Lost());
   if (impl_->file) {
     const ChainHead head = impl_->file->Head();
     impl_->metrics->SetEventChainHead(head.seq, head.hash);
@@ -139,7 +131,18 @@ void DaemonSinks::Update(Enforcer& enforcer, const std::vector<const NfqueueSour
 }
 
 void DaemonSinks::Close() {
-  for (auto& w : impl_->workers) static_cast<WorkerSink*>(w.get())->Close();
+  if (impl_->closed) return;
+  impl_->closed = true;
+  if (!impl_->writer->Stop()) {  // writes everything queued
+    std::cerr << "flightwall: the event log is stuck in a write (" << impl_->file->Path()
+              << "); events still queued are lost. Check the disk." << std::endl;
+    // The writer thread still uses these; the process exit ends it.
+    static_cast<void>(impl_->writer.release());
+    static_cast<void>(impl_->chain.release());
+    static_cast<void>(impl_->file.release());
+    static_cast<void>(impl_->metrics.release());
+    return;
+  }
   if (impl_->file) PublishChainHead(*impl_->file, impl_->chain->Mode(), "stop");
 }
 

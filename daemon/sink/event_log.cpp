@@ -65,7 +65,7 @@ bool EventChain::Append(const Json& fields) {
     // The seq stays used, the chain stays at the last written line: the next
     // written line will say how many events are missing before it.
     ++position_.unrecorded_lost;
-    ++lost_;
+    lost_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
   position_.hash = std::move(hash);
@@ -73,14 +73,16 @@ bool EventChain::Append(const Json& fields) {
   return true;
 }
 
+void EventChain::RecordLost(std::uint64_t n) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  position_.seq += n;
+  position_.unrecorded_lost += n;
+  lost_.fetch_add(n, std::memory_order_relaxed);
+}
+
 ChainPosition EventChain::Position() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return position_;
-}
-
-std::uint64_t EventChain::Lost() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return lost_;
 }
 
 EventLog::EventLog(const Policy& policy, LineWriter& out, Timing timing, bool governed_only,

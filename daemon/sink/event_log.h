@@ -19,21 +19,21 @@
 // replaced by a consistent one; that takes the head (ChainHead) published
 // outside the file while it was written.
 //
-// Lost lines. When the LineWriter cannot write a line (disk full, I/O error)
-// the line's seq is used up but the chain does not advance past it: the next
-// line that is written carries `"lost_before": N` (right after "prev"),
-// meaning "N events were decided but could not be logged just before me",
-// so its seq is the previous written line's seq + 1 + N and its prev is
-// that line's hash. A verifier can tell this recorded loss from a deletion,
-// which leaves a seq gap without lost_before. The member is absent when
-// nothing was lost, so `audit` logs are unchanged.
+// Lost lines. When the LineWriter cannot write a line (disk full, I/O error),
+// or the daemon's event ring was full (RecordLost), the line's seq is used up but the chain does
+// not advance past it: the next line that is written carries `"lost_before": N` (right after
+// "prev"), meaning "N events were decided but could not be logged just before me", so its seq is
+// the previous written line's seq + 1 + N and its prev is that line's hash. A verifier can tell
+// this recorded loss from a deletion, which leaves a seq gap without lost_before. The member is
+// absent when nothing was lost, so `audit` logs are unchanged.
 //
 // EventChain holds the chain state and serializes appends with a mutex, so
-// several EventLogs (the daemon's queue workers, or the old and new policy
-// around a reload) can share one chain and one file. EventLog itself only
-// formats; it reads the Policy it was built with, which must outlive it.
+// several EventLogs (one per queue worker and policy in the daemon's writer
+// thread) can share one chain and one file. EventLog itself only formats;
+// it reads the Policy it was built with, which must outlive it.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -82,16 +82,20 @@ class EventChain {
   // Stamps seq/prev/lost_before/hash around `fields` and writes the line.
   // False when the writer lost it (it is then counted in Lost()).
   bool Append(const nlohmann::ordered_json& fields);
+  // `n` events were decided but never reached the writer (a full event
+  // ring): their seqs are used up and the next line says lost_before.
+  void RecordLost(std::uint64_t n);
 
   ChainPosition Position() const;
-  std::uint64_t Lost() const;  // lines this chain failed to write
+  // Lines this chain failed to write; never waits for a write in progress.
+  std::uint64_t Lost() const { return lost_.load(std::memory_order_relaxed); }
   ChainMode Mode() const { return hmac_ ? ChainMode::kHmacSha256 : ChainMode::kSha256; }
 
  private:
   mutable std::mutex mutex_;
   LineWriter& out_;
   ChainPosition position_;
-  std::uint64_t lost_ = 0;
+  std::atomic<std::uint64_t> lost_{0};
   const std::unique_ptr<HmacSha256Hasher> hmac_;  // null: unkeyed; used under mutex_
 };
 

@@ -79,6 +79,7 @@ EventLogFile::EventLogFile(std::string path, int fd) : path_(std::move(path)), f
 
 EventLogFile::~EventLogFile() {
   if (fd_ >= 0) close(fd_);
+  if (reopened_fd_ >= 0) close(reopened_fd_);
 }
 
 void EventLogFile::ReadTail() {
@@ -137,6 +138,7 @@ void EventLogFile::ReadTail() {
 
 bool EventLogFile::WriteLine(std::string_view line) {
   std::lock_guard<std::mutex> lock(mutex_);
+  TakeReopened();
   buffer_.clear();
   if (needs_newline_) buffer_.push_back('\n');
   buffer_.append(line);
@@ -191,12 +193,13 @@ void EventLogFile::NoteHead(std::string_view line) {
     seq = seq * 10 + static_cast<std::uint64_t>(line[i] - '0');
   }
   if (i == kSeq.size() || line[i] != ',') return;
+  std::lock_guard<std::mutex> lock(head_mutex_);
   head_.seq = seq;
   head_.hash.assign(line.substr(line.size() - kHexDigits - 2, kHexDigits));
 }
 
 ChainHead EventLogFile::Head() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<std::mutex> lock(head_mutex_);
   return head_;
 }
 
@@ -208,11 +211,20 @@ bool EventLogFile::Reopen(std::string* error) {
     return false;
   }
   const bool fragment = EndsWithFragment(path_);
-  std::lock_guard<std::mutex> lock(mutex_);
-  close(fd_);
-  fd_ = fd;
-  needs_newline_ = fragment;
+  std::lock_guard<std::mutex> lock(reopened_mutex_);
+  if (reopened_fd_ >= 0) close(reopened_fd_);  // reopened twice before a write
+  reopened_fd_ = fd;
+  reopened_fragment_ = fragment;
   return true;
+}
+
+void EventLogFile::TakeReopened() {
+  std::lock_guard<std::mutex> lock(reopened_mutex_);
+  if (reopened_fd_ < 0) return;
+  close(fd_);
+  fd_ = reopened_fd_;
+  needs_newline_ = reopened_fragment_;
+  reopened_fd_ = -1;
 }
 
 }  // namespace flightwall

@@ -15,8 +15,9 @@
 //   (ResumeNote() says so and verify-log will report the break there).
 // - Rotation: Reopen() (on SIGUSR1, which the main loop takes with
 //   sigtimedwait) opens the path again; the chain continues in memory, so
-//   the new file's first line links to the rotated file's last one. If the
-//   path cannot be opened the old descriptor is kept.
+//   the new file's first line links to the rotated file's last one; the
+//   next WriteLine switches to the new descriptor. If the path cannot be
+//   opened the old descriptor is kept.
 // - Head: Head() is the last event line on disk (seq and hash), read from
 //   the lines as they are written (and from the tail at Open), for the
 //   daemon to publish outside the file (chain_head_journal.h, metrics).
@@ -28,8 +29,9 @@
 //   partial write is cut back with ftruncate so the file keeps whole lines;
 //   if even that fails the fragment is terminated before the next line.
 // Thread-safety: WriteLine, Reopen, Head and the counters may be called from
-// any thread (one mutex around the descriptor and the head; counters are
-// atomics).
+// any thread. Only WriteLine waits for the disk: Reopen, Head and the
+// counters return at once even while a write hangs (a stuck disk stalls the
+// event writer, never the daemon's main loop).
 #pragma once
 
 #include <atomic>
@@ -73,16 +75,24 @@ class EventLogFile : public LineWriter {
  private:
   EventLogFile(std::string path, int fd);
   void ReadTail();
-  void NoteHead(std::string_view line);  // under mutex_
+  void NoteHead(std::string_view line);
+  void TakeReopened();  // under mutex_
 
   const std::string path_;
-  mutable std::mutex mutex_;
-  int fd_;
+  std::mutex mutex_;            // the writing thread's: held across write(2)
+  int fd_;                      // guarded by mutex_
   bool needs_newline_ = false;  // the file ends in a fragment: start the next line afresh
   std::string buffer_;
+  // Reopen() never waits for a write in progress (a stuck disk must not
+  // stall the caller): it leaves the new descriptor here and the next
+  // WriteLine switches to it.
+  std::mutex reopened_mutex_;
+  int reopened_fd_ = -1;  // guarded by reopened_mutex_
+  bool reopened_fragment_ = false;
   ChainPosition resume_;
   std::string resume_note_;
-  ChainHead head_;  // guarded by mutex_
+  mutable std::mutex head_mutex_;  // never held across I/O
+  ChainHead head_;                 // guarded by head_mutex_
   std::atomic<std::uint64_t> written_{0};
   std::atomic<std::uint64_t> lost_{0};
   std::atomic<int> last_errno_{0};

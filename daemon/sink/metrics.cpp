@@ -161,9 +161,8 @@ Metrics::Metrics(const Policy& policy) : registry_(std::make_shared<prometheus::
       }
     }
   }
-  latency_ = &f.latency.Add(
-      {}, prometheus::Histogram::BucketBoundaries{10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3,
-                                                  2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3});
+  latency_ = &f.latency.Add({}, prometheus::Histogram::BucketBoundaries(std::begin(kLatencyBounds),
+                                                                        std::end(kLatencyBounds)));
   reloads_ok_ = &f.reloads.Add({{"result", "ok"}});
   reloads_failed_ = &f.reloads.Add({{"result", "failed"}});
   names_cached_ = &f.names_cached.Add({});
@@ -244,7 +243,42 @@ void Metrics::CountAttempt(int app, int catalog_index) {
   if (it != attempts_.end()) it->second->Increment();
 }
 
+void Metrics::CountAttempt(const std::string& app, const std::string& category) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const auto it = attempts_.find({category.empty() ? kUncategorized : category, app});
+  if (it != attempts_.end()) it->second->Increment();
+}
+
 void Metrics::OnDecision(const Flow& flow, int catalog_index) {
+  CountFlow(flow);
+  // Flows that carry DNS are counted question by question in OnDns.
+  if (flow.verdict == Verdict::kDeny && !flow.is_dns) CountAttempt(flow.app, catalog_index);
+}
+
+void Metrics::CountDecision(const Flow& flow, const Policy& p, int catalog_index) {
+  CountFlow(flow);
+  if (flow.verdict != Verdict::kDeny || flow.is_dns || flow.app < 0 ||
+      static_cast<std::size_t>(flow.app) >= p.flight_apps.size()) {
+    return;
+  }
+  const bool cataloged =
+      catalog_index >= 0 && static_cast<std::size_t>(catalog_index) < p.catalog.size();
+  CountAttempt(p.flight_apps[flow.app].name, cataloged ? p.catalog[catalog_index].category : "");
+}
+
+void Metrics::CountDnsQuestion(const DnsRecord& record, const Policy& p, int catalog_index) {
+  if (record.app < 0 || record.verdict == Verdict::kNotGoverned) return;
+  dns_[VerdictIndex(record.verdict)]->Increment();
+  if (record.verdict != Verdict::kDeny ||
+      static_cast<std::size_t>(record.app) >= p.flight_apps.size()) {
+    return;
+  }
+  const bool cataloged =
+      catalog_index >= 0 && static_cast<std::size_t>(catalog_index) < p.catalog.size();
+  CountAttempt(p.flight_apps[record.app].name, cataloged ? p.catalog[catalog_index].category : "");
+}
+
+void Metrics::CountFlow(const Flow& flow) {
   const auto outcome = static_cast<std::size_t>(flow.inspection);
   if (outcome < kInspections && inspection_incomplete_[outcome] != nullptr) {
     inspection_incomplete_[outcome]->Increment();
@@ -253,8 +287,6 @@ void Metrics::OnDecision(const Flow& flow, int catalog_index) {
   flows_[VerdictIndex(flow.verdict)]
         [reason < kMaxReasons && flows_[0][reason] ? reason : kMaxReasons]
             ->Increment();
-  // Flows that carry DNS are counted question by question in OnDns.
-  if (flow.verdict == Verdict::kDeny && !flow.is_dns) CountAttempt(flow.app, catalog_index);
 }
 
 void Metrics::OnDns(const DnsRecord& record, int catalog_index) {
@@ -269,6 +301,46 @@ void Metrics::ObserveVerdict(Verdict verdict, Reason /*reason*/, double latency_
   packets_[i]->Increment();
   if (ip_bytes > 0) bytes_[i]->Increment(static_cast<double>(ip_bytes));
   latency_->Observe(latency_seconds);
+}
+
+void VerdictTally::Observe(Verdict verdict, std::uint64_t ip_bytes, std::uint64_t latency_ns) {
+  // One writer: a load and a store, no locked read-modify-write.
+  const auto add = [](std::atomic<std::uint64_t>& a, std::uint64_t n) {
+    a.store(a.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  };
+  const int i = VerdictIndex(verdict);
+  add(packets[i], 1);
+  add(bytes[i], ip_bytes);
+  std::size_t bucket = 0;
+  const double seconds = static_cast<double>(latency_ns) * 1e-9;
+  while (bucket < std::size(kLatencyBounds) && seconds > kLatencyBounds[bucket]) ++bucket;
+  add(latency[bucket], 1);
+  add(latency_sum_ns, latency_ns);
+}
+
+void Metrics::FoldVerdicts(const VerdictTally& tally, VerdictTallyFolded* folded) {
+  const auto delta = [](const std::atomic<std::uint64_t>& now, std::uint64_t* last) {
+    const std::uint64_t n = now.load(std::memory_order_relaxed);
+    const std::uint64_t d = n - *last;
+    *last = n;
+    return d;
+  };
+  for (std::size_t i = 0; i < VerdictTally::kVerdicts; ++i) {
+    if (const std::uint64_t d = delta(tally.packets[i], &folded->packets[i])) {
+      packets_[i]->Increment(static_cast<double>(d));
+    }
+    if (const std::uint64_t d = delta(tally.bytes[i], &folded->bytes[i])) {
+      bytes_[i]->Increment(static_cast<double>(d));
+    }
+  }
+  std::vector<double> buckets(kLatencyBuckets);
+  bool any = false;
+  for (std::size_t b = 0; b < kLatencyBuckets; ++b) {
+    buckets[b] = static_cast<double>(delta(tally.latency[b], &folded->latency[b]));
+    any = any || buckets[b] > 0;
+  }
+  const double sum = static_cast<double>(delta(tally.latency_sum_ns, &folded->latency_sum_ns));
+  if (any) latency_->ObserveMultiple(buckets, sum * 1e-9);
 }
 
 void Metrics::AddDelta(prometheus::Counter* counter, std::uint64_t* last, std::uint64_t now) {

@@ -24,12 +24,16 @@
 // category comes from the policy catalog ("uncategorized" otherwise), app
 // from flight_apps, queue from the configured queue numbers, head is one
 // series at a time. Host names and addresses never become labels.
-// Thread-safety: every method may be called from any thread (queue workers,
-// the main loop). SetPolicy swaps the label tables under a mutex; indices
-// from an engine still running the old policy are bounds-checked.
+// Thread-safety: every method may be called from any thread; none is on the
+// packet path. Workers count packets in their own VerdictTally (no lock);
+// the main loop folds the tallies in (FoldVerdicts). Decisions and DNS
+// questions are counted by the event writer thread (CountDecision,
+// CountDnsQuestion) with the names of the policy they were decided under.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -49,6 +53,31 @@ class Registry;
 }  // namespace prometheus
 
 namespace flightwall {
+
+// Bounds of flightwall_verdict_latency_seconds, in seconds.
+inline constexpr double kLatencyBounds[] = {10e-6,  25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3,
+                                            2.5e-3, 5e-3,  10e-3, 25e-3,  50e-3,  100e-3};
+inline constexpr std::size_t kLatencyBuckets = std::size(kLatencyBounds) + 1;  // + "+Inf"
+
+// One worker's packet counts: written by that worker only (relaxed atomics,
+// no read-modify-write), read by the main loop.
+struct VerdictTally {
+  static constexpr std::size_t kVerdicts = 3;
+  std::atomic<std::uint64_t> packets[kVerdicts] = {};
+  std::atomic<std::uint64_t> bytes[kVerdicts] = {};
+  std::atomic<std::uint64_t> latency[kLatencyBuckets] = {};
+  std::atomic<std::uint64_t> latency_sum_ns{0};
+
+  void Observe(Verdict verdict, std::uint64_t ip_bytes, std::uint64_t latency_ns);
+};
+
+// What FoldVerdicts has already added from one tally.
+struct VerdictTallyFolded {
+  std::uint64_t packets[VerdictTally::kVerdicts] = {};
+  std::uint64_t bytes[VerdictTally::kVerdicts] = {};
+  std::uint64_t latency[kLatencyBuckets] = {};
+  std::uint64_t latency_sum_ns = 0;
+};
 
 class Metrics : public EventSink {
  public:
@@ -72,6 +101,11 @@ class Metrics : public EventSink {
   void OnFlow(const Flow& /*flow*/, int /*catalog_index*/) override {}
   void OnDecision(const Flow& flow, int catalog_index) override;
   void OnDns(const DnsRecord& record, int catalog_index) override;
+  // The same, naming app and category from the policy that decided.
+  void CountDecision(const Flow& flow, const Policy& decided_under, int catalog_index);
+  void CountDnsQuestion(const DnsRecord& record, const Policy& decided_under, int catalog_index);
+  // Adds what a worker counted since the last fold.
+  void FoldVerdicts(const VerdictTally& tally, VerdictTallyFolded* folded);
 
   // One packet's verdict. `reason` is not a label of packets_total (flows
   // carry it); it is taken so a caller passes the whole outcome.
@@ -97,6 +131,8 @@ class Metrics : public EventSink {
   static constexpr int kMaxReasons = 48;  // Reason values beyond this count as "other"
 
   void CountAttempt(int app, int catalog_index);
+  void CountAttempt(const std::string& app, const std::string& category);
+  void CountFlow(const Flow& flow);
   static void AddDelta(prometheus::Counter* counter, std::uint64_t* last, std::uint64_t now);
 
   std::shared_ptr<prometheus::Registry> registry_;

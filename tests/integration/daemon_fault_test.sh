@@ -18,6 +18,13 @@
 #     the queue length: the kernel counts the overflow (/proc/net/netfilter/
 #     nfnetlink_queue and the daemon's metrics), no datagram reaches the
 #     server, and allowed traffic works again afterwards.
+#  4. A stuck event log. The log is a FIFO nobody reads, so the daemon's
+#     event writer blocks in write(2) once the pipe is full: enforcement
+#     must not notice. A burst of denied flows is still denied (nothing on
+#     the server side), an allowed fetch still works, the events that found
+#     no room are counted (flightwall_events_lost_total), and once the pipe
+#     is read again SIGTERM exits 0 and the log verifies with the loss
+#     recorded in its chain (lost_before).
 #
 # Runs as root (ctest); exit 77 when requirements are missing.
 # The bash -c checks take their values as "$1"/"$2" on purpose.
@@ -308,6 +315,54 @@ if dl_start_daemon "$CLOSED" flood; then
 else
   dl_capture_stop "$SERVER_CAP"
   check "flood: flightwall run reaches READY" false
+fi
+
+# --- 4. a stuck event log ------------------------------------------------------
+FIFO="$DL_DIR/events.fifo"
+STUCK="$DL_DIR/stuck.yaml"
+mkfifo "$FIFO"
+# A reader that never reads (its own process, so no child of this script
+# holds the FIFO open): writes block once the pipe is full.
+sleep 300 <>"$FIFO" &
+HOLD_PID=$!
+dl_write_config "$STUCK" "$POLICY" closed decisions 0 $'limits:\n  event_queue: 64'
+sed -i "s|^  path: .*|  path: $FIFO|" "$STUCK"
+dl_capture_start "$DL_NS_S" eth0 "$DL_DIR/server-stuck.pcap" "udp and dst host 203.0.113.88" ||
+  { echo "FAIL: tcpdump on the server side"; exit 1; }
+SERVER_CAP=$DL_CAPTURE_PID
+if dl_start_daemon "$STUCK" stuck; then
+  # 20k denied UDP flows: far more events than the pipe (64 KiB) and the
+  # event queue (64 here) hold.
+  read -r sent errors secs < <(dl_c timeout 60 python3 "$DL_DIR/flood.py" 20000 20)
+  echo "  stuck log: ${sent:-?} datagrams to new flows in ${secs:-?} s"
+  check "stuck log: allowed fetch works while the event writer is blocked" \
+    dl_wait 50 dl_fetch_ok a.tiles.mapbox.com
+  lost_metric() { (($(metric_sum flightwall_events_lost_total) > 0)); }
+  check "stuck log: events that found no room are counted (flightwall_events_lost_total)" \
+    dl_wait 50 lost_metric
+  echo "  metrics: flightwall_events_lost_total=$(metric_sum flightwall_events_lost_total)"
+  check "stuck log: the daemon's main loop still answers (metrics scrape)" \
+    test -n "$(metric_sum flightwall_packets_total)"
+  sleep 0.5
+  dl_capture_stop "$SERVER_CAP"
+  check "stuck log: zero datagrams reached the denied destination" \
+    equals 0 "$(dl_count "$DL_DIR/server-stuck.pcap" udp)"
+  cat "$FIFO" >"$DL_DIR/stuck-events.jsonl" &
+  CAT_PID=$!
+  kill "$HOLD_PID"
+  dl_stop_daemon TERM
+  wait "$CAT_PID"
+  check "stuck log: SIGTERM exits 0 once the log is read again" equals 0 "$DL_DAEMON_RC"
+  "$FLIGHTWALL" verify-log "$DL_DIR/stuck-events.jsonl" >"$DL_DIR/stuck-verify.txt" 2>&1
+  verify_rc=$?
+  sed 's/^/  verify-log: /' "$DL_DIR/stuck-verify.txt" | head -n 6
+  check "stuck log: the log verifies (chain intact)" equals 0 "$verify_rc"
+  check "stuck log: the chain records the lost events (lost_before)" \
+    grep -q '"lost_before":' "$DL_DIR/stuck-events.jsonl"
+else
+  kill "$HOLD_PID"
+  dl_capture_stop "$SERVER_CAP"
+  check "stuck log: flightwall run reaches READY" false
 fi
 
 check "root namespace: mangle tables and queue bindings unchanged" dl_root_unchanged
