@@ -118,7 +118,24 @@ void Engine::Impl::SettleDecision(Flow& f, PacketOutcome* out) {
   // have its ClientHello read too (RecheckQuic).
   const bool keep_queued = f.verdict != Verdict::kDeny && f.name_source == NameSource::kQuicSni;
   out->final = f.decision_final && !keep_queued;
-  if (f.decision_final) ReportDecision(f);
+  if (f.decision_final) {
+    ReportDecision(f);
+  } else if (f.kind == FlowKind::kTcp && f.http_requests > 0 && f.verdict == Verdict::kAllow &&
+             !out->awaiting_name && !out->drop_packet) {
+    ShapeReplyBypass(f, has_payload, out);
+  }
+}
+
+void Engine::Impl::ShapeReplyBypass(Flow& f, bool has_payload, PacketOutcome* out) {
+  const bool all_acked = f.client_stream.base_seq == f.client_stream.next_seq && !f.http_awaiting;
+  if (!out->to_server && all_acked && !f.reply_bypass) {
+    f.reply_bypass = true;
+    out->reply_bypass = PacketOutcome::ReplyBypass::kOn;
+  } else if (out->to_server && has_payload && f.reply_bypass) {
+    // A new request: its acknowledgement comes with the server's answer.
+    f.reply_bypass = false;
+    out->reply_bypass = PacketOutcome::ReplyBypass::kOff;
+  }
 }
 
 void Engine::Impl::ReportDecision(Flow& f) {

@@ -102,6 +102,13 @@ struct PacketOutcome {
   bool dns_question_denied = false;
   Reason dns_reason = Reason::kNotFlightApp;
   bool is_dns = false;
+  // Plain HTTP between requests (allowed, not final): what the server sends
+  // cannot carry the app's data, so an enforcer may let the kernel pass the
+  // server's data packets (kOn) until the client sends again (kOff). On only
+  // once the server acknowledged every byte judged, so no retained byte
+  // waits for an acknowledgement the engine would no longer see.
+  enum class ReplyBypass : std::uint8_t { kUnchanged, kOn, kOff };
+  ReplyBypass reply_bypass = ReplyBypass::kUnchanged;
 };
 
 class Engine {

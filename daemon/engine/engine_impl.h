@@ -79,6 +79,7 @@ struct Engine::Impl {
   void FinalizeFlow(Flow& f);
   int CatalogFor(const Flow& f) const;
   void SettleDecision(Flow& f, PacketOutcome* out);
+  void ShapeReplyBypass(Flow& f, bool has_payload, PacketOutcome* out);
   // Tells the sinks a flow's final decision, once.
   void ReportDecision(Flow& f);
   void ExpireIdle(Timestamp now);

@@ -59,6 +59,13 @@ void Engine::Impl::TrackTcp(Flow& f, bool to_server) {
     if (ParsesDns(f)) HandleDnsTcp(f, false, fresh);
     return;
   }
+  // While the server's data passes in the kernel (reply bypass), the
+  // client's acknowledgements say where the server's stream stands, so an
+  // ACK forged for held bytes (Enforcer::AckHeld) carries a current seq.
+  if (f.reply_bypass && (fl & tcp_flags::kAck) && f.server_stream.known &&
+      SeqBefore(f.server_stream.next_seq, pkt.tcp_ack)) {
+    f.server_stream.next_seq = pkt.tcp_ack;
+  }
   if (!pkt.payload.empty()) TakeClientPayload(f);
 }
 

@@ -134,7 +134,8 @@ IptablesRuleSet BuildIptablesRules(const RulePlan& plan, const std::string& pref
   const std::string save = " -j CONNMARK --save-mark --nfmask " + Hex(kConnmarkVerdictMask) +
                            " --ctmask " + Hex(kConnmarkVerdictMask);
   for (const auto& [bits, target] :
-       {std::pair{kConnmarkAllowed, " -j ACCEPT"}, std::pair{kConnmarkDenied, " -j DROP"}}) {
+       {std::pair{kConnmarkAllowed, " -j ACCEPT"}, std::pair{kConnmarkDenied, " -j DROP"},
+        std::pair{kConnmarkRequests, " -j ACCEPT"}, std::pair{kConnmarkInspect, " -j ACCEPT"}}) {
     add(app, MarkMatch("mark", bits, kConnmarkVerdictMask) + save);
     add(app, MarkMatch("mark", bits, kConnmarkVerdictMask) + target);
   }
@@ -155,6 +156,10 @@ IptablesRuleSet BuildIptablesRules(const RulePlan& plan, const std::string& pref
         add(app, rule);
       }
     }
+    // Plain HTTP between requests: the server's data passes in the kernel.
+    add(app, MarkMatch("connmark", kConnmarkRequests, kConnmarkVerdictMask) +
+                 " -m conntrack --ctdir REPLY -m length --length " +
+                 std::to_string(kReplyBypassMinLength) + ":65535 -j ACCEPT");
     add(app, MarkMatch("connmark", kConnmarkAllowed, kConnmarkVerdictMask) + " -j ACCEPT");
   }
   add(app, queue);

@@ -92,7 +92,8 @@ std::string RenderNftablesScript(const RulePlan& plan, const std::string& prefix
   text += "\tchain app {\n";
   // Repeat-mark verdicts (see iptables_backend.cpp).
   for (const auto& [bits, verdict] :
-       {std::pair{kConnmarkAllowed, " accept"}, std::pair{kConnmarkDenied, " drop"}}) {
+       {std::pair{kConnmarkAllowed, " accept"}, std::pair{kConnmarkDenied, " drop"},
+        std::pair{kConnmarkRequests, " accept"}, std::pair{kConnmarkInspect, " accept"}}) {
     line("meta mark & " + Hex(kConnmarkVerdictMask) + " == " + Hex(bits) +
          " ct mark set ct mark & " + Hex(~kConnmarkVerdictMask) + " | " + Hex(bits) + verdict);
   }
@@ -117,6 +118,8 @@ std::string RenderNftablesScript(const RulePlan& plan, const std::string& prefix
       line("meta l4proto { tcp, udp } th sport " + PortSet(plan.dns_ports) + " " + queue);
       line("meta l4proto { tcp, udp } th dport " + PortSet(plan.dns_ports) + " " + queue);
     }
+    line(CtMarkIs(kConnmarkRequests, kConnmarkVerdictMask) + " ct direction reply meta length " +
+         std::to_string(kReplyBypassMinLength) + "-65535 accept");
     line(CtMarkIs(kConnmarkAllowed, kConnmarkVerdictMask) + " accept");
   }
   line(queue);

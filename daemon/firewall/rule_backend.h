@@ -26,7 +26,17 @@ namespace flightwall {
 constexpr std::uint32_t kConnmarkGoverned = 0x40000000;  // a flight app's connection
 constexpr std::uint32_t kConnmarkAllowed = 0x10000000;   // decided: pass in the kernel
 constexpr std::uint32_t kConnmarkDenied = 0x20000000;    // decided: drop in the kernel
-constexpr std::uint32_t kConnmarkVerdictMask = 0x30000000;
+// Plain HTTP between requests: the kernel passes the server's packets that
+// carry data (they cannot carry the app's); everything the client sends is
+// still queued and judged. kConnmarkInspect turns that off again (every
+// packet queued) without being "no mark", which repeat-mark cannot set.
+constexpr std::uint32_t kConnmarkRequests = 0x04000000;
+constexpr std::uint32_t kConnmarkInspect = 0x34000000;
+constexpr std::uint32_t kConnmarkVerdictMask = 0x34000000;
+// IP packets longer than this carry TCP payload whatever their headers
+// (IPv4 60 + TCP 60 bytes at most; IPv6 40 + 60): the reply bypass passes
+// only those, so the server's pure ACKs, FINs and RSTs are still seen.
+constexpr int kReplyBypassMinLength = 121;
 // Packet mark (SO_MARK) the daemon puts on the packets it injects (RST, ICMP
 // unreachable, DNS refusal). In output mode these loop back through OUTPUT on
 // a connection marked denied; the chains let them pass untouched instead of
@@ -45,6 +55,7 @@ static_assert(kMaxFlightApps <= static_cast<int>(kMarkAppMask >> kMarkAppShift),
               "the app field of the mark must hold every flight app index + 1");
 static_assert((kMarkAppMask & (kConnmarkGoverned | kConnmarkVerdictMask | kPacketMarkInjected)) ==
               0);
+static_assert((kConnmarkVerdictMask & (kConnmarkGoverned | kPacketMarkInjected)) == 0);
 
 // The mark bits that name flight app `index` (0-based).
 constexpr std::uint32_t AppMark(int index) {

@@ -112,6 +112,7 @@ struct Flow {
   bool saw_gap = false;                 // a segment came before a hole (refused)
   bool judged_acked = false;            // the server acknowledged every judged byte
   bool quic_rechecking = false;         // a judged QUIC flow reads a new Initial
+  bool reply_bypass = false;            // HTTP: the kernel passes the server's data
   std::uint32_t quic_first_packet = 0;  // client datagram count when the parser began
   std::uint16_t http_requests = 0;
   std::uint32_t http_parse_seq = 0;  // where the next HTTP request head starts

@@ -209,8 +209,17 @@ Enforcer::Result Enforcer::Handle(std::uint16_t worker, const RawPacket& packet,
     return {out.verdict, true};
   }
   ReleaseHeld(w, key, NfqueueVerdict::kAccept);
-  const bool bypass = out.final && !config.intercept.every_packet && MayMark(f);
-  Deliver(w, id, NfqueueVerdict::kAccept, bypass ? kConnmarkAllowed : 0);
+  std::uint32_t mark = 0;
+  if (!config.intercept.every_packet && MayMark(f)) {
+    if (out.final) {
+      mark = kConnmarkAllowed;
+    } else if (out.reply_bypass == PacketOutcome::ReplyBypass::kOn) {
+      mark = kConnmarkRequests;
+    } else if (out.reply_bypass == PacketOutcome::ReplyBypass::kOff) {
+      mark = kConnmarkInspect;
+    }
+  }
+  Deliver(w, id, NfqueueVerdict::kAccept, mark);
   return {Verdict::kAllow, false};
 }
 

@@ -14,7 +14,10 @@
 //                             the server's behalf); past the hold timeout the
 //                             flow is denied as a gap
 //   allowed                -> accept, connmark "allowed" once final (unless
-//                             inspect: every-packet; never for DNS or HTTP)
+//                             inspect: every-packet; never for DNS or HTTP);
+//                             plain HTTP between requests: connmark
+//                             "requests" (the server's data passes in the
+//                             kernel) until the client sends again
 // In policy mode `audit` every packet is accepted (the event log still says
 // what would have been denied).
 //

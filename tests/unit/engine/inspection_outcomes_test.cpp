@@ -358,6 +358,34 @@ TEST_F(InspectionOutcomesTest, HttpIsJudgedRequestByRequest) {
   EXPECT_EQ(out.reason, Reason::kNameNotAllowed);
 }
 
+TEST_F(InspectionOutcomesTest, HttpServerDataBypassesOnlyBetweenRequests) {
+  using Bypass = PacketOutcome::ReplyBypass;
+  Make();
+  const std::string a = "GET /1.png HTTP/1.1\r\nHost: api.mapbox.com\r\n\r\n";
+  const std::string b = "GET /2.png HTTP/1.1\r\nHost: api.mapbox.com\r\n\r\n";
+  const std::string c =
+      "POST /u HTTP/1.1\r\nHost: sdk.analytics.example\r\nContent-Length: 2\r\n\r\nhi";
+  Syn(50060, 80);
+  const auto first = Data(50060, 0, Bytes(a.begin(), a.end()), 80);
+  EXPECT_EQ(first.verdict, Verdict::kAllow);
+  EXPECT_FALSE(first.final);
+  EXPECT_EQ(first.reply_bypass, Bypass::kUnchanged);  // the request is not acknowledged yet
+  // The server acknowledged every judged byte: its data may pass in the kernel.
+  EXPECT_EQ(ServerAck(50060, a.size(), 80).reply_bypass, Bypass::kOn);
+  EXPECT_EQ(ServerAck(50060, a.size(), 80).reply_bypass, Bypass::kUnchanged);
+  // A new request turns it off: its acknowledgement has to be seen.
+  const auto second = Data(50060, a.size(), Bytes(b.begin(), b.end()), 80);
+  EXPECT_EQ(second.verdict, Verdict::kAllow);
+  EXPECT_EQ(second.reply_bypass, Bypass::kOff);
+  EXPECT_EQ(ServerAck(50060, a.size(), 80).reply_bypass, Bypass::kUnchanged);
+  EXPECT_EQ(ServerAck(50060, a.size() + b.size(), 80).reply_bypass, Bypass::kOn);
+  // The client's next request is still read, and denied.
+  const auto third = Data(50060, a.size() + b.size(), Bytes(c.begin(), c.end()), 80);
+  EXPECT_EQ(third.verdict, Verdict::kDeny);
+  EXPECT_EQ(third.reason, Reason::kNameNotAllowed);
+  EXPECT_TRUE(third.final);
+}
+
 TEST_F(InspectionOutcomesTest, DnsOverTcpDeniedQuestionDeniesTheConnection) {
   Make();
   const Bytes q = DnsQuestion(9, "exfil.analytics.example");

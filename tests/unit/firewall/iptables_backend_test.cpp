@@ -44,18 +44,26 @@ TEST(IptablesRenderTest, ForwardModeIPv4) {
             "-A FLIGHTWALL -s 192.0.2.0/24 -j CONNMARK --set-xmark 0x20000/0xff0000\n"
             "-A FLIGHTWALL -s 192.0.2.0/24 -j FLIGHTWALL_APP\n"
             "-A FLIGHTWALL -m connmark --mark 0x40000000/0x40000000 -j FLIGHTWALL_APP\n"
-            "-A FLIGHTWALL_APP -m mark --mark 0x10000000/0x30000000 -j CONNMARK --save-mark "
-            "--nfmask 0x30000000 --ctmask 0x30000000\n"
-            "-A FLIGHTWALL_APP -m mark --mark 0x10000000/0x30000000 -j ACCEPT\n"
-            "-A FLIGHTWALL_APP -m mark --mark 0x20000000/0x30000000 -j CONNMARK --save-mark "
-            "--nfmask 0x30000000 --ctmask 0x30000000\n"
-            "-A FLIGHTWALL_APP -m mark --mark 0x20000000/0x30000000 -j DROP\n"
+            "-A FLIGHTWALL_APP -m mark --mark 0x10000000/0x34000000 -j CONNMARK --save-mark "
+            "--nfmask 0x34000000 --ctmask 0x34000000\n"
+            "-A FLIGHTWALL_APP -m mark --mark 0x10000000/0x34000000 -j ACCEPT\n"
+            "-A FLIGHTWALL_APP -m mark --mark 0x20000000/0x34000000 -j CONNMARK --save-mark "
+            "--nfmask 0x34000000 --ctmask 0x34000000\n"
+            "-A FLIGHTWALL_APP -m mark --mark 0x20000000/0x34000000 -j DROP\n"
+            "-A FLIGHTWALL_APP -m mark --mark 0x4000000/0x34000000 -j CONNMARK --save-mark "
+            "--nfmask 0x34000000 --ctmask 0x34000000\n"
+            "-A FLIGHTWALL_APP -m mark --mark 0x4000000/0x34000000 -j ACCEPT\n"
+            "-A FLIGHTWALL_APP -m mark --mark 0x34000000/0x34000000 -j CONNMARK --save-mark "
+            "--nfmask 0x34000000 --ctmask 0x34000000\n"
+            "-A FLIGHTWALL_APP -m mark --mark 0x34000000/0x34000000 -j ACCEPT\n"
             "-A FLIGHTWALL_APP -j CONNMARK --set-xmark 0x40000000/0x40000000\n"
             "-A FLIGHTWALL_APP -j CONNMARK --restore-mark --nfmask 0xff0000 --ctmask 0xff0000\n"
-            "-A FLIGHTWALL_APP -m connmark --mark 0x20000000/0x30000000 -j DROP\n"
+            "-A FLIGHTWALL_APP -m connmark --mark 0x20000000/0x34000000 -j DROP\n"
             "-A FLIGHTWALL_APP -p udp -m multiport --ports 53 -j NFQUEUE --queue-num 0\n"
             "-A FLIGHTWALL_APP -p tcp -m multiport --ports 53 -j NFQUEUE --queue-num 0\n"
-            "-A FLIGHTWALL_APP -m connmark --mark 0x10000000/0x30000000 -j ACCEPT\n"
+            "-A FLIGHTWALL_APP -m connmark --mark 0x4000000/0x34000000 -m conntrack --ctdir REPLY "
+            "-m length --length 121:65535 -j ACCEPT\n"
+            "-A FLIGHTWALL_APP -m connmark --mark 0x10000000/0x34000000 -j ACCEPT\n"
             "-A FLIGHTWALL_APP -j NFQUEUE --queue-num 0\n"
             "-I FORWARD 1 -j FLIGHTWALL\n"
             "COMMIT\n");
@@ -87,18 +95,26 @@ TEST(IptablesRenderTest, OutputModeUsesOwnerAndCgroupAndSkipsLoopbackInInput) {
             "0x20000/0xff0000\n"
             "-A FLIGHTWALL -m cgroup --path \"/flight.slice\" -j FLIGHTWALL_APP\n"
             "-A FLIGHTWALL -m connmark --mark 0x40000000/0x40000000 -j FLIGHTWALL_APP\n"
-            "-A FLIGHTWALL_APP -m mark --mark 0x10000000/0x30000000 -j CONNMARK --save-mark "
-            "--nfmask 0x30000000 --ctmask 0x30000000\n"
-            "-A FLIGHTWALL_APP -m mark --mark 0x10000000/0x30000000 -j ACCEPT\n"
-            "-A FLIGHTWALL_APP -m mark --mark 0x20000000/0x30000000 -j CONNMARK --save-mark "
-            "--nfmask 0x30000000 --ctmask 0x30000000\n"
-            "-A FLIGHTWALL_APP -m mark --mark 0x20000000/0x30000000 -j DROP\n"
+            "-A FLIGHTWALL_APP -m mark --mark 0x10000000/0x34000000 -j CONNMARK --save-mark "
+            "--nfmask 0x34000000 --ctmask 0x34000000\n"
+            "-A FLIGHTWALL_APP -m mark --mark 0x10000000/0x34000000 -j ACCEPT\n"
+            "-A FLIGHTWALL_APP -m mark --mark 0x20000000/0x34000000 -j CONNMARK --save-mark "
+            "--nfmask 0x34000000 --ctmask 0x34000000\n"
+            "-A FLIGHTWALL_APP -m mark --mark 0x20000000/0x34000000 -j DROP\n"
+            "-A FLIGHTWALL_APP -m mark --mark 0x4000000/0x34000000 -j CONNMARK --save-mark "
+            "--nfmask 0x34000000 --ctmask 0x34000000\n"
+            "-A FLIGHTWALL_APP -m mark --mark 0x4000000/0x34000000 -j ACCEPT\n"
+            "-A FLIGHTWALL_APP -m mark --mark 0x34000000/0x34000000 -j CONNMARK --save-mark "
+            "--nfmask 0x34000000 --ctmask 0x34000000\n"
+            "-A FLIGHTWALL_APP -m mark --mark 0x34000000/0x34000000 -j ACCEPT\n"
             "-A FLIGHTWALL_APP -j CONNMARK --set-xmark 0x40000000/0x40000000\n"
             "-A FLIGHTWALL_APP -j CONNMARK --restore-mark --nfmask 0xff0000 --ctmask 0xff0000\n"
-            "-A FLIGHTWALL_APP -m connmark --mark 0x20000000/0x30000000 -j DROP\n"
+            "-A FLIGHTWALL_APP -m connmark --mark 0x20000000/0x34000000 -j DROP\n"
             "-A FLIGHTWALL_APP -p udp -m multiport --ports 53 -j NFQUEUE --queue-num 0\n"
             "-A FLIGHTWALL_APP -p tcp -m multiport --ports 53 -j NFQUEUE --queue-num 0\n"
-            "-A FLIGHTWALL_APP -m connmark --mark 0x10000000/0x30000000 -j ACCEPT\n"
+            "-A FLIGHTWALL_APP -m connmark --mark 0x4000000/0x34000000 -m conntrack --ctdir REPLY "
+            "-m length --length 121:65535 -j ACCEPT\n"
+            "-A FLIGHTWALL_APP -m connmark --mark 0x10000000/0x34000000 -j ACCEPT\n"
             "-A FLIGHTWALL_APP -j NFQUEUE --queue-num 0\n"
             "-I OUTPUT 1 -j FLIGHTWALL\n"
             "-I INPUT 1 ! -i lo -m connmark --mark 0x40000000/0x40000000 -j FLIGHTWALL_APP\n"
@@ -123,13 +139,13 @@ TEST(IptablesRenderTest, QueueRangeFailOpenAndEveryPacket) {
   const IptablesRuleSet set = BuildIptablesRules(plan, "FW", false);
   // every-packet: nothing is accepted by connmark, DNS needs no rule of its own;
   // a repeat-mark verdict is still honoured (else the packet would loop).
-  ASSERT_EQ(set.rules.size(), 13u);
-  EXPECT_EQ(set.rules[6], "-A FW_APP -m mark --mark 0x10000000/0x30000000 -j ACCEPT");
-  EXPECT_EQ(set.rules[9], "-A FW_APP -j CONNMARK --set-xmark 0x40000000/0x40000000");
-  EXPECT_EQ(set.rules[10],
+  ASSERT_EQ(set.rules.size(), 17u);
+  EXPECT_EQ(set.rules[6], "-A FW_APP -m mark --mark 0x10000000/0x34000000 -j ACCEPT");
+  EXPECT_EQ(set.rules[13], "-A FW_APP -j CONNMARK --set-xmark 0x40000000/0x40000000");
+  EXPECT_EQ(set.rules[14],
             "-A FW_APP -j CONNMARK --restore-mark --nfmask 0xff0000 --ctmask 0xff0000");
-  EXPECT_EQ(set.rules[11], "-A FW_APP -m connmark --mark 0x20000000/0x30000000 -j DROP");
-  EXPECT_EQ(set.rules[12], "-A FW_APP -j NFQUEUE --queue-num 7");
+  EXPECT_EQ(set.rules[15], "-A FW_APP -m connmark --mark 0x20000000/0x34000000 -j DROP");
+  EXPECT_EQ(set.rules[16], "-A FW_APP -j NFQUEUE --queue-num 7");
   EXPECT_EQ(Script(plan, false).find("bypass"), std::string::npos);
   EXPECT_EQ(Script(plan, false).find("-m connmark --mark 0x10000000"), std::string::npos);
 }

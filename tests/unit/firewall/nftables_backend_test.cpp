@@ -25,18 +25,24 @@ TEST(NftablesRenderTest, ForwardModeIsOneInetTable) {
             "delete table inet flightwall\n"
             "table inet flightwall {\n"
             "\tchain app {\n"
-            "\t\tmeta mark & 0x30000000 == 0x10000000 ct mark set ct mark & 0xcfffffff | "
+            "\t\tmeta mark & 0x34000000 == 0x10000000 ct mark set ct mark & 0xcbffffff | "
             "0x10000000 accept\n"
-            "\t\tmeta mark & 0x30000000 == 0x20000000 ct mark set ct mark & 0xcfffffff | "
+            "\t\tmeta mark & 0x34000000 == 0x20000000 ct mark set ct mark & 0xcbffffff | "
             "0x20000000 drop\n"
+            "\t\tmeta mark & 0x34000000 == 0x04000000 ct mark set ct mark & 0xcbffffff | "
+            "0x04000000 accept\n"
+            "\t\tmeta mark & 0x34000000 == 0x34000000 ct mark set ct mark & 0xcbffffff | "
+            "0x34000000 accept\n"
             "\t\tct mark set ct mark | 0x40000000\n"
             "\t\tmeta mark set meta mark & 0xff00ffff\n"
             "\t\tct mark & 0x00ff0000 == 0x00010000 meta mark set meta mark | 0x00010000\n"
             "\t\tct mark & 0x00ff0000 == 0x00020000 meta mark set meta mark | 0x00020000\n"
-            "\t\tct mark & 0x30000000 == 0x20000000 drop\n"
+            "\t\tct mark & 0x34000000 == 0x20000000 drop\n"
             "\t\tmeta l4proto { tcp, udp } th sport { 53, 5353 } queue to 0\n"
             "\t\tmeta l4proto { tcp, udp } th dport { 53, 5353 } queue to 0\n"
-            "\t\tct mark & 0x30000000 == 0x10000000 accept\n"
+            "\t\tct mark & 0x34000000 == 0x04000000 ct direction reply meta length 121-65535 "
+            "accept\n"
+            "\t\tct mark & 0x34000000 == 0x10000000 accept\n"
             "\t\tqueue to 0\n"
             "\t}\n"
             "\tchain select {\n"
@@ -67,12 +73,12 @@ TEST(NftablesRenderTest, OutputModeQueueRangeFailOpenEveryPacket) {
   plan.dns_ports = {53};
   const std::string text = RenderNftablesScript(plan, "Fw_2");
   EXPECT_EQ(text.find("table inet fw_2\ndelete table inet fw_2\n"), 0u);
-  EXPECT_NE(text.find("\t\tct mark & 0x30000000 == 0x20000000 drop\n\t\tqueue flags bypass to "
+  EXPECT_NE(text.find("\t\tct mark & 0x34000000 == 0x20000000 drop\n\t\tqueue flags bypass to "
                       "0-3\n\t}\n"),
             std::string::npos)
       << text;
   // every-packet: no bypass by connmark; only repeat-mark verdicts are honoured.
-  EXPECT_EQ(text.find("ct mark & 0x30000000 == 0x10000000 accept"), std::string::npos);
+  EXPECT_EQ(text.find("ct mark & 0x34000000 == 0x10000000 accept"), std::string::npos);
   EXPECT_NE(text.find("0x10000000 accept\n"), std::string::npos);
   EXPECT_EQ(text.find("th dport"), std::string::npos);
   EXPECT_NE(text.find("\t\tmeta mark & 0x08000000 == 0x08000000 return\n"
