@@ -68,6 +68,12 @@ std::int64_t MonotonicMs() {
       .count();
 }
 
+Timestamp MonotonicUs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<Timestamp>(ts.tv_sec) * kMicrosPerSecond + ts.tv_nsec / 1000;
+}
+
 // How often a worker drops what it held too long, packets or not.
 constexpr std::int64_t kTickMs = 50;
 
@@ -82,6 +88,7 @@ void WorkerLoop(Worker* w, Enforcer* enforcer, std::atomic<bool>* stop) {
     if (status == NfqueueSource::Status::kPacket) {
       const auto start = std::chrono::steady_clock::now();
       packet.in_interface = meta.in_interface;
+      packet.monotonic = MonotonicUs();
       packet.uid = meta.has_uid ? static_cast<std::int64_t>(meta.uid) : -1;
       packet.marked_app = AppFromMark(meta.mark);
       const auto result = enforcer->Handle(w->index, packet, meta.packet_id);
@@ -94,7 +101,7 @@ void WorkerLoop(Worker* w, Enforcer* enforcer, std::atomic<bool>* stop) {
     }
     const std::int64_t now_ms = MonotonicMs();
     if (now_ms - last_tick >= kTickMs || status != NfqueueSource::Status::kPacket) {
-      enforcer->Tick(w->index, Now());
+      enforcer->Tick(w->index, Now(), MonotonicUs());
       last_tick = now_ms;
     }
     w->heartbeat_ms.store(now_ms, std::memory_order_relaxed);

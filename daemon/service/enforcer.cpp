@@ -198,7 +198,7 @@ Enforcer::Result Enforcer::Handle(std::uint16_t worker, const RawPacket& packet,
     return {Verdict::kDeny, false};
   }
   if (out.awaiting_name) {
-    HeldPacket h{key, w.index, id, packet.time};
+    HeldPacket h{key, w.index, id, packet.monotonic != 0 ? packet.monotonic : packet.time};
     HeldPacket dropped;
     w.stats.held.fetch_add(1, kRelaxed);
     if (w.held.Hold(h, &dropped)) {
@@ -242,12 +242,12 @@ void Enforcer::AckHeld(Worker& w, std::span<const std::uint8_t> datagram, const 
   }
 }
 
-void Enforcer::Tick(std::uint16_t worker, Timestamp now) {
+void Enforcer::Tick(std::uint16_t worker, Timestamp now, Timestamp monotonic_now) {
   Worker& w = *workers_[worker];
   Adopt(w);
   w.scratch.clear();
-  const Timestamp deadline =
-      now - static_cast<Timestamp>(w.snapshot->config.hold_timeout_ms) * 1000;
+  const Timestamp deadline = (monotonic_now != 0 ? monotonic_now : now) -
+                             static_cast<Timestamp>(w.snapshot->config.hold_timeout_ms) * 1000;
   w.held.Expire(deadline, &w.scratch);
   for (const HeldPacket& p : w.scratch) {
     w.stats.held_expired.fetch_add(1, kRelaxed);

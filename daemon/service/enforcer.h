@@ -107,8 +107,10 @@ class Enforcer {
   };
   Result Handle(std::uint16_t worker, const RawPacket& packet, std::uint32_t packet_id);
   // Drops what the worker held past the hold timeout; call at least every
-  // tick (the daemon: every 50 ms, whether packets arrive or not).
-  void Tick(std::uint16_t worker, Timestamp now);
+  // tick (the daemon: every 50 ms, whether packets arrive or not). `now` is
+  // wall time (for the events); `monotonic_now`, when given, is on the
+  // clock of RawPacket::monotonic and measures the timeout.
+  void Tick(std::uint16_t worker, Timestamp now, Timestamp monotonic_now = 0);
   // At stop: drops everything the worker holds (fail closed).
   void Drain(std::uint16_t worker);
 

@@ -37,7 +37,19 @@ bool HeldPackets::Hold(const HeldPacket& p, HeldPacket* dropped) {
   return evicted;
 }
 
+// Freed slots at the oldest end are given back at once, so the span Release
+// and Expire walk is only as long as what is actually held (usually a few
+// ClientHellos), not every slot ever used.
+void HeldPackets::TrimHead() {
+  while (used_ > 0 && slots_[head_].flow.protocol == 0) {
+    head_ = (head_ + 1) % slots_.size();
+    --used_;
+  }
+  if (used_ == 0) head_ = 0;
+}
+
 std::size_t HeldPackets::Release(const FlowKey& flow, std::vector<HeldPacket>* out) {
+  if (size_ == 0) return 0;  // the common case: an allowed packet, nothing held
   std::size_t n = 0;
   for (std::size_t i = 0; i < used_; ++i) {
     HeldPacket& p = slots_[(head_ + i) % slots_.size()];
@@ -48,6 +60,7 @@ std::size_t HeldPackets::Release(const FlowKey& flow, std::vector<HeldPacket>* o
     }
   }
   size_ -= n;
+  TrimHead();
   return n;
 }
 
@@ -62,6 +75,7 @@ std::size_t HeldPackets::Expire(Timestamp deadline, std::vector<HeldPacket>* out
     }
   }
   size_ -= n;
+  TrimHead();
   return n;
 }
 

@@ -5,7 +5,7 @@
 // policy has judged it; then every held packet of the flow gets the same
 // verdict. Bounded in total (the oldest is dropped when full) and in time
 // (a packet held past the timeout is dropped: fail closed). Preallocated;
-// not thread-safe (the daemon guards it with the engine's mutex).
+// not thread-safe (each worker has its own).
 #pragma once
 
 #include <cstdint>
@@ -42,6 +42,7 @@ class HeldPackets {
   std::size_t used_ = 0;           // slots from head_ in use, held or freed by Release/Expire
   std::size_t size_ = 0;           // packets actually held
   void Compact();
+  void TrimHead();
 };
 
 }  // namespace flightwall

@@ -26,6 +26,10 @@ enum class LinkType : std::uint16_t {
 struct RawPacket {
   std::uint64_t number = 0;  // 1-based, as Wireshark counts, across all inputs
   Timestamp time = 0;
+  // When a live source received it, on CLOCK_MONOTONIC (microseconds; 0 when
+  // not known): timeouts use it, so a wall-clock step (NTP or GPS setting
+  // the clock after boot) neither expires nor prolongs them.
+  Timestamp monotonic = 0;
   LinkType link = LinkType::kRaw;
   std::uint32_t wire_length = 0;       // original length on the wire
   std::span<const std::uint8_t> data;  // captured bytes (may be shorter)
