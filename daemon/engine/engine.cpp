@@ -61,7 +61,7 @@ PacketOutcome Engine::Impl::Process(const RawPacket& packet) {
   if (pkt.protocol == static_cast<std::uint8_t>(IpProto::kTcp)) {
     TrackTcp(*f, to_server);
   } else if (pkt.protocol == static_cast<std::uint8_t>(IpProto::kUdp)) {
-    if (ParsesDns(*f)) {
+    if (CarriesDns(*f)) {
       HandleDnsPayload(*f, to_server, pkt.payload, false);
     } else if (to_server && !pkt.payload.empty() && f->inspection == Inspection::kPending) {
       InspectQuic(*f);
@@ -70,7 +70,7 @@ PacketOutcome Engine::Impl::Process(const RawPacket& packet) {
       RecheckQuic(*f);
     }
   } else if (IsIcmp(pkt.protocol)) {
-    HandleIcmp(*f, to_server);
+    HandleIcmp(*f);
   }
   TrackDelivery(*f, to_server);
 
@@ -78,7 +78,7 @@ PacketOutcome Engine::Impl::Process(const RawPacket& packet) {
   out.reason = f->reason;
   out.flow = f;
   out.to_server = to_server;
-  out.is_dns = f->is_dns || IsDnsPort(*policy, f->server_port);
+  out.is_dns = CarriesDns(*f);
   out.dns_question_denied = dns_denied_in_packet;
   out.dns_reason = dns_denied_reason;
   out.drop_packet = drop_packet;
@@ -127,7 +127,11 @@ void Engine::Impl::SettleDecision(Flow& f, PacketOutcome* out) {
 }
 
 void Engine::Impl::ShapeReplyBypass(Flow& f, bool has_payload, PacketOutcome* out) {
-  const bool all_acked = f.client_stream.base_seq == f.client_stream.next_seq && !f.http_awaiting;
+  // This packet of the server's acknowledges every byte the client sent
+  // (and so every byte judged): no retransmission can replace them.
+  const bool all_acked = !out->to_server && (pkt.tcp_flags_value & tcp_flags::kAck) &&
+                         f.client_stream.start_known &&
+                         SeqAtOrAfter(pkt.tcp_ack, f.client_stream.next_seq) && !f.http_awaiting;
   if (!out->to_server && all_acked && !f.reply_bypass) {
     f.reply_bypass = true;
     out->reply_bypass = PacketOutcome::ReplyBypass::kOn;
@@ -214,14 +218,14 @@ Flow* Engine::Impl::FlowFor(bool* to_server) {
     f.icmp_code = pkt.icmp_code;
     f.first_time = pkt.time;
     f.first_packet = pkt.number;
-    StartFlow(f, src_is_client);
+    StartFlow(f);
   }
   *to_server = pkt.src == f.client && sport == f.client_port;
   if (f.client == f.server && f.client_port == f.server_port) *to_server = true;
   return &f;
 }
 
-void Engine::Impl::StartFlow(Flow& f, bool /*src_is_client*/) {
+void Engine::Impl::StartFlow(Flow& f) {
   AppContext app;
   app.source = f.client;
   app.any_source = vantage == Vantage::kDevice;
@@ -283,7 +287,7 @@ void Engine::Impl::JudgeIcmpError(Flow& f) {
       quoted.side = from_server   ? QuotedFlow::Side::kServerPacket
                     : from_client ? QuotedFlow::Side::kClientPacket
                                   : QuotedFlow::Side::kNeither;
-      quoted.dns = q->is_dns || ParsesDns(*q);
+      quoted.dns = CarriesDns(*q);
       f.hostname = q->hostname;
       f.name_source = q->name_source;
     }
@@ -348,7 +352,7 @@ void Engine::Impl::SetInspection(Flow& f, Inspection outcome) {
     // The judged bytes end here; nothing after them is read unless the flow
     // is HTTP or DNS, which are read request by request.
     f.judged_end_seq = f.client_stream.next_seq;
-    if (f.http_requests == 0 && !ParsesDns(f)) f.client_stream.retain = false;
+    if (f.http_requests == 0 && !CarriesDns(f)) f.client_stream.retain = false;
   }
   f.inspection = outcome;
   if (InspectionFailed(outcome) || outcome == Inspection::kNoName) {
@@ -389,15 +393,16 @@ void Engine::Impl::TrackDelivery(Flow& f, bool to_server) {
   }
 }
 
-void Engine::Impl::HandleIcmp(Flow& f, bool /*to_server*/) {
+void Engine::Impl::HandleIcmp(Flow& f) {
   if (f.kind == FlowKind::kIcmpEcho && f.app >= 0 && f.verdict == Verdict::kNotGoverned) Decide(f);
 }
 
-bool Engine::Impl::ParsesDns(const Flow& f) const {
-  // The policy's DNS ports are judged; 53 (and mDNS over UDP) are always
-  // read so that names are attributed whatever the policy says.
-  return IsDnsPort(*policy, f.server_port) || f.server_port == 53 ||
-         (f.kind == FlowKind::kUdp && f.server_port == 5353);
+bool Engine::Impl::CarriesDns(const Flow& f) const {
+  // A flow that carried DNS messages stays DNS even if a reloaded policy
+  // no longer lists its port: its questions are still read and judged.
+  if (f.kind != FlowKind::kTcp && f.kind != FlowKind::kUdp) return false;
+  const Transport t = f.kind == FlowKind::kTcp ? Transport::kTcp : Transport::kUdp;
+  return f.is_dns || flightwall::CarriesDns(*policy, t, f.server_port);
 }
 
 Timestamp Engine::Impl::IdleTimeout(const Flow& f) const {
@@ -438,8 +443,7 @@ void Engine::Impl::FinalizeFlow(Flow& f) {
   // short, a hole that was never filled) did not show where its data went.
   const bool stream = f.kind == FlowKind::kTcp || f.kind == FlowKind::kUdp;
   if (stream && f.app >= 0 && f.verdict == Verdict::kAllow &&
-      f.inspection == Inspection::kPending && f.to_server.payload_bytes > 0 && !f.is_dns &&
-      !ParsesDns(f)) {
+      f.inspection == Inspection::kPending && f.to_server.payload_bytes > 0 && !CarriesDns(f)) {
     SetInspection(f, Inspection::kGap);
   }
   const int catalog = CatalogFor(f);
