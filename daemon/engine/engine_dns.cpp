@@ -7,11 +7,6 @@
 
 namespace flightwall {
 
-bool Engine::Impl::IsAllowedResolver(const IpAddress& a) const {
-  return std::find(policy->dns.resolvers.begin(), policy->dns.resolvers.end(), a) !=
-         policy->dns.resolvers.end();
-}
-
 void Engine::Impl::HandleDnsTcp(Flow& f, bool to_server, std::span<const std::uint8_t> part) {
   if (part.empty() || InspectionFailed(f.inspection)) return;
   if (f.dns_tcp_slot == Flow::kNoSlot && AcquireDnsTcp(f) == Flow::kNoSlot) {
@@ -114,7 +109,7 @@ void Engine::Impl::HandleDnsPayload(Flow& f, bool to_server, std::span<const std
   }
 
   if (to_server) return;  // a "response" sent by the client: ignore
-  BindAnswers(f, IsAllowedResolver(f.server));
+  BindAnswers(f, IsAllowedResolver(*policy, f.server));
   if (DnsPending* p = dns_pending.Find(key)) {
     std::uint16_t addresses = 0;
     for (std::size_t i = 0; i < dns_msg.answers_stored; ++i) {

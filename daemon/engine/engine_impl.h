@@ -65,7 +65,7 @@ struct Engine::Impl {
 
   // engine.cpp
   Flow* FlowFor(bool* to_server);
-  void StartFlow(Flow& f, bool src_is_client);
+  void StartFlow(Flow& f);
   void Decide(Flow& f);
   // With the destination's bindings already read (they live in
   // name_scratch until the next LookupNames).
@@ -75,7 +75,7 @@ struct Engine::Impl {
   // Records how the inspection ended and decides again with it.
   void SetInspection(Flow& f, Inspection outcome);
   void TrackDelivery(Flow& f, bool to_server);
-  void HandleIcmp(Flow& f, bool to_server);
+  void HandleIcmp(Flow& f);
   void FinalizeFlow(Flow& f);
   int CatalogFor(const Flow& f) const;
   void SettleDecision(Flow& f, PacketOutcome* out);
@@ -84,7 +84,9 @@ struct Engine::Impl {
   void ReportDecision(Flow& f);
   void ExpireIdle(Timestamp now);
   Timestamp IdleTimeout(const Flow& f) const;
-  bool ParsesDns(const Flow& f) const;
+  // Whether f carries DNS (policy/dns_rules.h), or already carried DNS
+  // messages: read as DNS, judged question by question, never bypassed.
+  bool CarriesDns(const Flow& f) const;
 
   // engine_tcp.cpp
   void TrackTcp(Flow& f, bool to_server);
@@ -113,7 +115,6 @@ struct Engine::Impl {
   void HandleDnsTcp(Flow& f, bool to_server, std::span<const std::uint8_t> part);
   void BindAnswers(const Flow& f, bool trusted);
   void FinalizeDns(DnsPending& pending);
-  bool IsAllowedResolver(const IpAddress& a) const;
 
   // engine_inspect.cpp
   void InspectClientStream(Flow& f);

@@ -56,7 +56,7 @@ void Engine::Impl::TrackTcp(Flow& f, bool to_server) {
     f.server_window = pkt.tcp_window;
     if (fl & tcp_flags::kAck) OnServerAck(f);
     const auto fresh = ServerInOrder(f.server_stream, pkt.payload);
-    if (ParsesDns(f)) HandleDnsTcp(f, false, fresh);
+    if (CarriesDns(f)) HandleDnsTcp(f, false, fresh);
     return;
   }
   // While the server's data passes in the kernel (reply bypass), the
@@ -72,13 +72,13 @@ void Engine::Impl::TrackTcp(Flow& f, bool to_server) {
 bool Engine::Impl::NeedsInspection(const Flow& f) const {
   // DNS and plain HTTP are read for as long as the flow lives; TLS until the
   // ClientHello was judged.
-  return f.inspection == Inspection::kPending || f.http_requests > 0 || ParsesDns(f);
+  return f.inspection == Inspection::kPending || f.http_requests > 0 || CarriesDns(f);
 }
 
 std::uint32_t Engine::Impl::KeepFrom(const Flow& f) const {
   // Bytes the inspector has not read yet stay, acknowledged or not.
   if (f.inspection == Inspection::kPending && !f.not_tls) return f.client_stream.start_seq;
-  if (!ParsesDns(f) && (f.http_requests > 0 || f.not_tls)) {
+  if (!CarriesDns(f) && (f.http_requests > 0 || f.not_tls)) {
     return SeqBefore(f.http_parse_seq, f.client_stream.next_seq) ? f.http_parse_seq
                                                                  : f.client_stream.next_seq;
   }
@@ -88,7 +88,7 @@ std::uint32_t Engine::Impl::KeepFrom(const Flow& f) const {
 void Engine::Impl::OnServerAck(Flow& f) {
   if (!AckClientStream(f.client_stream, streams, f.stream_slot, pkt.tcp_ack, KeepFrom(f))) return;
   if (f.inspection == Inspection::kPending || f.judged_acked) return;
-  if (f.http_requests == 0 && !ParsesDns(f) && SeqAtOrAfter(pkt.tcp_ack, f.judged_end_seq)) {
+  if (f.http_requests == 0 && !CarriesDns(f) && SeqAtOrAfter(pkt.tcp_ack, f.judged_end_seq)) {
     // The server holds every byte that was judged: no retransmission can
     // make it read others, so the decision may become final.
     f.judged_acked = true;
@@ -97,7 +97,7 @@ void Engine::Impl::OnServerAck(Flow& f) {
 }
 
 void Engine::Impl::TakeClientPayload(Flow& f) {
-  const bool dns = ParsesDns(f);
+  const bool dns = CarriesDns(f);
   const bool governed = f.app >= 0 && f.verdict != Verdict::kNotGoverned;
   if (!f.client_stream.start_known) {
     // Picked up mid-connection: the start, where the name is, was not seen.

@@ -72,17 +72,10 @@ bool BindingAttests(const Policy& policy, const NameBinding& binding, Timestamp 
   return now - binding.answered_at <= valid_for;
 }
 
-bool IsDnsPort(const Policy& policy, std::uint16_t port) {
-  return std::find(policy.dns.ports.begin(), policy.dns.ports.end(), port) !=
-         policy.dns.ports.end();
-}
-
 Decision DecideFlow(const Policy& policy, const FlowFacts& f) {
   if (IsLocalOnlyDestination(f.dst)) return {Verdict::kNotGoverned, Reason::kLocalOnly, -1};
-  if (IsDnsPort(policy, f.dst_port)) {
-    const bool resolver = std::find(policy.dns.resolvers.begin(), policy.dns.resolvers.end(),
-                                    f.dst) != policy.dns.resolvers.end();
-    if (!resolver) return Deny(Reason::kDnsResolverNotAllowed);
+  if (CarriesDns(policy, f.transport, f.dst_port)) {
+    if (!IsAllowedResolver(policy, f.dst)) return Deny(Reason::kDnsResolverNotAllowed);
     // DNS over TCP whose stream could not be read cannot have its questions
     // judged.
     if (InspectionFailed(f.inspection)) return Deny(ReasonFor(f.inspection));
@@ -149,9 +142,7 @@ Decision DecideFlow(const Policy& policy, const FlowFacts& f) {
 }
 
 Decision DecideDnsQuestion(const Policy& policy, const IpAddress& server, std::string_view qname) {
-  const bool resolver = std::find(policy.dns.resolvers.begin(), policy.dns.resolvers.end(),
-                                  server) != policy.dns.resolvers.end();
-  if (!resolver) return Deny(Reason::kDnsResolverNotAllowed);
+  if (!IsAllowedResolver(policy, server)) return Deny(Reason::kDnsResolverNotAllowed);
   for (std::size_t i = 0; i < policy.allow.size(); ++i) {
     if (RuleMatchesHost(policy.allow[i], qname))
       return Allow(Reason::kDnsAllowed, static_cast<int>(i));

@@ -16,6 +16,7 @@
 #include "common/name_binding.h"
 #include "common/timestamp.h"
 #include "common/verdict.h"
+#include "policy/dns_rules.h"
 #include "policy/policy.h"
 
 namespace flightwall {
@@ -65,18 +66,16 @@ struct FlowFacts {
   Inspection inspection = Inspection::kPending;
 };
 
-// Rules 1, 3 and 4: a TCP/UDP flow of a flight app. DNS-port flows are
-// judged by resolver here; their questions by DecideDnsQuestion. Inspection
-// that stopped short denies with its own reason; a flow that revealed no
-// name is allowed only by a rule with allow_without_name, an Encrypted
-// ClientHello only by a rule with trust_ech_outer_name.
+// Rules 1, 3 and 4: a TCP/UDP flow of a flight app. Flows that carry DNS
+// (CarriesDns) are judged by resolver here; their questions by
+// DecideDnsQuestion. Inspection that stopped short denies with its own
+// reason; a flow that revealed no name is allowed only by a rule with
+// allow_without_name, an Encrypted ClientHello only by a rule with
+// trust_ech_outer_name.
 Decision DecideFlow(const Policy& policy, const FlowFacts& facts);
 
 // Rule 2: one DNS question from a flight app to `server`.
 Decision DecideDnsQuestion(const Policy& policy, const IpAddress& server, std::string_view qname);
-
-// True when dst_port is one of the policy's DNS ports.
-bool IsDnsPort(const Policy& policy, std::uint16_t port);
 
 // Rule 5: ICMP echo to dst (allowed only to attested, allowed hosts and only
 // if the policy enables it), ICMP errors about a flow (pass when that flow
