@@ -178,10 +178,13 @@ class BoundedTable {
 
   Slot& S(std::uint32_t i) { return chunks_[i / kChunk][i % kChunk]; }
   const Slot& S(std::uint32_t i) const { return chunks_[i / kChunk][i % kChunk]; }
-  // Commits the next chunk of slots and puts them on the free list.
+  // Commits the next chunk of slots and puts them on the free list. The last
+  // chunk holds only the slots up to `capacity`, so a small table (or one
+  // whose capacity is not a multiple of kChunk) commits no more than its
+  // bound; S() never indexes past them, as no slot index reaches capacity.
   void Grow() {
     const std::size_t n = std::min<std::size_t>(kChunk, capacity_ - grown_);
-    chunks_.push_back(std::make_unique<Slot[]>(kChunk));
+    chunks_.push_back(std::make_unique<Slot[]>(n));
     for (std::size_t k = n; k > 0; --k) {
       const auto idx = static_cast<std::uint32_t>(grown_ + k - 1);
       S(idx).next_free = free_head_;

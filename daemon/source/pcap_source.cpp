@@ -2,9 +2,11 @@
 
 #include <pcap/pcap.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <span>
 #include <string_view>
@@ -49,6 +51,18 @@ bool HashStream(std::FILE* in, std::FILE* copy, std::string* sha256, std::uint64
   }
   *sha256 = hasher.FinalHex();
   return true;
+}
+
+// A packet's time in microseconds. pcapng stores 64-bit timestamps in the
+// interface's own resolution, so libpcap can hand out seconds whose
+// microseconds do not fit a Timestamp (found by pcap_source_fuzz): such a
+// time is clamped to the representable range instead of overflowing.
+Timestamp PacketTime(const timeval& ts) {
+  constexpr Timestamp kMaxSeconds = std::numeric_limits<Timestamp>::max() / kMicrosPerSecond - 1;
+  const Timestamp usec = std::clamp<Timestamp>(ts.tv_usec, 0, kMicrosPerSecond - 1);
+  if (ts.tv_sec > kMaxSeconds) return kMaxSeconds * kMicrosPerSecond + usec;
+  if (ts.tv_sec < -kMaxSeconds) return -kMaxSeconds * kMicrosPerSecond;
+  return static_cast<Timestamp>(ts.tv_sec) * kMicrosPerSecond + usec;
 }
 
 std::string NotACapture(const std::string& path, const char* libpcap_says) {
@@ -176,8 +190,7 @@ bool PcapSource::Next(RawPacket* out) {
     const u_char* data = nullptr;
     const int rc = pcap_next_ex(handle, &header, &data);
     if (rc == 1) {
-      const Timestamp time =
-          static_cast<Timestamp>(header->ts.tv_sec) * kMicrosPerSecond + header->ts.tv_usec;
+      const Timestamp time = PacketTime(header->ts);
       if (info.packets == 0) info.first_time = time;
       info.last_time = time;
       ++info.packets;
