@@ -1,0 +1,350 @@
+#!/usr/bin/env python3
+"""Turns scripts/bench's raw figures into results.json and results.md.
+
+  report.py FIGURES.txt OUT.json OUT.md
+
+FIGURES.txt holds one "dotted.key value" per line (scripts/bench writes it as
+it measures); values that parse as numbers become numbers. This adds the
+ratios against (a) no queue and (b) the reference NFQUEUE program, the added
+latency of new connections, and the issue's targets next to the measured
+values.
+"""
+import json
+import sys
+
+MODES = ["none", "nfq_reference", "nfq_reference_gso_copy128", "decisions", "every_packet"]
+LABEL = {
+    "none": "(a) no queue",
+    "nfq_reference": "(b) nfq_reference",
+    "nfq_reference_gso_copy128": "(b) nfq_reference --gso --copy 128",
+    "decisions": "(c) flightwall decisions",
+    "every_packet": "(d) flightwall every-packet",
+    "every_packet_1q": "every-packet, 1 queue",
+    "every_packet_2q": "every-packet, queue 0-1",
+}
+NUMERIC_MACHINE_KEYS = {"machine.cores", "machine.mem_gib"}
+REFS = {"none": "vs_none", "nfq_reference": "vs_reference",
+        "nfq_reference_gso_copy128": "vs_reference_gso_copy128"}
+
+
+def parse(path):
+    root = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if not line.strip() or line.startswith("#"):
+                continue
+            key, _, value = line.partition(" ")
+            if value in ("true", "false"):
+                v = value == "true"
+            elif key.startswith("machine.") and key not in NUMERIC_MACHINE_KEYS:
+                v = value  # versions and revisions stay text ("12.10", "1e3abc0")
+            else:
+                try:
+                    v = int(value)
+                except ValueError:
+                    try:
+                        v = float(value)
+                    except ValueError:
+                        v = value
+            if v in ("", "nan", "null"):
+                v = None
+            node = root
+            parts = key.split(".")
+            for p in parts[:-1]:
+                node = node.setdefault(p, {})
+            node[parts[-1]] = v
+    return root
+
+
+def num(x):
+    return x if isinstance(x, (int, float)) and not isinstance(x, bool) else None
+
+
+def ratio(a, b):
+    a, b = num(a), num(b)
+    return round(a / b, 3) if a is not None and b else None
+
+
+def add_ratios(table, metrics):
+    """table: mode -> {metric: value}; adds mode.ratios.{vs_x}.{metric}."""
+    for mode, row in table.items():
+        if not isinstance(row, dict) or mode == "none":
+            continue
+        rs = {}
+        for ref, name in REFS.items():
+            if ref == mode or ref not in table:
+                continue
+            r = {m: ratio(row.get(m), table[ref].get(m)) for m in metrics if m in row}
+            r = {k: v for k, v in r.items() if v is not None}
+            if r:
+                rs[name] = r
+        if rs:
+            row["ratios"] = rs
+
+
+def fmt(v, digits=1):
+    if v is None:
+        return "-"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if abs(v) >= 100:
+            return f"{v:.0f}"
+        return f"{v:.{digits}f}"
+    return str(v)
+
+
+def main():
+    src, out_json, out_md = sys.argv[1:4]
+    r = parse(src)
+    bulk = r.get("bulk", {})
+    for table in bulk.values():
+        add_ratios(table, ["iperf3_gbit_s", "http_MB_s", "https_MB_s"])
+    add_ratios(r.get("udp64", {}), ["passed_pps"])
+    conn = r.get("connections", {})
+    add_ratios(conn, ["connections_per_s"])
+    base = conn.get("none", {})
+    for mode, row in conn.items():
+        if mode == "none":
+            continue
+        for m in ("syn_to_first_byte", "dns", "tcp_connect"):
+            for p in ("p50", "p99"):
+                a, b = num(row.get(f"{m}_{p}_ms")), num(base.get(f"{m}_{p}_ms"))
+                if a is not None and b is not None:
+                    row[f"{m}_added_{p}_us"] = round((a - b) * 1000.0, 1)
+    mq = r.get("multi_queue", {})
+    if mq.get("every_packet_2q") and mq.get("every_packet_1q"):
+        mq["ratio_2q_vs_1q"] = ratio(mq["every_packet_2q"].get("iperf3_gbit_s"),
+                                     mq["every_packet_1q"].get("iperf3_gbit_s"))
+    audit = r.get("audit", {})
+    tools = audit.get("tools", {})
+    fw = tools.get("flightwall", {})
+    for name, row in tools.items():
+        if name != "flightwall" and num(row.get("wall_s")):
+            audit.setdefault("flightwall_speedup", {})[f"vs_{name}"] = ratio(row["wall_s"], fw.get("wall_s"))
+
+    m = r.setdefault("machine", {})
+    try:
+        load = float(str(m.get("load_before", "")).split()[0])
+    except (ValueError, IndexError):
+        load = None
+    if not m.get("note") and load is not None and num(m.get("cores")) and load > m["cores"]:
+        m["note"] = ("The machine was shared (other engineers compiling: load average above its core "
+                     "count), so absolute figures are noisy; the ratios within this run are what count.")
+    r["targets"] = targets(r)
+    with open(out_json, "w", encoding="utf-8") as f:
+        json.dump(r, f, indent=2, sort_keys=False)
+        f.write("\n")
+    with open(out_md, "w", encoding="utf-8") as f:
+        f.write(markdown(r))
+
+
+def get(d, *path):
+    for p in path:
+        if not isinstance(d, dict):
+            return None
+        d = d.get(p)
+    return d
+
+
+def targets(r):
+    t = []
+
+    def add(name, target, measured, ok):
+        t.append({"target": name, "goal": target, "measured": measured,
+                  "met": None if measured is None else bool(ok)})
+
+    for off in ("offloads_off", "offloads_on"):
+        dec = get(r, "bulk", off, "decisions", "ratios", "vs_none") or {}
+        v = dec.get("https_MB_s")
+        add(f"decisions HTTPS bulk, {off.replace('_', ' ')}", ">= 0.95 of no queue", v, v is not None and v >= 0.95)
+        v = dec.get("http_MB_s")
+        add(f"decisions plain HTTP bulk, {off.replace('_', ' ')}", ">= 0.9 of no queue", v, v is not None and v >= 0.9)
+        ev = get(r, "bulk", off, "every_packet", "ratios", "vs_none") or {}
+        for m, label in (("iperf3_gbit_s", "iperf3"), ("http_MB_s", "HTTP"), ("https_MB_s", "HTTPS")):
+            v = ev.get(m)
+            add(f"every-packet {label} bulk, {off.replace('_', ' ')}", ">= 0.75 of no queue", v,
+                v is not None and v >= 0.75)
+    v = get(r, "udp64", "every_packet", "ratios", "vs_reference", "passed_pps")
+    add("every-packet 64-byte UDP", ">= 1.5x nfq_reference pps", v, v is not None and v >= 1.5)
+    v = get(r, "connections", "decisions", "syn_to_first_byte_added_p99_us")
+    add("decisions: new connection added p99 (SYN to first byte)", "<= 200 us over no queue", v,
+        v is not None and v <= 200)
+    sp = get(r, "audit", "flightwall_speedup") or {}
+    v = sp.get("vs_tshark")
+    add("audit --report-json speed", ">= 25x tshark", v, v is not None and v >= 25)
+    v = sp.get("vs_ndpiReader")
+    add("audit --report-json speed", ">= 4x ndpiReader", v, v is not None and v >= 4)
+    v = get(r, "audit", "tools", "flightwall", "peak_rss_MiB")
+    add("audit peak RSS", "<= 64 MiB", v, v is not None and v <= 64)
+    v = get(r, "memory", "idle_default_limits", "vm_rss_MiB")
+    add("daemon RSS idle (default limits)", "<= 16 MiB", v, v is not None and v <= 16)
+    pts = get(r, "memory", "points") or {}
+    last = max((int(k) for k in pts if k.isdigit()), default=None)
+    if last is not None:
+        v = get(pts, str(last), "vm_hwm_MiB")
+        bound = get(r, "memory", "config_bound_MiB")
+        add(f"daemon peak RSS after {last} flows+names", f"<= the config's bound ({fmt(bound)} MiB)", v,
+            v is not None and bound is not None and v <= bound)
+    return t
+
+
+def markdown(r):
+    m = r.get("machine", {})
+    run = r.get("run", {})
+    out = []
+    w = out.append
+    w(f"# flightwall benchmark results ({run.get('mode', '?')} run)\n")
+    w(f"- **Machine**: {m.get('cpu_model')}, {m.get('cores')} cores, {m.get('mem_gib')} GiB, "
+      f"kernel {m.get('kernel')}, Debian {m.get('debian')}")
+    w(f"- **When**: {m.get('date')}; git {m.get('git_rev')} ({m.get('git_dirty_files')} files modified in the "
+      f"working tree); flightwall built {run.get('build_type')} in {run.get('build_dir')}")
+    w(f"- **Load**: load average {m.get('load_before')} before, {m.get('load_after')} after. "
+      f"{m.get('note') or ''}")
+    w(f"- **Run**: {run.get('seconds')} s of measurement; bulk file {run.get('bulk_mb')} MB, iperf3 "
+      f"{run.get('iperf3_seconds')} s, {run.get('latency_connections')} new connections per mode. "
+      "One run each: ratios within a run are what count.\n")
+
+    for off in ("offloads_off", "offloads_on"):
+        table = get(r, "bulk", off)
+        if not table:
+            continue
+        w(f"## Bulk TCP through the router, {off.replace('_', ' ')}\n")
+        w("| configuration | iperf3 Gbit/s | HTTP MB/s | HTTPS MB/s | vs (a) iperf3/HTTP/HTTPS | "
+          "vs (b) plain | vs (b) --gso --copy 128 | CPU s/GB HTTP | verdict µs (pkts) |")
+        w("|---|---:|---:|---:|---|---|---|---:|---:|")
+        for mode in MODES:
+            row = table.get(mode)
+            if not row:
+                continue
+            va = get(row, "ratios", "vs_none") or {}
+            vb = get(row, "ratios", "vs_reference") or {}
+            vg = get(row, "ratios", "vs_reference_gso_copy128") or {}
+            vlat = row.get("verdict_mean_us")
+            w(f"| {LABEL[mode]} | {fmt(row.get('iperf3_gbit_s'), 2)} | {fmt(row.get('http_MB_s'))} | "
+              f"{fmt(row.get('https_MB_s'))} | "
+              f"{fmt(va.get('iperf3_gbit_s'), 2)} / {fmt(va.get('http_MB_s'), 2)} / {fmt(va.get('https_MB_s'), 2)} | "
+              f"{fmt(vb.get('iperf3_gbit_s'), 2)} / {fmt(vb.get('http_MB_s'), 2)} / {fmt(vb.get('https_MB_s'), 2)} | "
+              f"{fmt(vg.get('iperf3_gbit_s'), 2)} / {fmt(vg.get('http_MB_s'), 2)} / {fmt(vg.get('https_MB_s'), 2)} | "
+              f"{fmt(row.get('cpu_s_per_gb_http'), 2)} | "
+              f"{fmt(vlat)} ({fmt(row.get('verdict_packets'))}) |")
+        w("")
+
+    udp = r.get("udp64")
+    if udp:
+        w("## 64-byte UDP to an allowed flow (iperf3 -u -l 64 -b 0)\n")
+        w("| configuration | sent pkt/s | passed pkt/s | vs (a) | vs (b) |")
+        w("|---|---:|---:|---:|---:|")
+        for mode in MODES:
+            row = udp.get(mode)
+            if row:
+                w(f"| {LABEL[mode]} | {fmt(row.get('sent_pps'))} | {fmt(row.get('passed_pps'))} | "
+                  f"{fmt(get(row, 'ratios', 'vs_none', 'passed_pps'), 2)} | "
+                  f"{fmt(get(row, 'ratios', 'vs_reference', 'passed_pps'), 2)} |")
+        w("")
+
+    conn = r.get("connections")
+    if conn:
+        w("## New allowed connections (offloads off)\n")
+        w("| configuration | n | DNS p50/p99 ms | TCP connect p50/p99 ms | SYN→first byte p50/p99 ms | "
+          "added p50/p99 µs | DNS added p50/p99 µs | HTTP conn/s |")
+        w("|---|---:|---|---|---|---|---|---:|")
+        for mode in MODES:
+            row = conn.get(mode)
+            if not row:
+                continue
+            w(f"| {LABEL[mode]} | {fmt(row.get('connections'))} | "
+              f"{fmt(row.get('dns_p50_ms'), 3)} / {fmt(row.get('dns_p99_ms'), 3)} | "
+              f"{fmt(row.get('tcp_connect_p50_ms'), 3)} / {fmt(row.get('tcp_connect_p99_ms'), 3)} | "
+              f"{fmt(row.get('syn_to_first_byte_p50_ms'), 3)} / {fmt(row.get('syn_to_first_byte_p99_ms'), 3)} | "
+              f"{fmt(row.get('syn_to_first_byte_added_p50_us'))} / {fmt(row.get('syn_to_first_byte_added_p99_us'))} | "
+              f"{fmt(row.get('dns_added_p50_us'))} / {fmt(row.get('dns_added_p99_us'))} | "
+              f"{fmt(row.get('connections_per_s'))} |")
+        w("")
+
+    mq = r.get("multi_queue")
+    if mq:
+        w("## Multi-queue, every-packet, offloads off (6 iperf3 clients from 6 addresses at once)\n")
+        w("| configuration | iperf3 Gbit/s (sum) | packets per queue | verdict µs | daemon CPU s/GB |")
+        w("|---|---:|---|---:|---:|")
+        for mode in ("every_packet_1q", "every_packet_2q"):
+            row = mq.get(mode)
+            if row:
+                w(f"| {LABEL[mode]} | {fmt(row.get('iperf3_gbit_s'), 2)} | {row.get('packets_per_queue') or '-'} | "
+                  f"{fmt(row.get('verdict_mean_us'))} | {fmt(row.get('cpu_s_per_gb'), 2)} |")
+        w(f"\n2 queues / 1 queue: {fmt(mq.get('ratio_2q_vs_1q'), 2)}\n")
+
+    qs = r.get("queue_stats")
+    if qs:
+        w("## Kernel queue counters per configuration (/proc/net/netfilter/nfnetlink_queue)\n")
+        w("Over everything measured in that configuration; drops here are packets the queue lost "
+          "(full queue, or the reader's socket buffer full: user_dropped).\n")
+        w("| phase | configuration | queued | queue full drops | socket buffer drops |")
+        w("|---|---|---:|---:|---:|")
+        for phase, table in qs.items():
+            for mode, row in table.items():
+                w(f"| {phase.replace('_', ' ')} | {LABEL.get(mode, mode)} | {fmt(row.get('queued'))} | "
+                  f"{fmt(row.get('queue_dropped'))} | {fmt(row.get('user_dropped'))} |")
+        w("")
+
+    audit = r.get("audit")
+    if audit:
+        c = audit.get("capture", {})
+        w("## Audit speed\n")
+        w(f"Capture recorded in the lab (gateway lan0, offloads off): {fmt(c.get('MB'))} MB, "
+          f"{fmt(c.get('packets'))} packets; {c.get('content', '')}\n")
+        w("| tool | wall s | packets/s | MB/s | peak RSS MiB | flightwall is N× faster |")
+        w("|---|---:|---:|---:|---:|---:|")
+        sp = audit.get("flightwall_speedup", {})
+        for name, row in audit.get("tools", {}).items():
+            w(f"| {row.get('command', name)} | {fmt(row.get('wall_s'), 2)} | {fmt(row.get('packets_per_s'))} | "
+              f"{fmt(row.get('MB_s'))} | {fmt(row.get('peak_rss_MiB'))} | "
+              f"{fmt(sp.get('vs_' + name), 1) if name != 'flightwall' else '-'} |")
+        if audit.get("note"):
+            w(f"\n{audit['note']}")
+        w("")
+
+    mem = r.get("memory")
+    if mem:
+        w("## Daemon memory (decisions mode)\n")
+        w(f"Memory test config: {mem.get('config', '')}; `flightwall check --config` bound: "
+          f"{fmt(mem.get('config_bound_MiB'))} MiB.\n")
+        w("| point | VmRSS MiB | VmHWM MiB | flows_active | names_cached | generator |")
+        w("|---|---:|---:|---:|---:|---|")
+        idle = mem.get("idle_default_limits")
+        if idle:
+            w(f"| idle, default limits | {fmt(idle.get('vm_rss_MiB'))} | {fmt(idle.get('vm_hwm_MiB'))} | - | - | - |")
+        idle = mem.get("idle")
+        if idle:
+            w(f"| idle, memory-test limits | {fmt(idle.get('vm_rss_MiB'))} | {fmt(idle.get('vm_hwm_MiB'))} | "
+              f"{fmt(idle.get('flows_active'))} | {fmt(idle.get('names_cached'))} | - |")
+        for k in sorted((k for k in mem.get("points", {}) if k.isdigit()), key=int):
+            p = mem["points"][k]
+            reached = num(p.get("names_total"))
+            label = f"after {int(k):,} names + SYN flows"
+            if reached is not None and reached != int(k):
+                label = f"after {int(reached):,} names + SYN flows (target {int(k):,}: out of time)"
+            w(f"| {label} | {fmt(p.get('vm_rss_MiB'))} | {fmt(p.get('vm_hwm_MiB'))} | "
+              f"{fmt(p.get('flows_active'))} | {fmt(p.get('names_cached'))} | "
+              f"{fmt(p.get('answered'))} answered, {fmt(p.get('syns'))} SYNs, {fmt(p.get('seconds'))} s |")
+        w("")
+
+    w("## Targets (issue 10)\n")
+    w("| target | goal | measured | met |")
+    w("|---|---|---:|---|")
+    for t in r.get("targets", []):
+        met = "-" if t["met"] is None else ("yes" if t["met"] else "**no**")
+        w(f"| {t['target']} | {t['goal']} | {fmt(t['measured'], 2)} | {met} |")
+    w("")
+    notes = r.get("notes", {})
+    if notes:
+        w("## Notes\n")
+        for k in sorted(notes):
+            w(f"- {notes[k]}")
+        w("")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    main()
