@@ -19,25 +19,21 @@ void EventProducer::Adopt(std::shared_ptr<const Policy> policy) {
 }
 
 void EventProducer::Decision(const Flow& flow, int catalog_index) {
-  EventRecord r;
-  r.kind = EventRecord::Kind::kFlowDecision;
-  r.catalog_index = catalog_index;
-  r.generation = generation_;
-  r.Store(flow);
-  Push(r);
+  Push(EventRecord::Kind::kFlowDecision, flow, catalog_index);
 }
 
 void EventProducer::DnsQuestion(const DnsRecord& record, int catalog_index) {
-  EventRecord r;
-  r.kind = EventRecord::Kind::kDnsQuestion;
-  r.catalog_index = catalog_index;
-  r.generation = generation_;
-  r.Store(record);
-  Push(r);
+  Push(EventRecord::Kind::kDnsQuestion, record, catalog_index);
 }
 
-void EventProducer::Push(const EventRecord& record) {
-  if (ring_.Push(record)) writer_->Wake();
+template <typename T>
+void EventProducer::Push(EventRecord::Kind kind, const T& event, int catalog_index) {
+  EventRecord r;
+  r.kind = kind;
+  r.catalog_index = catalog_index;
+  r.generation = generation_;
+  r.Store(event);
+  if (ring_.Push(r)) writer_->Wake();
 }
 
 std::shared_ptr<const Policy> EventProducer::PolicyOf(std::uint64_t generation) {

@@ -55,7 +55,8 @@ class EventProducer {
  private:
   friend class EventWriter;
   EventProducer(EventWriter* writer, std::size_t capacity, std::shared_ptr<const Policy> policy);
-  void Push(const EventRecord& record);
+  template <typename T>
+  void Push(EventRecord::Kind kind, const T& event, int catalog_index);
   // Writer thread: the policy of `generation` (registered before any record
   // of it was pushed); forgets older ones.
   std::shared_ptr<const Policy> PolicyOf(std::uint64_t generation);
