@@ -92,12 +92,20 @@ PolicyLoadResult LoadText(LoadState& state, const std::string& text, const std::
 }  // namespace
 
 std::string PolicyError::ToString() const {
+  // Appended piece by piece: GCC 12 at -O3 reports a false -Wrestrict on
+  // `":" + std::to_string(n)` (GCC bug 105329).
   std::string out = file;
   if (line > 0) {
-    out += ":" + std::to_string(line);
-    if (column > 0) out += ":" + std::to_string(column);
+    out += ':';
+    out += std::to_string(line);
+    if (column > 0) {
+      out += ':';
+      out += std::to_string(column);
+    }
   }
-  return out + ": " + message;
+  out += ": ";
+  out += message;
+  return out;
 }
 
 PolicyLoadResult LoadPolicy(const std::string& path) {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Debian package, built and installed on this machine:
+# The Debian package, built and installed into a throwaway root:
 #  1. packaging/build-deb builds the .deb (dpkg-buildpackage -us -uc -b) and
 #     lintian reports no error;
 #  2. dpkg -i installs it: binary, conffiles, rules, unit, logrotate, man
@@ -12,7 +12,13 @@
 #     blocks the tablet's transfer, logs it and verify-log accepts the log;
 #  5. an upgrade keeps the operator's edits to both conffiles (one changed
 #     in the new package: the edit stays, the new one lands as .dpkg-dist);
-#  6. purge leaves the machine as it was.
+#  6. purge leaves the (throwaway) system as it was.
+# The steps run in a private mount namespace in which /etc, /usr (which holds
+# /lib on Debian 12) and /var are overlays whose upper layers live in a work
+# dir under /run, and /run/systemd is an empty tmpfs (the maintainer scripts
+# then leave the machine's service manager alone): dpkg, adduser and the
+# daemon write only there, and it all vanishes with the namespace. Afterwards
+# the machine is checked from outside: no flightwall package, files or user.
 # Set FLIGHTWALL_DEB to test an already built .deb (skips step 1).
 # Exit 77 (skip) without root, the Debian build tools, or when a flightwall
 # package is already installed here (it is not ours to replace).
@@ -40,10 +46,46 @@ if dpkg-query -W -f='${Status}' flightwall 2>/dev/null | grep -q 'installed\|con
   exit 77
 fi
 
+# --- 0. the throwaway root ------------------------------------------------------------
+host_paths=(/usr/sbin/flightwall /etc/flightwall /usr/share/flightwall /var/log/flightwall
+  /var/lib/flightwall /lib/systemd/system/flightwall.service /etc/logrotate.d/flightwall)
+host_state() { # what the package would change on the machine, read from outside
+  dpkg-query -W -f='${Status}\n' flightwall 2>/dev/null || echo "not known to dpkg"
+  getent passwd flightwall || echo "no user flightwall"
+  getent group flightwall || echo "no group flightwall"
+  local f
+  for f in "${host_paths[@]}"; do [[ -e "$f" ]] && echo "present: $f"; done
+  return 0
+}
+if [[ -z "${FLIGHTWALL_PACKAGE_TEST_ROOT:-}" ]]; then
+  root=$(mktemp -d /run/flightwall-package-root.XXXXXX)
+  trap 'rm -rf -- "$root"' EXIT
+  before=$(host_state)
+  rc=0
+  FLIGHTWALL_PACKAGE_TEST_ROOT="$root" unshare --mount --propagation private -- \
+    bash "${BASH_SOURCE[0]}" "$@" || rc=$?
+  after=$(host_state)
+  rm -rf -- "$root"
+  if [[ "$before" != "$after" ]]; then
+    diff <(echo "$before") <(echo "$after")
+    echo "FAIL: the machine changed outside the throwaway root"
+    exit 1
+  fi
+  ((rc == 77)) || echo "ok: the machine is as before (no flightwall package, files or user)"
+  exit "$rc"
+fi
+# Inside the private mount namespace: overlays over the system's directories.
+for d in etc usr var; do
+  mkdir -p "$FLIGHTWALL_PACKAGE_TEST_ROOT/$d/upper" "$FLIGHTWALL_PACKAGE_TEST_ROOT/$d/work"
+  if ! mount -t overlay overlay -o "lowerdir=/$d,upperdir=$FLIGHTWALL_PACKAGE_TEST_ROOT/$d/upper,workdir=$FLIGHTWALL_PACKAGE_TEST_ROOT/$d/work" "/$d"; then
+    echo "SKIP: cannot lay an overlay over /$d here; not installing on the machine itself"
+    exit 77
+  fi
+done
+if [[ -d /run/systemd ]]; then mount -t tmpfs -o mode=0755 tmpfs /run/systemd; fi
+
 work=$(mktemp -d /run/flightwall-package-test.XXXXXX)
 chmod 0755 "$work"
-user_existed=0
-getent passwd flightwall >/dev/null && user_existed=1
 ns_gw="fwpkg$$-gw"
 ns_tab="fwpkg$$-tab"
 pid=""
@@ -55,13 +97,7 @@ cleanup() {
   fi
   ip netns del "$ns_gw" 2>/dev/null || true
   ip netns del "$ns_tab" 2>/dev/null || true
-  if dpkg-query -W -f='${Status}' flightwall 2>/dev/null | grep -q 'installed\|config-files'; then
-    dpkg --purge flightwall >/dev/null 2>&1 || true
-  fi
-  if [[ $user_existed -eq 0 ]] && getent passwd flightwall >/dev/null; then
-    deluser --system flightwall >/dev/null 2>&1 || true
-    getent group flightwall >/dev/null && delgroup --system flightwall >/dev/null 2>&1 || true
-  fi
+  # Whatever dpkg left goes with the overlays when this namespace ends.
   rm -rf "$work"
 }
 trap cleanup EXIT

@@ -105,6 +105,11 @@ exec unshare --mount --propagation private -- bash -euo pipefail -c '
   for d in $SANDBOX_RW; do mount --bind "$d" "$d"; done
   if [[ "$SANDBOX_PROTECT_SYSTEM" == strict ]]; then
     mount -o remount,bind,ro /
+    # Where a test lays its throwaway root over them (package_test.sh), these
+    # are mounts of their own: read-only too (the --rw binds stay writable).
+    for m in /etc /usr /var; do
+      if mountpoint -q "$m"; then mount -o remount,bind,ro "$m"; fi
+    done
   fi
   if [[ "$SANDBOX_PRIVATE_TMP" == yes ]]; then
     mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
