@@ -132,7 +132,7 @@ void Engine::Impl::ShapeReplyBypass(Flow& f, bool has_payload, PacketOutcome* ou
   const bool all_acked = !out->to_server && (pkt.tcp_flags_value & tcp_flags::kAck) &&
                          f.client_stream.start_known &&
                          SeqAtOrAfter(pkt.tcp_ack, f.client_stream.next_seq) && !f.http_awaiting;
-  if (!out->to_server && all_acked && !f.reply_bypass) {
+  if (all_acked && !f.reply_bypass) {
     f.reply_bypass = true;
     out->reply_bypass = PacketOutcome::ReplyBypass::kOn;
   } else if (out->to_server && has_payload && f.reply_bypass) {

@@ -25,12 +25,6 @@
 namespace flightwall {
 namespace {
 
-Timestamp Now() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<Timestamp>(ts.tv_sec) * kMicrosPerSecond + ts.tv_nsec / 1000;
-}
-
 void Log(const std::string& message) { std::cerr << "flightwall: " << message << std::endl; }
 
 void PrintErrors(const std::vector<PolicyError>& errors) {
@@ -68,43 +62,46 @@ std::int64_t MonotonicMs() {
       .count();
 }
 
-Timestamp MonotonicUs() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<Timestamp>(ts.tv_sec) * kMicrosPerSecond + ts.tv_nsec / 1000;
+// steady_clock is CLOCK_MONOTONIC: the clock of RawPacket::monotonic.
+Timestamp Micros(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
 }
 
 // How often a worker drops what it held too long, packets or not.
-constexpr std::int64_t kTickMs = 50;
+constexpr Timestamp kTickUs = 50 * 1000;
 
 void WorkerLoop(Worker* w, Enforcer* enforcer, std::atomic<bool>* stop) {
   RawPacket packet;
   NfqueueMeta meta;
-  std::int64_t last_tick = MonotonicMs();
+  Timestamp last_tick = Micros(std::chrono::steady_clock::now());
   while (!stop->load(std::memory_order_relaxed)) {
     // Verdicts are batched: the source sends them when it has nothing more
     // to read, before it waits for the kernel.
     const auto status = w->source->Receive(&packet, &meta);
+    // Two clock reads per packet: when it came, and when it was judged
+    // (also the time of the loop's turn).
+    auto now = std::chrono::steady_clock::now();
     if (status == NfqueueSource::Status::kPacket) {
-      const auto start = std::chrono::steady_clock::now();
       packet.in_interface = meta.in_interface;
-      packet.monotonic = MonotonicUs();
+      packet.monotonic = Micros(now);
       packet.uid = meta.has_uid ? static_cast<std::int64_t>(meta.uid) : -1;
       packet.marked_app = AppFromMark(meta.mark);
       const auto result = enforcer->Handle(w->index, packet, meta.packet_id);
+      const auto judged = std::chrono::steady_clock::now();
       if (!result.held) {
-        const auto took = std::chrono::steady_clock::now() - start;
-        w->tally->Observe(result.verdict, packet.wire_length,
-                          static_cast<std::uint64_t>(
-                              std::chrono::duration_cast<std::chrono::nanoseconds>(took).count()));
+        w->tally->Observe(
+            result.verdict, packet.wire_length,
+            static_cast<std::uint64_t>(
+                std::chrono::duration_cast<std::chrono::nanoseconds>(judged - now).count()));
       }
+      now = judged;
     }
-    const std::int64_t now_ms = MonotonicMs();
-    if (now_ms - last_tick >= kTickMs || status != NfqueueSource::Status::kPacket) {
-      enforcer->Tick(w->index, Now(), MonotonicUs());
-      last_tick = now_ms;
+    const Timestamp now_us = Micros(now);
+    if (now_us - last_tick >= kTickUs || status != NfqueueSource::Status::kPacket) {
+      enforcer->Tick(w->index, ClockNow(CLOCK_REALTIME), now_us);
+      last_tick = now_us;
     }
-    w->heartbeat_ms.store(now_ms, std::memory_order_relaxed);
+    w->heartbeat_ms.store(now_us / 1000, std::memory_order_relaxed);
   }
   // Fail closed: whatever is still held is dropped, by its owner.
   enforcer->Drain(w->index);
@@ -194,7 +191,7 @@ int RunDaemon(const std::string& config_path) {
     NfqueueOptions opts;
     opts.queue = static_cast<std::uint16_t>(q);
     opts.fail_open = current.config.intercept.fail_open;
-    opts.receive_timeout_ms = static_cast<int>(kTickMs);
+    opts.receive_timeout_ms = static_cast<int>(kTickUs / 1000);
     auto w = std::make_unique<Worker>();
     w->source = NfqueueSource::Open(opts, &error);
     if (!w->source) {

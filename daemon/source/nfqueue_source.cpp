@@ -30,12 +30,6 @@ constexpr std::size_t kSendBufferSize = 16384;
 constexpr std::size_t kMaxVerdictMessage = 128;  // header + verdict + mark / nested ct mark
 constexpr Timestamp kInterfaceNameTtl = 10 * kMicrosPerSecond;
 
-Timestamp Now(clockid_t clock) {
-  timespec ts{};
-  clock_gettime(clock, &ts);
-  return Timestamp{ts.tv_sec} * kMicrosPerSecond + ts.tv_nsec / 1000;
-}
-
 // Serial-number order (RFC 1982) so that packet ids may wrap around.
 bool IdBefore(std::uint32_t a, std::uint32_t b) { return static_cast<std::int32_t>(a - b) < 0; }
 
@@ -181,7 +175,7 @@ struct NfqueueSource::Impl {
       time = static_cast<Timestamp>(be64toh(ts.sec)) * kMicrosPerSecond +
              static_cast<Timestamp>(be64toh(ts.usec));
     }
-    if (time == 0) time = Now(CLOCK_REALTIME);  // queued packets rarely carry one
+    if (time == 0) time = ClockNow(CLOCK_REALTIME);  // queued packets rarely carry one
     if (meta->in_ifindex != 0) {
       std::memcpy(meta->in_interface, InterfaceNameOf(meta->in_ifindex, time), IF_NAMESIZE);
       meta->in_interface[IF_NAMESIZE - 1] = '\0';
@@ -353,7 +347,8 @@ std::unique_ptr<NfqueueSource> NfqueueSource::Open(const NfqueueOptions& options
 
 NfqueueSource::Status NfqueueSource::Receive(RawPacket* packet, NfqueueMeta* meta) {
   Impl& s = *impl_;
-  const Timestamp deadline = Now(CLOCK_MONOTONIC) + Timestamp{s.options.receive_timeout_ms} * 1000;
+  const Timestamp deadline =
+      ClockNow(CLOCK_MONOTONIC) + Timestamp{s.options.receive_timeout_ms} * 1000;
   for (;;) {
     if (s.NextBuffered(packet, meta)) return Status::kPacket;
     if (s.pending.size() >= s.options.max_pending_verdicts) s.Flush();
@@ -367,7 +362,7 @@ NfqueueSource::Status NfqueueSource::Receive(RawPacket* packet, NfqueueMeta* met
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       s.Flush();  // idle: release everything decided before sleeping
-      const Timestamp left = deadline - Now(CLOCK_MONOTONIC);
+      const Timestamp left = deadline - ClockNow(CLOCK_MONOTONIC);
       if (left <= 0) return Status::kTimeout;
       pollfd p{s.fd, POLLIN, 0};
       const int ready = poll(&p, 1, static_cast<int>((left + 999) / 1000));
