@@ -74,7 +74,7 @@ TEST_F(ShippedRulesTest, LabelsTheLabsDestinations) {
       {"flightlog.dji.com", "flight-logs"},   {"flysafe.dji.com", "flysafe"},
       {"www.skypixel.com", "media-upload"},   {"android.bugly.qq.com", "crash-reporting"},
       {"app-measurement.com", "analytics"},   {"firebaseinstallations.googleapis.com", "analytics"},
-      {"cdn-upload.dji.com", "vendor-cloud"}, {"events.mapbox.com", "analytics"},
+      {"cdn-upload.dji.com", "vendor-cloud"}, {"events.mapbox.com", "map-telemetry"},
   };
   for (const auto& [host, category] : expected) {
     const CatalogEntry* entry = FirstCatalogMatch(policy(), host);
