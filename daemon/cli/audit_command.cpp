@@ -5,13 +5,13 @@
 #include <iostream>
 #include <memory>
 
+#include "cli/audit_feed.h"
 #include "cli/commands.h"
 #include "engine/engine.h"
 #include "policy/policy_loader.h"
 #include "sink/audit_report.h"
 #include "sink/event_log.h"
 #include "sink/report_writers.h"
-#include "source/pcap_source.h"
 
 namespace flightwall {
 namespace {
@@ -68,12 +68,6 @@ int RunAudit(const AuditOptions& o) {
     return kExitUsage;
   }
   const Policy& policy = *loaded.policy;
-  std::string error;
-  auto source = PcapSource::Open(o.captures, &error);
-  if (!source) {
-    std::cerr << "flightwall audit: " << error << "\n";
-    return kExitUsage;
-  }
   const Vantage vantage = o.vantage == "device" ? Vantage::kDevice : Vantage::kNetwork;
   Engine engine(policy, vantage);
   AuditReport report(policy);
@@ -100,23 +94,12 @@ int RunAudit(const AuditOptions& o) {
     engine.AddSink(events.get());
   }
 
-  RawPacket raw;
-  while (source->Next(&raw)) engine.Process(raw);
+  const FeedResult fed = o.live.empty() ? FeedCaptureFiles(o, engine, report)
+                                        : FeedLiveCapture(o, policy, vantage, engine, report);
+  if (!fed.started) return kExitUsage;
   engine.Finish();
+  report.CheckTrafficSeen();
 
-  for (const PcapInputInfo& in : source->Inputs()) {
-    InputSummary s;
-    s.path = in.path;
-    s.sha256 = in.sha256;
-    s.link_type = in.link_type_name;
-    s.packets = in.packets;
-    s.first_time = in.first_time;
-    s.last_time = in.last_time;
-    for (const auto& w : source->Warnings()) {
-      if (w.rfind(in.path + ":", 0) == 0) s.warnings.push_back(w);
-    }
-    report.AddInput(std::move(s));
-  }
   const EngineStats& es = engine.Stats();
   const DecoderStats& ds = engine.DecodeStats();
   report.SetCounters({{"packets", es.packets},
@@ -152,9 +135,13 @@ int RunAudit(const AuditOptions& o) {
     }
   }
   if (!o.quiet && o.report_json != "-") WriteReportSummary(report, std::cout);
-  if (!ok) return kExitUsage;
+  if (!ok || !fed.output_ok) return kExitUsage;
+  // Proven findings first: a leak (or an attempt, when asked) fails the run
+  // whatever else is missing; only then does incomplete evidence keep it
+  // from passing.
   if (report.LeakCount() > 0) return kExitFindings;
-  if (o.fail_on == "attempts" && !report.Attempts().empty()) return kExitFindings;
+  if (o.fail_on == "attempts" && report.AttemptCount() > 0) return kExitFindings;
+  if (report.Inconclusive()) return kExitInconclusive;
   return kExitOk;
 }
 

@@ -1,6 +1,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "common/duration.h"
 
 namespace flightwall {
 namespace {
@@ -37,7 +38,10 @@ int RunCli(int argc, char** argv) {
   AuditOptions audit;
   auto* audit_cmd = app.add_subcommand(
       "audit",
-      "Verify captures against a policy; exit 1 on leaks (or attempts with --fail-on attempts)");
+      "Verify captures (files, or --live IFACE) against a policy. Exit 0 clean, 1 leaks (or "
+      "attempts with --fail-on attempts), 2 usage or unreadable input, 3 inconclusive: the "
+      "evidence is incomplete (truncated file, capture drops, TCP gaps, names cut by the snap "
+      "length, no flight-app packet) and no leak was found");
   audit_cmd->add_option("--policy", audit.policy, "Policy YAML file")->required();
   audit_cmd
       ->add_option("--vantage", audit.vantage,
@@ -53,8 +57,41 @@ int RunCli(int argc, char** argv) {
   audit_cmd->add_option("--junit", audit.junit, "Write JUnit XML here");
   audit_cmd->add_option("--events", audit.events, "Write JSON-lines events here");
   audit_cmd->add_flag("--quiet,-q", audit.quiet, "Do not print the summary");
-  audit_cmd->add_option("captures", audit.captures, "pcap/pcapng files; '-' reads standard input")
-      ->required();
+  auto* audit_captures = audit_cmd->add_option("captures", audit.captures,
+                                               "pcap/pcapng files; '-' reads standard input");
+  auto* audit_live =
+      audit_cmd->add_option("--live", audit.live,
+                            "Capture on this interface instead of reading files (needs "
+                            "CAP_NET_RAW); stop with Ctrl-C, SIGTERM or --duration");
+  audit_live->excludes(audit_captures);
+  audit_cmd->add_option("--duration", audit.duration, "Live: stop after this long: 30s, 5m, 1h")
+      ->needs(audit_live)
+      ->check(CLI::Validator(
+          [](const std::string& v) {
+            return ParseDurationSeconds(v) ? std::string()
+                                           : "a whole number with s, m or h: 30s, 5m, 1h";
+          },
+          "DURATION"));
+  auto* audit_write =
+      audit_cmd
+          ->add_option("--write", audit.write,
+                       "Live: keep the captured packets in this pcap file (FILE, then FILE.1, "
+                       "FILE.2, ... with --rotate-mb)")
+          ->needs(audit_live);
+  audit_cmd->add_option("--rotate-mb", audit.rotate_mb, "Live: start a new --write file past N MB")
+      ->needs(audit_write)
+      ->check(CLI::Range(1, 1 << 20));
+  audit_cmd
+      ->add_option("--buffer-kb", audit.buffer_kb,
+                   "Live: kernel capture buffer in KiB (default: libpcap's); drops make the "
+                   "audit inconclusive")
+      ->needs(audit_live)
+      ->check(CLI::Range(1, 1 << 22));
+  audit_cmd->callback([audit_captures, audit_live] {
+    if (audit_captures->count() == 0 && audit_live->count() == 0) {
+      throw CLI::RequiredError("captures (files) or --live IFACE");
+    }
+  });
 
   RunOptions run;
   auto* run_cmd = app.add_subcommand("run", "Enforce the policy on NFQUEUE (the daemon)");
@@ -95,6 +132,22 @@ int RunCli(int argc, char** argv) {
                    "8-digit head label of flightwall_event_chain_head_info)")
       ->needs(expect_seq);
 
+  StatusOptions status;
+  auto* status_cmd = app.add_subcommand(
+      "status",
+      "Ask the running daemon (its control socket) how it stands: policy, mode, uptime, queues, "
+      "flows, event log, last denials. Exit 0 running and enforcing, 1 running but degraded "
+      "(a stalled worker, events lost, queue drops, a failed reload, or mode audit), 2 usage or "
+      "error, 3 not running (Nagios style)");
+  auto* status_socket = status_cmd->add_option(
+      "--socket", status.socket, "Control socket (default: the config's control.socket)");
+  status_cmd
+      ->add_option("--config", status.config,
+                   "Daemon config naming control.socket (default /etc/flightwall/flightwall.yaml "
+                   "when it exists, else /run/flightwall/control.sock)")
+      ->excludes(status_socket);
+  status_cmd->add_flag("--json", status.json, "Print the daemon's JSON (for scripts)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -106,6 +159,7 @@ int RunCli(int argc, char** argv) {
   if (run_cmd->parsed()) return RunRun(run);
   if (rules_cmd->parsed()) return RunRules(rules);
   if (verify_log_cmd->parsed()) return RunVerifyLog(verify_log);
+  if (status_cmd->parsed()) return RunStatus(status);
   return kExitUsage;
 }
 

@@ -1,5 +1,6 @@
 // The command-line front end: `flightwall check|audit|...`.
-// Exit codes: 0 success / clean, 1 findings (leaks), 2 usage or input error.
+// Exit codes: 0 success / clean, 1 findings (leaks), 2 usage or input error,
+// 3 inconclusive (audit: the evidence is incomplete and no leak was found).
 #pragma once
 
 #include <cstdint>
@@ -11,6 +12,7 @@ namespace flightwall {
 constexpr int kExitOk = 0;
 constexpr int kExitFindings = 1;
 constexpr int kExitUsage = 2;
+constexpr int kExitInconclusive = 3;
 
 struct AuditOptions {
   std::string policy;
@@ -22,6 +24,13 @@ struct AuditOptions {
   std::string events;
   bool quiet = false;
   std::vector<std::string> captures;
+  // Live capture instead of files (--live): interface, stop after
+  // (--duration, e.g. "5m"; empty = until SIGINT/SIGTERM), keep the packets.
+  std::string live;
+  std::string duration;
+  std::string write;
+  std::uint64_t rotate_mb = 0;
+  int buffer_kb = 0;
 };
 
 struct CheckOptions {
@@ -48,11 +57,22 @@ struct VerifyLogOptions {
   std::string expect_head;         // and that line's hash (8-64 hex digits)
 };
 
+// `flightwall status` (status_command.cpp). Exit 0 running and enforcing,
+// 1 running but degraded, 2 usage or error, 3 not running (Nagios style).
+constexpr int kExitDegraded = 1;
+constexpr int kExitNotRunning = 3;
+struct StatusOptions {
+  std::string socket;  // the control socket; else the config's control.socket
+  std::string config;  // the daemon config naming it (default config when it exists)
+  bool json = false;
+};
+
 int RunCli(int argc, char** argv);
 int RunAudit(const AuditOptions& options);
 int RunCheck(const CheckOptions& options);
 int RunRun(const RunOptions& options);
 int RunRules(const RulesOptions& options);
 int RunVerifyLog(const VerifyLogOptions& options);
+int RunStatus(const StatusOptions& options);
 
 }  // namespace flightwall

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "firewall/bridge_netfilter.h"
 #include "firewall/rule_backend.h"
 #include "policy/policy_loader.h"
 #include "service/daemon.h"
@@ -32,8 +33,16 @@ int RunRules(const RulesOptions& options) {
   const RulePlan plan = PlanRules(*pol.policy, settings);
   for (const auto& w : plan.warnings) std::cerr << "warning: " << w << "\n";
   std::string error;
+  const bool bridged = settings.mode == InterceptMode::kBridge;
   if (options.action == "print") {
     std::cout << backend->Render(plan);
+    if (bridged) {
+      std::cout << "# bridge " << settings.bridge
+                << ": nf_call_iptables and nf_call_ip6tables on (ip link set dev "
+                << settings.bridge << " type bridge nf_call_iptables 1 nf_call_ip6tables 1)\n"
+                << "# guard against non-IP frames of the tablet ports: nft -f FILE\n"
+                << RenderBridgeGuard(plan, settings.chain_prefix);
+    }
     return kExitOk;
   }
   std::string why;
@@ -41,8 +50,19 @@ int RunRules(const RulesOptions& options) {
     std::cerr << "flightwall rules: " << backend->Name() << " is not usable here: " << why << "\n";
     return kExitUsage;
   }
-  const bool ok =
-      options.action == "install" ? backend->Install(plan, &error) : backend->Remove(&error);
+  BridgeNetfilter bridge(settings.chain_prefix, MakeSystemCommandRunner(), SystemBridgeProbe());
+  std::vector<std::string> notes;
+  if (bridged && options.action == "install" && !bridge.Check(plan, &notes, &error)) {
+    std::cerr << "flightwall rules: " << error << "\n";
+    return kExitUsage;
+  }
+  bool ok = options.action == "install" ? backend->Install(plan, &error) : backend->Remove(&error);
+  // Installed switches stay on after this process; removal deletes the guard.
+  if (ok && bridged && settings.backend != BackendKind::kNone) {
+    ok = options.action == "install" ? bridge.Engage(plan, &notes, &error)
+                                     : bridge.RemoveGuard(&error);
+  }
+  for (const auto& n : notes) std::cerr << "note: " << n << "\n";
   if (!ok) {
     std::cerr << "flightwall rules: " << error << "\n";
     return kExitUsage;

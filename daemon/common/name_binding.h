@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "common/fixed_string.h"
+#include "common/ip_address.h"
 #include "common/timestamp.h"
 
 namespace flightwall {
@@ -15,7 +16,11 @@ struct NameBinding {
   Timestamp answered_at = 0;  // time of the DNS response
   std::uint32_t ttl = 0;      // seconds, as answered (smallest TTL along the chain)
   bool trusted = false;       // answered by an allowed resolver
+  IpAddress resolver;         // who answered (unset when not learned from a DNS answer)
   std::uint64_t packet = 0;   // packet number of the answer (evidence)
+  // Learned by asking the trusted resolver about a name a flow revealed
+  // (dns.confirm_revealed_names), not from an answer the app received.
+  bool confirmed = false;
 };
 
 }  // namespace flightwall

@@ -46,6 +46,9 @@ enum class Reason : std::uint8_t {
   kUnrecognizedProtocol,  // payload that reveals no name in any protocol flightwall reads
   kAllowedWithoutName,    // attested allowed host; the rule says allow_without_name
   kIcmpErrorOfDns,        // ICMP error quoting DNS (would carry a question's bytes)
+  // dns.confirm_revealed_names: an unattested address on an allowed port.
+  kAwaitingConfirmation,  // provisional: handshake passes, payload held until confirmed
+  kUnconfirmed,           // the trusted resolver did not confirm the revealed name's address
 };
 
 // How far the inspection of a flow's first payload got. Only kComplete (and
@@ -205,6 +208,10 @@ constexpr std::string_view ReasonName(Reason r) {
       return "allowed-host-without-name";
     case Reason::kIcmpErrorOfDns:
       return "icmp-error-of-dns";
+    case Reason::kAwaitingConfirmation:
+      return "awaiting-confirmation";
+    case Reason::kUnconfirmed:
+      return "unconfirmed";
   }
   return "unknown";
 }
@@ -273,6 +280,12 @@ constexpr std::string_view ReasonExplanation(Reason r) {
       return "destination attested for an allowed host whose rule allows traffic without a name";
     case Reason::kIcmpErrorOfDns:
       return "ICMP error quoting DNS (it would carry a question's bytes to the resolver)";
+    case Reason::kAwaitingConfirmation:
+      return "unattested address on an allowed port: payload held until the trusted resolver "
+             "confirms the name it reveals";
+    case Reason::kUnconfirmed:
+      return "the trusted resolver did not confirm that the revealed name has this address "
+             "(refuted, timed out, rate-limited or failed)";
   }
   return "unknown";
 }

@@ -35,6 +35,7 @@ Engine::Impl::Impl(const Policy& p, Vantage v, const EngineLimits& l, const Engi
       quic(l.quic_parsers),
       dns_tcp(l.dns_tcp_reassemblers) {
   finish_order.reserve(l.max_flows);
+  confirming.reserve(l.awaiting_confirmation);
 }
 
 PacketOutcome Engine::Impl::Process(const RawPacket& packet) {
@@ -56,6 +57,7 @@ PacketOutcome Engine::Impl::Process(const RawPacket& packet) {
   ds.ip_bytes += pkt.ip_length;
   f->last_time = pkt.time;
   f->last_packet = pkt.number;
+  if (f->confirming) PollConfirmation(*f);
 
   if (f->kind == FlowKind::kIcmpError && f->first_packet != pkt.number) JudgeIcmpError(*f);
   if (pkt.protocol == static_cast<std::uint8_t>(IpProto::kTcp)) {
@@ -97,8 +99,8 @@ void Engine::Impl::SettleDecision(Flow& f, PacketOutcome* out) {
   // Payload passes only once its name check is over: the first payload
   // until the inspection has an outcome, an HTTP request until its head is
   // complete.
-  const bool unjudged =
-      f.inspection == Inspection::kPending || f.http_awaiting || f.quic_rechecking;
+  const bool unjudged = PayloadUnjudged(f);
+  out->unjudged = unjudged && f.verdict != Verdict::kDeny;
   out->awaiting_name =
       stream && out->to_server && has_payload && unjudged && f.verdict != Verdict::kDeny;
   // Denials and non-stream flows (ICMP, other protocols) are final at once.
@@ -107,7 +109,9 @@ void Engine::Impl::SettleDecision(Flow& f, PacketOutcome* out) {
   // HTTP and DNS, which stay under inspection (a later request may name
   // another host).
   bool settled = false;
-  if (f.kind == FlowKind::kUdp) {
+  if (unjudged) {
+    settled = false;  // e.g. awaiting confirmation: its inspection is complete
+  } else if (f.kind == FlowKind::kUdp) {
     settled = f.inspection != Inspection::kPending;
   } else if (f.kind == FlowKind::kTcp) {
     settled =
@@ -121,7 +125,7 @@ void Engine::Impl::SettleDecision(Flow& f, PacketOutcome* out) {
   if (f.decision_final) {
     ReportDecision(f);
   } else if (f.kind == FlowKind::kTcp && f.http_requests > 0 && f.verdict == Verdict::kAllow &&
-             !out->awaiting_name && !out->drop_packet) {
+             !out->awaiting_name && !out->drop_packet && !unjudged) {
     ShapeReplyBypass(f, has_payload, out);
   }
 }
@@ -278,7 +282,8 @@ void Engine::Impl::JudgeIcmpError(Flow& f) {
       quoted.decision = {q->verdict, q->reason, q->rule};
       // A stream's allow is only provisional until its payload was judged.
       const bool stream = q->kind == FlowKind::kTcp || q->kind == FlowKind::kUdp;
-      quoted.judged = !stream || q->inspection != Inspection::kPending || q->is_dns;
+      quoted.judged =
+          !stream || (!PayloadUnjudged(*q) && q->inspection != Inspection::kPending) || q->is_dns;
       // An error goes back to the sender of the packet it quotes.
       const bool from_server = qp.src == q->server && qp.src_port == q->server_port &&
                                pkt.dst == q->server && pkt.src == q->client;
@@ -312,12 +317,20 @@ void Engine::Impl::Decide(Flow& f, std::span<const NameBinding> dst_names) {
   if (revealed && f.inspection != Inspection::kNoName) {
     facts.revealed_name = f.hostname.View();
     facts.revealed_source = f.name_source;
+    facts.revealed_confirmed = f.name_confirmed;
   }
+  facts.may_confirm = MayConfirm();
+  facts.confirm_refuted = f.confirm_refuted;
   switch (f.kind) {
     case FlowKind::kTcp:
     case FlowKind::kUdp:
       facts.transport = f.kind == FlowKind::kTcp ? Transport::kTcp : Transport::kUdp;
       ApplyDecision(f, DecideFlow(*policy, facts));
+      // Last: it may decide f again (facts' view of the names is stale then).
+      if (f.verdict == Verdict::kAllow && f.reason == Reason::kAwaitingConfirmation &&
+          !facts.revealed_name.empty() && !f.confirming) {
+        AskConfirmation(f);
+      }
       break;
     case FlowKind::kIcmpEcho:
       ApplyDecision(f, DecideIcmpEcho(*policy, facts));
@@ -446,6 +459,8 @@ void Engine::Impl::FinalizeFlow(Flow& f) {
       f.inspection == Inspection::kPending && f.to_server.payload_bytes > 0 && !CarriesDns(f)) {
     SetInspection(f, Inspection::kGap);
   }
+  // Its name was never confirmed: its held payload never passed.
+  if (f.confirming) EndConfirmation(f, {ConfirmState::kTimedOut, 0});
   const int catalog = CatalogFor(f);
   for (EventSink* s : sinks) s->OnFlow(f, catalog);
 }
@@ -498,11 +513,19 @@ void Engine::SetPolicy(const Policy& policy) {
     f.rule = f.rule >= 0 && static_cast<std::size_t>(f.rule) < rules.size() ? rules[f.rule] : -1;
   });
 }
+void Engine::SetNameConfirmer(NameConfirmer* confirmer) { impl_->confirmer = confirmer; }
 PacketOutcome Engine::Process(const RawPacket& raw) { return impl_->Process(raw); }
 bool Engine::EndStalledInspection(const FlowKey& key, Timestamp now) {
   Impl& m = *impl_;
   Flow* f = m.flows.Peek(key);
   if (f == nullptr || f->app < 0 || f->verdict == Verdict::kDeny) return false;
+  if (f->confirming) {  // the resolver did not answer within the hold timeout
+    m.pkt.time = now;
+    m.EndConfirmation(*f, {ConfirmState::kTimedOut, 0});
+    f->decision_final = true;
+    m.ReportDecision(*f);
+    return true;
+  }
   if (f->inspection != Inspection::kPending && !f->http_awaiting && !f->quic_rechecking) {
     return false;
   }

@@ -16,6 +16,7 @@
 #include "common/verdict.h"
 #include "decode/packet_decoder.h"
 #include "engine/event_sink.h"
+#include "engine/name_confirmer.h"
 #include "flow/flow.h"
 #include "flow/shared_name_cache.h"
 #include "policy/policy.h"
@@ -41,6 +42,9 @@ struct EngineLimits {
   std::size_t quic_parsers = 64;          // flows decrypting QUIC Initials at once
   std::size_t dns_tcp_reassemblers = 32;  // DNS-over-TCP flows at once
   std::uint16_t max_http_requests_per_flow = 32;
+  // Flows whose revealed name waits for the resolver at once
+  // (dns.confirm_revealed_names); more are denied as unconfirmed.
+  std::size_t awaiting_confirmation = 64;
   DecoderLimits decoder;
 };
 
@@ -79,6 +83,11 @@ struct EngineStats {
   std::uint64_t dns_unmatched_responses = 0;
   std::uint64_t dns_malformed = 0;
   std::uint64_t names_bound = 0;
+  // dns.confirm_revealed_names
+  std::uint64_t confirmations_asked = 0;  // flows that asked the resolver
+  std::uint64_t names_confirmed = 0;
+  std::uint64_t names_unconfirmed = 0;  // refuted, timed out, rate-limited, failed
+  std::uint64_t confirm_no_room = 0;    // more flows waiting than awaiting_confirmation
 };
 
 struct PacketOutcome {
@@ -94,6 +103,9 @@ struct PacketOutcome {
   // a QUIC Initial over several datagrams): an enforcer holds the packet
   // until a later packet makes the decision final.
   bool awaiting_name = false;
+  // Some client payload of this flow is not judged yet (its name is being
+  // read or confirmed): packets held for it must stay held.
+  bool unjudged = false;
   // This packet may not pass now although its flow's verdict stands (a
   // segment beyond a hole in the client's stream, or no room to keep its
   // bytes): drop it without a reply; the client retransmits.
@@ -127,6 +139,20 @@ class Engine {
   // by name (a flow whose app is gone stays governed, as the first app; one
   // whose rule is gone names none).
   void SetPolicy(const Policy& policy);
+  // How to ask the trusted resolver for dns.confirm_revealed_names (not
+  // owned, thread-safe, must outlive its use). Without one (the default,
+  // and `audit`) the opt-in has no effect.
+  void SetNameConfirmer(NameConfirmer* confirmer);
+  // Asks again for every flow awaiting confirmation (call every tick); each
+  // flow whose confirmation ended is appended to *decided, with whether its
+  // held payload may now pass (allowed and fully judged) or must be dropped
+  // (denied as unconfirmed, reported); neither: it stays held.
+  struct ConfirmationEnded {
+    FlowKey key;
+    bool release = false;
+    bool denied = false;
+  };
+  void PollConfirmations(Timestamp now, std::vector<ConfirmationEnded>* decided);
   PacketOutcome Process(const RawPacket& raw);
   // The payload held for this flow's name waited too long (the daemon's
   // hold timeout): the inspection ends as a gap and the flow is denied and

@@ -170,6 +170,7 @@ void Engine::Impl::BindAnswers(const Flow& f, bool trusted) {
     b.answered_at = pkt.time;
     b.ttl = ttl;
     b.trusted = trusted;
+    b.resolver = f.server;
     b.packet = pkt.number;
     names->Bind(a.address, b);
     ++stats.names_bound;

@@ -128,6 +128,15 @@ struct Engine::Impl {
   // Takes a QUIC parser for f; false (and the flow denied) when none is free.
   bool StartQuicParser(Flow& f);
   void Reveal(Flow& f, std::string_view name, NameSource source);
+
+  // engine_confirm.cpp (dns.confirm_revealed_names)
+  bool MayConfirm() const;
+  void AskConfirmation(Flow& f);
+  // Asks again for a flow awaiting confirmation; true when it ended.
+  bool PollConfirmation(Flow& f);
+  void EndConfirmation(Flow& f, const ConfirmResult& r);
+  // Client payload of f that is not judged yet (held until it is).
+  bool PayloadUnjudged(const Flow& f) const;
   void Observe(const NameObservation& o);
 
   const Policy* policy;  // replaced on reload (Engine::SetPolicy)
@@ -164,6 +173,8 @@ struct Engine::Impl {
   // Set for the packet being processed: it may not pass now, although its
   // flow's verdict is unchanged (a segment beyond a hole, no room to keep it).
   bool drop_packet = false;
+  NameConfirmer* confirmer = nullptr;  // not owned; null: no active attestation
+  std::vector<FlowKey> confirming;     // flows awaiting confirmation (bounded)
 };
 
 }  // namespace flightwall

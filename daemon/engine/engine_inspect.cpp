@@ -25,6 +25,16 @@ void Engine::Impl::Reveal(Flow& f, std::string_view name, NameSource source) {
   const bool already_denied = f.verdict == Verdict::kDeny;
   const bool had_revealed = f.name_source != NameSource::kNone && f.name_source != NameSource::kDns;
   if (already_denied && had_revealed) return;  // keep the name that was denied
+  if (f.hostname.View() != name) {
+    // A confirmation vouches for one name: another revealed while it is
+    // asked (a pipelined request, a new QUIC ClientHello) is not confirmed.
+    if (f.confirming) {
+      f.confirming = false;
+      f.confirm_refuted = true;
+      ++stats.names_unconfirmed;
+    }
+    f.name_confirmed = false;
+  }
   f.hostname.Assign(name);
   f.name_source = source;
   f.name_packet = pkt.number;

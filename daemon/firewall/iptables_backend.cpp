@@ -14,6 +14,10 @@
 // traffic is queued only when it belongs to a governed connection (a local
 // stub resolver answering a flight app), never otherwise.
 //
+// Bridge mode is forward mode for bridged packets: br_netfilter runs them
+// through the IPv4/IPv6 FORWARD hooks (conntrack included), where -i names
+// the bridge and the tablet's port is only visible to -m physdev.
+//
 // Which app: NFQUEUE reports a socket's uid but neither its cgroup nor the
 // selector that matched, and nothing at all for replies. So each selector
 // rule writes its app into the connmark (AppMark, rule_backend.h) and ${P}_APP
@@ -94,6 +98,7 @@ IptablesRuleSet BuildIptablesRules(const RulePlan& plan, const std::string& pref
   IptablesRuleSet set;
   set.chains = {":" + select + " - [0:0]", ":" + app + " - [0:0]"};
   const bool output = s.mode == InterceptMode::kOutput;
+  const bool bridge = s.mode == InterceptMode::kBridge;
 
   auto add = [&](const std::string& chain, const std::string& rest) {
     set.rules.push_back("-A " + chain + " " + rest);
@@ -109,7 +114,10 @@ IptablesRuleSet BuildIptablesRules(const RulePlan& plan, const std::string& pref
   for (const RuleSelector& sel : plan.selectors) {
     switch (sel.kind) {
       case RuleSelector::Kind::kInInterface:
-        if (!output) select_app("-i " + sel.value, sel.app);
+        // A bridged packet's -i is the bridge itself; br_netfilter keeps the
+        // port it came in on for the physdev match.
+        if (bridge) select_app("-m physdev --physdev-in " + sel.value, sel.app);
+        if (!output && !bridge) select_app("-i " + sel.value, sel.app);
         break;
       case RuleSelector::Kind::kSource:
         if (!output && sel.v6 == v6) select_app("-s " + sel.value, sel.app);

@@ -12,6 +12,12 @@
 namespace flightwall {
 namespace {
 
+// nftables cannot match a bridged packet's port in the ip/inet families
+// (iifname is the bridge), and its bridge family would need the queue
+// expression this backend already depends on; iptables' physdev can.
+constexpr const char* kNoBridgeMode =
+    "intercept mode bridge needs backend: iptables (its physdev match names the tablet's bridge "
+    "port; nftables' inet family sees only the bridge)";
 constexpr const char* kMissingQueue =
     "this kernel lacks nftables' queue expression (nft_queue); use backend: iptables";
 
@@ -198,11 +204,16 @@ bool NftablesBackend::Available(std::string* why) {
 }
 
 std::string NftablesBackend::Render(const RulePlan& plan) const {
+  if (plan.settings.mode == InterceptMode::kBridge) return std::string("# ") + kNoBridgeMode + "\n";
   return "# nft -f FILE\n" + RenderNftablesScript(plan, prefix_);
 }
 
 bool NftablesBackend::Install(const RulePlan& plan, std::string* error) {
   if (!IsValidChainPrefix(prefix_, error)) return false;
+  if (plan.settings.mode == InterceptMode::kBridge) {
+    *error = kNoBridgeMode;
+    return false;
+  }
   CommandResult result = runner_->Run({"nft", "-f", "-"}, RenderNftablesScript(plan, prefix_));
   if (!result.Ok()) {
     *error = result.Describe("nft -f -");

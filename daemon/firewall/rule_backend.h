@@ -66,7 +66,11 @@ constexpr int AppFromMark(std::uint32_t mark) {
   return static_cast<int>((mark & kMarkAppMask) >> kMarkAppShift) - 1;
 }
 
-enum class InterceptMode : std::uint8_t { kForward, kOutput };
+// kBridge: the flight apps' devices sit behind a Linux bridge on this host
+// (bridged, not routed): their IP traffic reaches the FORWARD rules through
+// br_netfilter and their interface selectors name bridge ports (physdev);
+// see firewall/bridge_netfilter.h for what the daemon checks and changes.
+enum class InterceptMode : std::uint8_t { kForward, kOutput, kBridge };
 enum class BackendKind : std::uint8_t { kIptables, kNftables, kNone };
 
 struct InterceptSettings {
@@ -77,6 +81,7 @@ struct InterceptSettings {
   bool fail_open = false;     // --queue-bypass / "bypass": pass when no daemon listens
   bool every_packet = false;  // inspect: every-packet: never bypass by connmark
   std::string chain_prefix = "FLIGHTWALL";
+  std::string bridge;  // kBridge: the bridge whose ports the interfaces name
 };
 
 // One selector of flight-app traffic, as the kernel can match it.
@@ -117,7 +122,8 @@ SelectorResolver SystemSelectorResolver();
 void ResolveFlightAppUids(Policy* policy, const SelectorResolver& resolver);
 
 // Resolves users to uids (getpwnam) and collects the policy's selectors for
-// the intercept mode (interfaces+sources in forward, users+cgroups in output),
+// the intercept mode (interfaces+sources in forward and bridge, where the
+// interfaces are bridge ports; users+cgroups in output),
 // each tagged with its app. Selectors that cannot be used become warnings,
 // never errors; so does a selector an earlier app already claims.
 RulePlan PlanRules(const Policy& policy, const InterceptSettings& settings);
@@ -148,5 +154,6 @@ class FirewallBackend {
 std::unique_ptr<FirewallBackend> MakeFirewallBackend(BackendKind kind,
                                                      const std::string& chain_prefix);
 const char* BackendKindName(BackendKind kind);
+const char* InterceptModeName(InterceptMode mode);
 
 }  // namespace flightwall

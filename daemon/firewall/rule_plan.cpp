@@ -56,10 +56,6 @@ std::string Cgroup2Mount() {
   return {};
 }
 
-const char* ModeName(InterceptMode mode) {
-  return mode == InterceptMode::kForward ? "forward" : "output";
-}
-
 const char* KindName(RuleSelector::Kind kind) {
   switch (kind) {
     case RuleSelector::Kind::kInInterface:
@@ -205,7 +201,8 @@ RulePlan PlanRules(const Policy& policy, const InterceptSettings& settings,
   RulePlan plan;
   plan.settings = settings;
   plan.dns_ports = policy.dns.ports;
-  const bool forward = settings.mode == InterceptMode::kForward;
+  // Bridge mode selects like forward mode; its interfaces are bridge ports.
+  const bool forward = settings.mode != InterceptMode::kOutput;
   // More apps than the mark can name cannot load (policy.h); a plan built
   // from a Policy made by hand stops there too.
   const int apps = std::min(static_cast<int>(policy.flight_apps.size()), kMaxFlightApps);
@@ -224,13 +221,25 @@ RulePlan PlanRules(const Policy& policy, const InterceptSettings& settings,
     const char* kinds = forward ? "interfaces or sources" : "users or cgroups";
     plan.warnings.push_back("flight app '" + app.name + "' has no " +
                             (declared ? std::string("usable ") : std::string()) + kinds + "; in " +
-                            ModeName(settings.mode) + " mode it selects no traffic");
+                            InterceptModeName(settings.mode) + " mode it selects no traffic");
   }
   if (plan.selectors.empty()) {
     plan.warnings.push_back(std::string("no flight app selects any traffic in ") +
-                            ModeName(settings.mode) + " mode: nothing will be inspected");
+                            InterceptModeName(settings.mode) + " mode: nothing will be inspected");
   }
   return plan;
+}
+
+const char* InterceptModeName(InterceptMode mode) {
+  switch (mode) {
+    case InterceptMode::kForward:
+      return "forward";
+    case InterceptMode::kOutput:
+      return "output";
+    case InterceptMode::kBridge:
+      return "bridge";
+  }
+  return "unknown";
 }
 
 bool IsValidChainPrefix(std::string_view prefix, std::string* why) {

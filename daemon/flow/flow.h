@@ -117,6 +117,12 @@ struct Flow {
   std::uint16_t http_requests = 0;
   std::uint32_t http_parse_seq = 0;  // where the next HTTP request head starts
   std::uint32_t judged_end_seq = 0;  // TLS: end of the records that carried the ClientHello
+  // dns.confirm_revealed_names (engine/name_confirmer.h): the resolver is
+  // being asked about `hostname` (its payload is held); it did not confirm
+  // (the flow is denied); it confirmed `hostname` for `server`.
+  bool confirming = false;
+  bool confirm_refuted = false;
+  bool name_confirmed = false;
 
   // Decision
   int app = -1;  // index into Policy::flight_apps, -1 = not governed

@@ -41,6 +41,13 @@ class NameCache {
   std::span<const NameBinding> Lookup(const IpAddress& address) const;
   std::size_t Addresses() const { return table_.Size(); }
   const NameCacheStats& Stats() const { return stats_; }
+  // Calls fn(address, binding) for every binding (newest first per address).
+  template <typename Fn>
+  void ForEach(Fn&& fn) {
+    table_.ForEach([&fn](const IpAddress& address, const Entry& e) {
+      for (std::size_t i = 0; i < e.count; ++i) fn(address, e.names[i]);
+    });
+  }
 
  private:
   struct Entry {

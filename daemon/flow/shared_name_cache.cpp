@@ -18,6 +18,7 @@ void SharedNameCache::Bind(const IpAddress& address, const NameBinding& binding)
   Shard& s = ShardOf(address);
   std::lock_guard<std::mutex> lock(s.mutex);
   s.cache.Bind(address, binding);
+  generation_.fetch_add(1, std::memory_order_relaxed);
 }
 
 std::size_t SharedNameCache::Copy(const IpAddress& address, std::span<NameBinding> out) const {
@@ -34,6 +35,15 @@ std::size_t SharedNameCache::Addresses() const {
   for (const auto& s : shards_) {
     std::lock_guard<std::mutex> lock(s->mutex);
     n += s->cache.Addresses();
+  }
+  return n;
+}
+
+std::uint64_t SharedNameCache::AddressEvictions() const {
+  std::uint64_t n = 0;
+  for (const auto& s : shards_) {
+    std::lock_guard<std::mutex> lock(s->mutex);
+    n += s->cache.Stats().address_evictions;
   }
   return n;
 }

@@ -17,7 +17,9 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -38,6 +40,22 @@ class SharedNameCache {
   // many (at most out.size() and NameCache::kNamesPerAddress).
   std::size_t Copy(const IpAddress& address, std::span<NameBinding> out) const;
   std::size_t Addresses() const;
+  // Addresses dropped (LRU) because their shard was full, over all shards.
+  std::uint64_t AddressEvictions() const;
+
+  // Bumped by every Bind(): whoever saves the cache (service/
+  // name_cache_store.h) writes only when it changed.
+  std::uint64_t Generation() const { return generation_.load(std::memory_order_relaxed); }
+  // Calls fn(address, binding) for every binding, shard by shard, holding
+  // one shard's lock at a time (a worker waits at most for one shard's
+  // walk). fn must be quick and must not call back into the cache.
+  template <typename Fn>
+  void ForEach(Fn&& fn) const {
+    for (const auto& s : shards_) {
+      std::lock_guard<std::mutex> lock(s->mutex);
+      s->cache.ForEach(fn);
+    }
+  }
 
  private:
   struct Shard {
@@ -47,6 +65,7 @@ class SharedNameCache {
   };
   Shard& ShardOf(const IpAddress& address) const;
   std::array<std::unique_ptr<Shard>, kShards> shards_;
+  std::atomic<std::uint64_t> generation_{0};
 };
 
 }  // namespace flightwall

@@ -27,6 +27,14 @@ int FindRuleForHost(const Policy& policy, std::string_view host, Transport t, st
   return -1;
 }
 
+// Is there an allow rule naming hosts that covers this transport and port
+// (dns.confirm_revealed_names lets such a handshake through)?
+bool NamedRuleCoversEndpoint(const Policy& policy, Transport t, std::uint16_t port) {
+  return std::any_of(policy.allow.begin(), policy.allow.end(), [&](const AllowRule& r) {
+    return !r.hosts.empty() && RuleAllowsEndpoint(r, t, port);
+  });
+}
+
 Decision Allow(Reason reason, int rule) { return {Verdict::kAllow, reason, rule}; }
 Decision Deny(Reason reason) { return {Verdict::kDeny, reason, -1}; }
 
@@ -111,17 +119,32 @@ Decision DecideFlow(const Policy& policy, const FlowFacts& f) {
     bool known = false;
     const int r = FindRuleForHost(policy, f.revealed_name, f.transport, f.dst_port, &known);
     if (r < 0) return Deny(known ? Reason::kPortNotAllowed : Reason::kNameNotAllowed);
-    const bool attested = std::any_of(f.dst_names.begin(), f.dst_names.end(), [&](const auto& b) {
-      return b.name.View() == f.revealed_name && BindingAttests(policy, b, f.now);
-    });
-    if (!attested) return Deny(any_fresh ? Reason::kNameNotAttested : Reason::kNoDnsAttestation);
-    if (f.inspection == Inspection::kEncryptedClientHello &&
-        !policy.allow[r].trust_ech_outer_name) {
-      return Deny(Reason::kEncryptedClientHello);
+    const bool ech_denied =
+        f.inspection == Inspection::kEncryptedClientHello && !policy.allow[r].trust_ech_outer_name;
+    const bool attested =
+        f.revealed_confirmed ||
+        std::any_of(f.dst_names.begin(), f.dst_names.end(), [&](const auto& b) {
+          return b.name.View() == f.revealed_name && BindingAttests(policy, b, f.now);
+        });
+    // Active attestation only where no answer names the address at all: an
+    // address DNS gave for other names is fronting, denied either way.
+    if (!attested && !any_fresh && f.may_confirm && !ech_denied) {
+      if (f.confirm_refuted) return Deny(Reason::kUnconfirmed);
+      return Allow(Reason::kAwaitingConfirmation, r);  // provisional: payload is held
     }
+    if (!attested) return Deny(any_fresh ? Reason::kNameNotAttested : Reason::kNoDnsAttestation);
+    if (ech_denied) return Deny(Reason::kEncryptedClientHello);
     return Allow(Reason::kAllowedHost, r);
   }
-  if (!any_fresh) return Deny(Reason::kNoDnsAttestation);
+  if (!any_fresh) {
+    // The handshake of a not-yet-named flow may pass; its payload is held
+    // until it reveals a name (a flow that reveals none is denied below).
+    if (f.may_confirm && f.inspection == Inspection::kPending &&
+        NamedRuleCoversEndpoint(policy, f.transport, f.dst_port)) {
+      return Allow(Reason::kAwaitingConfirmation, -1);
+    }
+    return Deny(Reason::kNoDnsAttestation);
+  }
   if (attested_rule < 0) {
     return Deny(any_allowed_name ? Reason::kPortNotAllowed : Reason::kNameNotAllowed);
   }

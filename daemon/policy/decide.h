@@ -64,6 +64,14 @@ struct FlowFacts {
   // yet) gives a provisional answer: the caller holds payload until the
   // outcome is known. Only a complete inspection can allow a named host.
   Inspection inspection = Inspection::kPending;
+  // dns.confirm_revealed_names, when the caller can ask the trusted resolver
+  // (the daemon; never an audit): a flow to an address no fresh answer
+  // attests, on a port an allow rule with hosts covers, is provisionally
+  // allowed (kAwaitingConfirmation: only its handshake passes, its payload is
+  // held) until the name it reveals is confirmed or refuted.
+  bool may_confirm = false;
+  bool revealed_confirmed = false;  // the resolver confirmed revealed_name has dst
+  bool confirm_refuted = false;     // ... or did not (refuted, timed out, failed)
 };
 
 // Rules 1, 3 and 4: a TCP/UDP flow of a flight app. Flows that carry DNS

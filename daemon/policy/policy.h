@@ -76,6 +76,12 @@ struct DnsPolicy {
   std::vector<std::uint16_t> ports = {53};
   std::uint32_t ttl_grace_seconds = 30;  // attestation lasts TTL + grace
   std::uint32_t min_ttl_seconds = 60;    // very low TTLs are raised to this
+  // Opt-in active attestation: a connection to an unattested address on a
+  // port an allow rule covers gets its handshake through; its first payload
+  // is held and, when it reveals an allowed name, the daemon asks the first
+  // resolver whether that name has this address. Loosens the policy (a SYN
+  // reaches an address nobody attested); no effect in `audit`.
+  bool confirm_revealed_names = false;
 };
 
 struct Policy {

@@ -8,8 +8,8 @@ namespace {
 
 constexpr std::array<std::string_view, 5> kFlightAppKeys = {"name", "interfaces", "sources",
                                                             "users", "cgroups"};
-constexpr std::array<std::string_view, 4> kDnsKeys = {"resolvers", "ports", "ttl_grace_seconds",
-                                                      "min_ttl_seconds"};
+constexpr std::array<std::string_view, 5> kDnsKeys = {"resolvers", "ports", "ttl_grace_seconds",
+                                                      "min_ttl_seconds", "confirm_revealed_names"};
 constexpr std::array<std::string_view, 1> kIcmpKeys = {"echo_to_allowed_hosts"};
 constexpr std::uint32_t kMaxTtlSeconds = 86400;
 constexpr std::size_t kMaxNameBytes = 128;
@@ -215,6 +215,9 @@ void ParseDns(YamlFile& file, const YAML::Node& node, DnsPolicy* dns) {
     if (auto v = file.Unsigned(*min_ttl, "'min_ttl_seconds'", kMaxTtlSeconds)) {
       dns->min_ttl_seconds = static_cast<std::uint32_t>(*v);
     }
+  }
+  if (const YAML::Node* confirm = map.Find("confirm_revealed_names")) {
+    if (auto v = file.Bool(*confirm, "'confirm_revealed_names'")) dns->confirm_revealed_names = *v;
   }
 }
 

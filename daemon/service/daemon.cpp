@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -14,10 +15,15 @@
 #include <vector>
 
 #include "common/time_format.h"
+#include "firewall/bridge_netfilter.h"
 #include "firewall/rule_backend.h"
+#include "service/control_socket.h"
 #include "service/daemon_config.h"
+#include "service/dns_name_confirmer.h"
 #include "service/enforcer.h"
+#include "service/name_cache_store.h"
 #include "service/sinks.h"
+#include "service/status_report.h"
 #include "sink/metrics.h"
 #include "source/nfqueue_source.h"
 #include "source/packet_injector.h"
@@ -131,16 +137,40 @@ bool LoadAll(const std::string& path, Loaded* out) {
   return true;
 }
 
-bool InstallRules(FirewallBackend* backend, const Loaded& l) {
+bool InstallRules(FirewallBackend* backend, BridgeNetfilter* bridge, const Loaded& l) {
   const RulePlan plan = PlanRules(*l.policy, l.config.intercept);
   for (const auto& w : plan.warnings) Log("warning: " + w);
   if (plan.selectors.empty()) {
     Log("the policy selects no flight-app traffic in this intercept mode; check flight_apps");
   }
+  const bool bridged = plan.settings.mode == InterceptMode::kBridge;
+  std::vector<std::string> notes;
   std::string error;
+  if (bridged && !bridge->Check(plan, &notes, &error)) {
+    Log(error);
+    return false;
+  }
   if (!backend->Install(plan, &error)) {
     Log("cannot install " + backend->Name() + " rules: " + error);
     return false;
+  }
+  // backend: none leaves the bridge's switches and guard to the operator too.
+  if (bridged && plan.settings.backend != BackendKind::kNone &&
+      !bridge->Engage(plan, &notes, &error)) {
+    Log("bridge mode: " + error + "; not enforcing, as bridged traffic could bypass the rules");
+    return false;
+  }
+  for (const auto& n : notes) Log(n);
+  if (bridged) {
+    std::string ports;
+    for (const auto& p : BridgePorts(plan)) ports += (ports.empty() ? "" : ", ") + p;
+    const std::string& br = plan.settings.bridge;
+    std::string line = "bridge mode: traffic bridged from " + ports + " on " + br;
+    line += " is governed; fail-fast replies (RST, ICMP, DNS refusal) reach the tablet only if ";
+    line += "this host has an address on " + br;
+    line += " in the tablet's subnet; without one, refused packets are still dropped and the ";
+    line += "app waits for its timeout";
+    Log(line);
   }
   return true;
 }
@@ -173,10 +203,20 @@ int RunDaemon(const std::string& config_path) {
     Log("firewall backend " + backend->Name() + " is not usable here: " + why);
     return 2;
   }
+  BridgeNetfilter bridge(current.config.intercept.chain_prefix, MakeSystemCommandRunner(),
+                         SystemBridgeProbe());
   std::string error;
   Enforcer enforcer(
       current.config, current.policy,
       current.config.intercept.queue_last - current.config.intercept.queue_first + 1u);
+  // dns.confirm_revealed_names: engines ask the policy's resolver through it
+  // (idle while the policy does not opt in). Set before the workers.
+  DnsNameConfirmer confirmer(DnsConfirmerLimits{.socket_mark = kPacketMarkInjected});
+  if (confirmer.Start(&error)) {
+    enforcer.SetNameConfirmer(&confirmer);
+  } else {
+    Log("warning: dns.confirm_revealed_names will deny every unattested address: " + error);
+  }
   auto sinks = DaemonSinks::Open(
       current.config, current.policy,
       current.config.intercept.queue_last - current.config.intercept.queue_first + 1u, &error);
@@ -184,6 +224,23 @@ int RunDaemon(const std::string& config_path) {
     Log(error);
     return 2;
   }
+  // Names attested before a restart attest again, before any packet is judged.
+  NameCacheStore names_store(
+      current.config.names_state_file,
+      (current.config.limits.max_named_addresses + SharedNameCache::kShards) *
+          NameCache::kNamesPerAddress);
+  if (names_store.Enabled()) {
+    std::string line;
+    sinks->NamesRestored(
+        names_store.Restore(*current.policy, &enforcer.Names(), ClockNow(CLOCK_REALTIME), &line));
+    Log(line);
+  }
+  auto save_names = [&](bool force) {
+    std::string line;
+    names_store.Save(*current.policy, enforcer.Names(), ClockNow(CLOCK_REALTIME),
+                     Micros(std::chrono::steady_clock::now()), force, &line);
+    if (!line.empty()) Log(line);
+  };
 
   std::vector<std::unique_ptr<Worker>> workers;
   for (unsigned q = current.config.intercept.queue_first; q <= current.config.intercept.queue_last;
@@ -191,6 +248,7 @@ int RunDaemon(const std::string& config_path) {
     NfqueueOptions opts;
     opts.queue = static_cast<std::uint16_t>(q);
     opts.fail_open = current.config.intercept.fail_open;
+    opts.socket_buffer_bytes = current.config.receive_buffer_bytes;
     opts.receive_timeout_ms = static_cast<int>(kTickUs / 1000);
     auto w = std::make_unique<Worker>();
     w->source = NfqueueSource::Open(opts, &error);
@@ -210,11 +268,42 @@ int RunDaemon(const std::string& config_path) {
     workers.push_back(std::move(w));
   }
   // Queues are bound before the rules send traffic to them.
-  if (!InstallRules(backend.get(), current)) return 2;
+  if (!InstallRules(backend.get(), &bridge, current)) return 2;
 
   std::vector<const NfqueueSource*> sources;
   sources.reserve(workers.size());
   for (auto& w : workers) sources.push_back(w->source.get());
+  // `flightwall status`: the main loop publishes, the socket's thread answers.
+  StatusBoard status;
+  const Timestamp started_at = ClockNow(CLOCK_REALTIME);
+  std::uint64_t reloads_ok = 0;
+  std::uint64_t reloads_failed = 0;
+  std::string last_reload;
+  Timestamp last_reload_at = 0;
+  auto publish_status = [&](std::uint64_t stalled) {
+    StatusSnapshot snap = CollectStatus(current.config, *current.policy, enforcer, sources, *sinks);
+    snap.pid = getpid();
+    snap.started_at = started_at;
+    snap.now = ClockNow(CLOCK_REALTIME);
+    snap.stalled_workers = stalled;
+    snap.reloads_ok = reloads_ok;
+    snap.reloads_failed = reloads_failed;
+    snap.last_reload = last_reload;
+    snap.last_reload_at = last_reload_at;
+    status.Publish(snap);
+  };
+  std::unique_ptr<ControlSocket> control;
+  if (!current.config.control_socket.empty()) {
+    publish_status(0);
+    control = ControlSocket::Open(
+        current.config.control_socket,
+        [&status](std::string_view request) { return status.Answer(request); }, &error);
+    if (control) {
+      control->Start();
+    } else {
+      Log("warning: `flightwall status` will not work: " + error);
+    }
+  }
   std::atomic<bool> stop{false};
   sinks->Start();
   for (auto& w : workers) {
@@ -260,7 +349,16 @@ int RunDaemon(const std::string& config_path) {
         next.config.intercept.queue_last = current.config.intercept.queue_last;
         next.config.intercept.backend = current.config.intercept.backend;
       }
-      if (ok && !InstallRules(backend.get(), next)) ok = false;
+      const bool bridged = next.config.intercept.mode == InterceptMode::kBridge ||
+                           current.config.intercept.mode == InterceptMode::kBridge;
+      if (ok && bridged &&
+          (next.config.intercept.mode != current.config.intercept.mode ||
+           next.config.intercept.bridge != current.config.intercept.bridge)) {
+        Log("reload: entering, leaving or changing bridge mode needs a restart; keeping it");
+        next.config.intercept.mode = current.config.intercept.mode;
+        next.config.intercept.bridge = current.config.intercept.bridge;
+      }
+      if (ok && !InstallRules(backend.get(), &bridge, next)) ok = false;
       if (ok) {
         // One snapshot; each worker switches its engine and event log to it
         // together at its next packet or tick.
@@ -273,24 +371,40 @@ int RunDaemon(const std::string& config_path) {
         Log("reload failed; still enforcing the previous policy '" + current.policy->name + "'");
       }
       sinks->PolicyReload(ok);
+      (ok ? reloads_ok : reloads_failed) += 1;
+      last_reload = ok ? "ok" : "failed";
+      last_reload_at = ClockNow(CLOCK_REALTIME);
     }
     sinks->Update(enforcer, sources);
-    bool all_turning = true;
-    for (const auto& w : workers) {
-      all_turning = all_turning && MonotonicMs() - w->heartbeat_ms.load() < 5000;
+    std::vector<std::string> bridge_notes;
+    if (!bridge.Reassert(&bridge_notes, &error)) {
+      Log("bridge mode: bridged traffic may bypass the rules: " + error);
     }
+    for (const auto& n : bridge_notes) Log(n);
+    save_names(false);
+    std::uint64_t stalled = 0;
+    for (const auto& w : workers) {
+      if (MonotonicMs() - w->heartbeat_ms.load() >= 5000) ++stalled;
+    }
+    const bool all_turning = stalled == 0;
+    if (control) publish_status(stalled);
     if (watchdog && all_turning) sd_notify(0, "WATCHDOG=1");
     if (!all_turning) Log("a worker has not turned for 5 s; not feeding the watchdog");
     sd_notify(0, ("STATUS=" + StatusLine(current, enforcer)).c_str());
   }
 
   sd_notify(0, "STOPPING=1");
+  control.reset();  // a stopping daemon no longer enforces: status says not running
   stop = true;
   for (auto& w : workers) w->thread.join();  // each drops what it held, flushes, exits
+  save_names(true);
   if (current.policy->mode == PolicyMode::kLockdown) {
     Log("lockdown: leaving the interception rules in place; flight-app traffic stays blocked");
   } else if (!backend->Remove(&error)) {
     Log("cannot remove rules: " + error);
+    exit_code = 2;
+  } else if (!bridge.Release(&error)) {
+    Log("cannot undo the bridge settings: " + error);
     exit_code = 2;
   }
   sinks->Close();

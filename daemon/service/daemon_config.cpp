@@ -8,6 +8,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "firewall/bridge_netfilter.h"
 #include "policy/did_you_mean.h"
 #include "sink/chain_key.h"
 #include "sink/event_ring.h"
@@ -15,16 +16,20 @@
 namespace flightwall {
 namespace {
 
-constexpr std::array<std::string_view, 6> kTopKeys = {"policy", "intercept", "dns",
-                                                      "events", "metrics",   "limits"};
+constexpr std::array<std::string_view, 7> kTopKeys = {"policy",  "intercept", "dns",    "events",
+                                                      "metrics", "limits",    "control"};
 constexpr std::array<std::string_view, 9> kLimitsKeys = {
     "flows",        "named_addresses",      "pending_dns",  "stream_buffers", "stream_buffer_bytes",
     "quic_parsers", "dns_tcp_reassemblers", "held_packets", "event_queue"};
-constexpr std::array<std::string_view, 6> kInterceptKeys = {
-    "mode", "queue", "backend", "on_failure", "inspect", "hold_timeout_ms"};
-constexpr std::array<std::string_view, 1> kDnsKeys = {"refuse_with"};
+constexpr std::array<std::string_view, 8> kInterceptKeys = {
+    "mode",    "queue",           "backend", "on_failure",
+    "inspect", "hold_timeout_ms", "bridge",  "receive_buffer_bytes"};
+constexpr std::array<std::string_view, 2> kDnsKeys = {"refuse_with", "state_file"};
 constexpr std::array<std::string_view, 2> kEventsKeys = {"path", "hmac_key_file"};
 constexpr std::array<std::string_view, 1> kMetricsKeys = {"listen"};
+constexpr std::array<std::string_view, 1> kControlKeys = {"socket"};
+// sizeof(sockaddr_un::sun_path) on Linux, with room for the terminating NUL.
+constexpr std::size_t kMaxSocketPath = 107;
 
 class Checker {
  public:
@@ -137,6 +142,32 @@ bool ParseQueue(const std::string& text, std::uint16_t* first, std::uint16_t* la
          *last - *first < 64;
 }
 
+// intercept.bridge names the bridge in mode bridge and nowhere else; the
+// nftables backend cannot name a bridge port (firewall/bridge_netfilter.h).
+void CheckBridgeSettings(Checker& c, const YAML::Node& in, InterceptSettings* intercept) {
+  const bool bridge_mode = intercept->mode == InterceptMode::kBridge;
+  if (auto b = c.Scalar(in, "bridge")) {
+    std::string why;
+    if (!bridge_mode) {
+      c.Error(in["bridge"], "'bridge' applies only to mode: bridge; remove it or set mode: bridge");
+    } else if (!IsValidInterfaceName(*b, &why) || b->ends_with('+')) {
+      c.Error(in["bridge"], "'bridge' must name one bridge interface, e.g. br0: " +
+                                (why.empty() ? "'" + *b + "' is a wildcard" : why));
+    } else {
+      intercept->bridge = *b;
+    }
+  } else if (bridge_mode && !in["bridge"]) {
+    c.Error(in["mode"],
+            "mode: bridge needs 'bridge:' naming the bridge the tablet's port is in (e.g. "
+            "bridge: br0); the flight app's interfaces then name that port");
+  }
+  if (bridge_mode && intercept->backend == BackendKind::kNftables) {
+    c.Error(in["backend"],
+            "mode: bridge needs backend: iptables (or none): its physdev match names the "
+            "tablet's bridge port, which nftables' inet family cannot see");
+  }
+}
+
 }  // namespace
 
 DaemonConfigResult LoadDaemonConfigFromString(const std::string& text,
@@ -173,8 +204,11 @@ DaemonConfigResult LoadDaemonConfigFromString(const std::string& text,
     }
     if (const YAML::Node in = c.Section(root, "intercept")) {
       c.CheckKeys(in, kInterceptKeys, "intercept");
-      if (auto m = c.OneOf(in, "mode", std::array<std::string_view, 2>{"forward", "output"})) {
-        cfg.intercept.mode = *m == "forward" ? InterceptMode::kForward : InterceptMode::kOutput;
+      if (auto m =
+              c.OneOf(in, "mode", std::array<std::string_view, 3>{"forward", "output", "bridge"})) {
+        cfg.intercept.mode = *m == "forward"  ? InterceptMode::kForward
+                             : *m == "output" ? InterceptMode::kOutput
+                                              : InterceptMode::kBridge;
       }
       if (auto q = c.Scalar(in, "queue")) {
         if (!ParseQueue(*q, &cfg.intercept.queue_first, &cfg.intercept.queue_last)) {
@@ -196,6 +230,7 @@ DaemonConfigResult LoadDaemonConfigFromString(const std::string& text,
                            std::array<std::string_view, 2>{"decisions", "every-packet"})) {
         cfg.intercept.every_packet = *i == "every-packet";
       }
+      CheckBridgeSettings(c, in, &cfg.intercept);
       if (auto h = c.Scalar(in, "hold_timeout_ms")) {
         try {
           const unsigned long v = std::stoul(*h);
@@ -205,12 +240,24 @@ DaemonConfigResult LoadDaemonConfigFromString(const std::string& text,
           c.Error(in["hold_timeout_ms"], "'hold_timeout_ms' must be a number from 100 to 30000");
         }
       }
+      if (auto n = c.Number(in, "receive_buffer_bytes", 65536, 1u << 30)) {
+        cfg.receive_buffer_bytes = static_cast<std::uint32_t>(*n);
+      }
     }
     if (const YAML::Node dns = c.Section(root, "dns")) {
       c.CheckKeys(dns, kDnsKeys, "dns");
       if (auto r =
               c.OneOf(dns, "refuse_with", std::array<std::string_view, 2>{"refused", "nxdomain"})) {
         cfg.dns_refusal = *r == "refused" ? DnsRefusal::kRefused : DnsRefusal::kNxdomain;
+      }
+      if (auto f = c.Scalar(dns, "state_file")) {
+        if (!f->empty() && f->front() != '/') {
+          c.Error(dns["state_file"],
+                  "'state_file' must be an absolute path (default "
+                  "/var/lib/flightwall/names.bin), or \"\" to keep no names across restarts");
+        } else {
+          cfg.names_state_file = *f;
+        }
       }
     }
     if (const YAML::Node ev = c.Section(root, "events")) {
@@ -233,6 +280,18 @@ DaemonConfigResult LoadDaemonConfigFromString(const std::string& text,
     if (const YAML::Node me = c.Section(root, "metrics")) {
       c.CheckKeys(me, kMetricsKeys, "metrics");
       if (auto l = c.Scalar(me, "listen")) cfg.metrics_listen = *l;
+    }
+    if (const YAML::Node co = c.Section(root, "control")) {
+      c.CheckKeys(co, kControlKeys, "control");
+      if (auto p = c.Scalar(co, "socket")) {
+        if (!p->empty() && ((*p)[0] != '/' || p->size() > kMaxSocketPath)) {
+          c.Error(co["socket"],
+                  "'socket' must be an absolute path of at most " + std::to_string(kMaxSocketPath) +
+                      " bytes (or \"\" to disable the control socket), not '" + *p + "'");
+        } else {
+          cfg.control_socket = *p;
+        }
+      }
     }
     if (const YAML::Node li = c.Section(root, "limits")) {
       c.CheckKeys(li, kLimitsKeys, "limits");

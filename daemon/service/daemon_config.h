@@ -20,14 +20,26 @@ namespace flightwall {
 
 enum class DnsRefusal : std::uint8_t { kRefused, kNxdomain };
 
+inline constexpr const char* kDefaultControlSocket = "/run/flightwall/control.sock";
+
 struct DaemonConfig {
   std::string path;         // the config file itself
   std::string policy_path;  // absolute
   InterceptSettings intercept;
   DnsRefusal dns_refusal = DnsRefusal::kRefused;
+  // dns.state_file: where the attested DNS names are kept across a restart
+  // (service/name_cache_store.h); absolute, "" disables. Read at start only.
+  std::string names_state_file = "/var/lib/flightwall/names.bin";
   std::string events_path = "/var/log/flightwall/events.jsonl";  // "" disables
   std::string metrics_listen = "127.0.0.1:9714";                 // "" disables
+  // control.socket: the unix socket `flightwall status` asks (absolute,
+  // shorter than 108 bytes; "" disables).
+  std::string control_socket = kDefaultControlSocket;
   std::uint32_t hold_timeout_ms = 2000;  // longest a payload packet waits for its name
+  // intercept.receive_buffer_bytes: each queue socket's receive buffer.
+  // When it overruns the kernel drops (on_failure: closed) what it could not
+  // hand over, counted as ENOBUFS; a smaller one only makes that sooner.
+  std::uint32_t receive_buffer_bytes = 8u << 20;
   std::uint32_t max_held_packets = 4096;
   // limits.event_queue: decided events waiting for the event writer, over
   // all workers (each gets its share). More are lost, counted and recorded

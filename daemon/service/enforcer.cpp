@@ -36,7 +36,7 @@ EngineLimits ShareOf(const EngineLimits& total, std::size_t workers) {
 struct Enforcer::Counters {
   std::atomic<std::uint64_t> accepted{0}, dropped{0}, held{0}, held_expired{0}, held_evicted{0},
       resets_sent{0}, unreachables_sent{0}, dns_refusals_sent{0}, inject_failures{0},
-      malformed_dropped{0}, segments_refused{0}, held_acked{0}, active_flows{0};
+      malformed_dropped{0}, segments_refused{0}, held_acked{0}, active_flows{0}, flows_evicted{0};
 };
 
 struct Enforcer::Worker {
@@ -45,6 +45,7 @@ struct Enforcer::Worker {
         held(std::max<std::size_t>(64, s.config.max_held_packets / workers)),
         version(v) {
     scratch.reserve(std::max<std::size_t>(64, s.config.max_held_packets / workers));
+    confirmations.reserve(64);
   }
   Engine engine;
   HeldPackets held;
@@ -55,6 +56,7 @@ struct Enforcer::Worker {
   WorkerEvents* events = nullptr;
   std::uint16_t index = 0;
   std::vector<HeldPacket> scratch;
+  std::vector<Engine::ConfirmationEnded> confirmations;
   Counters stats;
 };
 
@@ -80,6 +82,7 @@ std::uint16_t Enforcer::AddWorker(VerdictSink* sink, PacketInjector* injector,
   w->injector = injector;
   w->events = events;
   w->index = static_cast<std::uint16_t>(workers_.size());
+  w->engine.SetNameConfirmer(confirmer_);
   if (events) {
     events->Adopt(s->policy);
     w->engine.AddSink(events);
@@ -93,6 +96,11 @@ void Enforcer::Publish(const DaemonConfig& config, std::shared_ptr<const Policy>
   std::lock_guard<std::mutex> lock(snapshot_mutex_);
   snapshot_ = std::move(next);
   version_.fetch_add(1, std::memory_order_release);
+}
+
+void Enforcer::SetNameConfirmer(NameConfirmer* confirmer) {
+  confirmer_ = confirmer;
+  for (auto& w : workers_) w->engine.SetNameConfirmer(confirmer);
 }
 
 std::shared_ptr<const Policy> Enforcer::CurrentPolicy() const {
@@ -208,7 +216,9 @@ Enforcer::Result Enforcer::Handle(std::uint16_t worker, const RawPacket& packet,
     AckHeld(w, packet.data, f);
     return {out.verdict, true};
   }
-  ReleaseHeld(w, key, NfqueueVerdict::kAccept);
+  // Held payload passes only once every byte of it was judged: not while a
+  // name is still read or confirmed, whatever this packet (an ACK) is.
+  if (!out.unjudged) ReleaseHeld(w, key, NfqueueVerdict::kAccept);
   std::uint32_t mark = 0;
   if (!config.intercept.every_packet && MayMark(f)) {
     if (out.final) {
@@ -256,7 +266,18 @@ void Enforcer::Tick(std::uint16_t worker, Timestamp now, Timestamp monotonic_now
     // nothing it sends later passes on an inspection that never finished.
     w.engine.EndStalledInspection(p.flow, now);
   }
+  // Flows whose name the resolver confirmed or refuted since the last tick.
+  w.confirmations.clear();
+  w.engine.PollConfirmations(now, &w.confirmations);
+  for (const Engine::ConfirmationEnded& c : w.confirmations) {
+    if (c.release) {
+      ReleaseHeld(w, c.key, NfqueueVerdict::kAccept);
+    } else if (c.denied) {
+      ReleaseHeld(w, c.key, NfqueueVerdict::kDrop);
+    }
+  }
   w.stats.active_flows.store(w.engine.ActiveFlows(), kRelaxed);
+  w.stats.flows_evicted.store(w.engine.Stats().flows_evicted, kRelaxed);
 }
 
 void Enforcer::Drain(std::uint16_t worker) {
@@ -296,5 +317,13 @@ std::uint64_t Enforcer::ActiveFlows() const {
 }
 
 std::uint64_t Enforcer::NamedAddresses() const { return names_.Addresses(); }
+
+std::uint64_t Enforcer::FlowsEvicted() const {
+  std::uint64_t n = 0;
+  for (const auto& w : workers_) n += w->stats.flows_evicted.load(kRelaxed);
+  return n;
+}
+
+std::uint64_t Enforcer::NameEvictions() const { return names_.AddressEvictions(); }
 
 }  // namespace flightwall

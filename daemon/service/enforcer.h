@@ -98,6 +98,10 @@ class Enforcer {
   // (fail-fast replies) and `events` may be null; none is owned.
   std::uint16_t AddWorker(VerdictSink* sink, PacketInjector* injector = nullptr,
                           WorkerEvents* events = nullptr);
+  // dns.confirm_revealed_names: how every worker's engine asks the trusted
+  // resolver (not owned; must outlive the workers). Call before any thread
+  // runs. Tick releases or drops what a flow held once its answer came.
+  void SetNameConfirmer(NameConfirmer* confirmer);
 
   // Judges one queued packet (its bytes are only read during the call) and
   // delivers its verdict, now or, for a held packet, when its flow is judged.
@@ -121,6 +125,13 @@ class Enforcer {
   EnforcerStats Stats() const;
   std::uint64_t ActiveFlows() const;  // over all workers, as of their last tick
   std::uint64_t NamedAddresses() const;
+  // The shared DNS name cache (saved and restored by the daemon: service/
+  // name_cache_store.h). Thread-safe like SharedNameCache.
+  SharedNameCache& Names() { return names_; }
+  // Evictions for space, cumulative: flows (as of each worker's last tick)
+  // and name-cache addresses.
+  std::uint64_t FlowsEvicted() const;
+  std::uint64_t NameEvictions() const;
   std::size_t Workers() const { return workers_.size(); }
 
  private:
@@ -143,6 +154,7 @@ class Enforcer {
   std::shared_ptr<const Snapshot> snapshot_;
   std::atomic<std::uint64_t> version_{1};
   std::vector<std::unique_ptr<Worker>> workers_;
+  NameConfirmer* confirmer_ = nullptr;
 };
 
 }  // namespace flightwall

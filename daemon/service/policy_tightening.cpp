@@ -84,6 +84,10 @@ bool PolicyIsNoLooser(const Policy& current, const Policy& next, std::string* wh
     *why = "the new policy allows ICMP echo";
     return false;
   }
+  if (next.dns.confirm_revealed_names && !current.dns.confirm_revealed_names) {
+    *why = "the new policy turns on dns.confirm_revealed_names (SYNs reach unattested addresses)";
+    return false;
+  }
   // DNS answers that attest longer attest more.
   if (next.dns.ttl_grace_seconds > current.dns.ttl_grace_seconds ||
       next.dns.min_ttl_seconds > current.dns.min_ttl_seconds) {
@@ -100,6 +104,10 @@ bool ConfigIsNoLooser(const DaemonConfig& current, const DaemonConfig& next, std
   }
   if (next.intercept.mode != current.intercept.mode) {
     *why = "the new config changes intercept.mode (it would govern other traffic)";
+    return false;
+  }
+  if (next.intercept.bridge != current.intercept.bridge) {
+    *why = "the new config changes intercept.bridge (it would govern other traffic)";
     return false;
   }
   return true;

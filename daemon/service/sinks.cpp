@@ -1,15 +1,19 @@
 #include "service/sinks.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstring>
 #include <iostream>
 
 #include "service/chain_head_journal.h"
 #include "service/enforcer.h"
+#include "service/loss_episode.h"
 #include "sink/chain_key.h"
 #include "sink/event_log.h"
 #include "sink/event_log_file.h"
 #include "sink/event_writer.h"
 #include "sink/metrics.h"
+#include "sink/recent_denials.h"
 #include "source/nfqueue_source.h"
 
 namespace flightwall {
@@ -45,6 +49,53 @@ struct WorkerTally {
   VerdictTallyFolded folded;  // main thread only
 };
 
+void Say(const std::string& message) { std::cerr << "flightwall: " << message << std::endl; }
+
+std::uint64_t SteadyMs() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::steady_clock::now().time_since_epoch())
+                                        .count());
+}
+
+// One queue's loss counters, logged as episodes (loss_episode.h).
+struct QueueLosses {
+  LossEpisode dropped;  // kernel: queue full or socket full
+  LossEpisode enobufs;  // our receive buffer overran
+};
+
+void ReportQueueLosses(std::uint16_t queue, const KernelQueueStats& k, const NfqueueStats& s,
+                       std::uint64_t now_ms, QueueLosses* l) {
+  const std::string q = "queue " + std::to_string(queue) + ": ";
+  switch (l->dropped.Observe(k.queue_dropped + k.user_dropped, now_ms)) {
+    case LossEpisode::Change::kStarted:
+      Say(q + "the kernel is dropping packets the daemon cannot take (queue full " +
+          std::to_string(k.queue_dropped) + ", socket full " + std::to_string(k.user_dropped) +
+          " so far); they are dropped, never passed. The traffic outruns the daemon: spread it "
+          "over more queues (intercept.queue: 0-3) or stop the flood's source");
+      break;
+    case LossEpisode::Change::kEnded:
+      Say(q + "packet drops stopped: " + std::to_string(l->dropped.EpisodeLoss()) + " dropped in " +
+          std::to_string(l->dropped.EpisodeMs()) + " ms");
+      break;
+    case LossEpisode::Change::kNone:
+      break;
+  }
+  switch (l->enobufs.Observe(s.enobufs.load(std::memory_order_relaxed), now_ms)) {
+    case LossEpisode::Change::kStarted:
+      Say(q +
+          "receive buffer overrun (ENOBUFS): the kernel could not hand over some packets "
+          "(dropped under on_failure: closed, passed unjudged under on_failure: open; "
+          "counted in flightwall_queue_enobufs_total); carrying on");
+      break;
+    case LossEpisode::Change::kEnded:
+      Say(q + "receive buffer overruns stopped after " + std::to_string(l->enobufs.EpisodeLoss()) +
+          " in " + std::to_string(l->enobufs.EpisodeMs()) + " ms");
+      break;
+    case LossEpisode::Change::kNone:
+      break;
+  }
+}
+
 }  // namespace
 
 struct DaemonSinks::Impl {
@@ -53,11 +104,46 @@ struct DaemonSinks::Impl {
   std::unique_ptr<EventLogFile> file;
   std::unique_ptr<EventChain> chain;
   std::unique_ptr<Metrics> metrics;
+  std::unique_ptr<RecentDenials> denials = std::make_unique<RecentDenials>();
   std::unique_ptr<EventWriter> writer;  // declared after what it writes to
   std::vector<std::unique_ptr<WorkerSink>> workers;
   std::vector<std::unique_ptr<WorkerTally>> tallies;
+  std::vector<QueueLosses> queue_losses;  // main thread only, by source index
+  std::uint64_t log_failures_seen = 0;    // EventLogFile transitions already logged
+  std::uint64_t log_recoveries_seen = 0;
+  std::uint64_t log_lost_at_failure = 0;
+  int log_errno = 0;  // the error last logged while the event log fails
   bool closed = false;
+
+  void ReportEventLog();
 };
+
+// Each failure and each recovery of the event log is logged once, however
+// many lines are lost in between.
+void DaemonSinks::Impl::ReportEventLog() {
+  if (!file) return;
+  const std::uint64_t failures = file->Failures();
+  const std::uint64_t recoveries = file->Recoveries();
+  const int err = file->LastErrno();
+  if (failures > log_failures_seen) {
+    log_failures_seen = failures;
+    log_lost_at_failure = file->Lost();
+    log_errno = err;
+    Say("event log " + file->Path() + ": cannot write (" + std::strerror(err) +
+        "); enforcement goes on, lost events are counted (flightwall_events_lost_total) and "
+        "recorded in the chain (lost_before). Free space or make the file system writable: "
+        "writing resumes by itself (failure " +
+        std::to_string(failures) + ")");
+  } else if (file->Failing() && err != log_errno) {
+    log_errno = err;  // e.g. a full disk then remounted read-only: one line per new cause
+    Say("event log " + file->Path() + ": still cannot write, now: " + std::strerror(err));
+  }
+  if (recoveries > log_recoveries_seen) {
+    log_recoveries_seen = recoveries;
+    Say("event log " + file->Path() + ": writing again (" +
+        std::to_string(file->Lost() - log_lost_at_failure) + " lines lost while it failed)");
+  }
+}
 
 DaemonSinks::DaemonSinks() : impl_(std::make_unique<Impl>()) {}
 DaemonSinks::~DaemonSinks() = default;
@@ -89,6 +175,7 @@ std::unique_ptr<DaemonSinks> DaemonSinks::Open(const DaemonConfig& config,
     return nullptr;
   }
   d.writer = std::make_unique<EventWriter>(d.chain.get(), d.metrics.get(), d.ring_capacity);
+  d.writer->SetRecentDenials(d.denials.get());
   return s;
 }
 
@@ -116,14 +203,28 @@ void DaemonSinks::SetPolicy(const Policy& policy) {
 
 void DaemonSinks::PolicyReload(bool ok) { impl_->metrics->PolicyReload(ok); }
 
+void DaemonSinks::NamesRestored(const NameRestoreCounts& c) {
+  impl_->metrics->NamesRestored(c.restored, c.expired, c.untrusted, c.future, c.file_ignored);
+}
+
 void DaemonSinks::Update(Enforcer& enforcer, const std::vector<const NfqueueSource*>& sources) {
   for (auto& t : impl_->tallies) impl_->metrics->FoldVerdicts(t->tally, &t->folded);
   impl_->metrics->SetActiveFlows(enforcer.ActiveFlows());
   impl_->metrics->SetCachedNames(enforcer.NamedAddresses());
-  for (const NfqueueSource* s : sources) {
-    impl_->metrics->SetQueueStats(s->Queue(), ReadKernelQueueStats(s->Queue()), s->Stats());
+  impl_->metrics->SetEvictions(enforcer.FlowsEvicted(), enforcer.NameEvictions());
+  const std::uint64_t now_ms = SteadyMs();
+  if (impl_->queue_losses.size() < sources.size()) impl_->queue_losses.resize(sources.size());
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    const NfqueueSource* s = sources[i];
+    const KernelQueueStats k = ReadKernelQueueStats(s->Queue());
+    impl_->metrics->SetQueueStats(s->Queue(), k, s->Stats());
+    ReportQueueLosses(s->Queue(), k, s->Stats(), now_ms, &impl_->queue_losses[i]);
   }
-  if (impl_->chain) impl_->metrics->SetEventLogLost(impl_->chain->Lost());
+  impl_->ReportEventLog();
+  // Lines the disk refused plus events a full ring dropped, read from
+  // counters the writer thread does not hold: a writer stuck in write(2)
+  // records its ring's drops in the chain only once it is unstuck.
+  if (impl_->file) impl_->metrics->SetEventLogLost(impl_->file->Lost() + impl_->writer->Dropped());
   if (impl_->file) {
     const ChainHead head = impl_->file->Head();
     impl_->metrics->SetEventChainHead(head.seq, head.hash);
@@ -141,9 +242,27 @@ void DaemonSinks::Close() {
     static_cast<void>(impl_->chain.release());
     static_cast<void>(impl_->file.release());
     static_cast<void>(impl_->metrics.release());
+    static_cast<void>(impl_->denials.release());
     return;
   }
   if (impl_->file) PublishChainHead(*impl_->file, impl_->chain->Mode(), "stop");
 }
+
+EventLogStatus DaemonSinks::EventLog() const {
+  EventLogStatus st;
+  const Impl& d = *impl_;
+  // The chain counts both kinds of loss (RecordLost for a full ring).
+  st.lost = d.chain ? d.chain->Lost() : (d.writer ? d.writer->Dropped() : 0);
+  if (!d.file) return st;
+  st.enabled = true;
+  st.path = d.file->Path();
+  st.lines_written = d.file->Written();
+  const ChainHead head = d.file->Head();
+  st.chain_seq = head.seq;
+  st.chain_head = head.hash;
+  return st;
+}
+
+const RecentDenials& DaemonSinks::Denials() const { return *impl_->denials; }
 
 }  // namespace flightwall

@@ -7,7 +7,8 @@
 // packet path.
 // ForWorker is called before Start; Start, Reopen, SetPolicy, Update and
 // Close by the main thread. Close (after the workers stopped) writes every
-// queued event and publishes the final chain head.
+// queued event and publishes the final chain head. EventLog and Denials (for
+// `flightwall status`) may be read from any thread; neither waits for the disk.
 #pragma once
 
 #include <memory>
@@ -17,12 +18,24 @@
 #include "engine/engine.h"
 #include "service/daemon_config.h"
 #include "service/enforcer.h"
+#include "service/name_cache_store.h"
 
 namespace flightwall {
 
 class Enforcer;
 class NfqueueSource;
+class RecentDenials;
 struct VerdictTally;
+
+// Where the event log stands, for `flightwall status`.
+struct EventLogStatus {
+  bool enabled = false;  // events.path set
+  std::string path;
+  std::uint64_t lines_written = 0;  // since the daemon started
+  std::uint64_t lost = 0;           // lines not written (disk) + events dropped (full ring)
+  std::uint64_t chain_seq = 0;      // the chain's head: last line on disk
+  std::string chain_head;           // its hash ("" before the first line)
+};
 
 struct WorkerOutputs {
   WorkerEvents* events = nullptr;    // owned by the DaemonSinks
@@ -46,9 +59,14 @@ class DaemonSinks {
   void Reopen();  // SIGUSR1: logrotate moved the event log
   void SetPolicy(const Policy& policy);
   void PolicyReload(bool ok);
+  void NamesRestored(const NameRestoreCounts& counts);
   // Refreshes gauges from the enforcer and the kernel's queue statistics.
   void Update(Enforcer& enforcer, const std::vector<const NfqueueSource*>& sources);
   void Close();
+
+  EventLogStatus EventLog() const;
+  // The last denials the event writer formatted.
+  const RecentDenials& Denials() const;
 
  private:
   DaemonSinks();

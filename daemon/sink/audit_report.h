@@ -3,8 +3,19 @@
 //
 // An *attempt* is flight-app traffic the policy denies; a *leak* is an
 // attempt whose data left (TCP payload acknowledged, UDP/ICMP answered, DNS
-// question answered). Everything is kept in input order so that the same
-// captures and policy give byte-identical reports. Not thread-safe.
+// question answered). An *evidence problem* is a reason the captures cannot
+// show everything the app sent (a truncated file, kernel drops, a TCP gap in
+// a flight-app flow, ...): with one, "clean" cannot be claimed and the
+// verdict is "inconclusive" unless a leak was proven anyway. Everything is
+// kept in input order so that the same captures and policy give
+// byte-identical reports. Not thread-safe.
+//
+// Memory is bounded whatever the captures' size: every attempt and leak is
+// counted, but only the first kListedAttempts attempts and kListedLeaks
+// leaks are listed one by one; destinations beyond kMaxDestinations are
+// folded into one "(other destinations)" row, each keeps at most
+// kListedAddresses addresses; the bytes-over-time series is kept in at most
+// kSeriesBuckets time buckets, widened as the capture grows.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +37,32 @@ struct InputSummary {
   Timestamp first_time = 0;
   Timestamp last_time = 0;
   std::vector<std::string> warnings;
+};
+
+// Why the evidence is incomplete. `kind` is one of the kEvidence* names;
+// `where` points at it (file and byte offset, packet number and flow).
+struct EvidenceProblem {
+  std::string kind;
+  std::string where;
+  std::string detail;  // what it means and what to do
+};
+
+inline constexpr const char* kEvidenceTruncatedFile = "truncated-file";
+inline constexpr const char* kEvidenceUnreadableFile = "unreadable-file";
+inline constexpr const char* kEvidenceSnaplen = "snaplen";  // a governed packet cut short
+inline constexpr const char* kEvidenceTcpGap = "tcp-gap";
+inline constexpr const char* kEvidenceNoAppTraffic = "no-flight-app-traffic";
+inline constexpr const char* kEvidenceCaptureDrops = "capture-drops";
+inline constexpr const char* kEvidenceCaptureError = "capture-error";
+
+// What a live capture saw (pcap_stats at its end) and where it wrote.
+struct CaptureStats {
+  std::string interface;
+  std::string filter;  // the BPF filter ("" = everything)
+  std::uint64_t received = 0;
+  std::uint64_t dropped_kernel = 0;     // ps_drop: no room in the capture buffer
+  std::uint64_t dropped_interface = 0;  // ps_ifdrop: dropped by the interface/driver
+  std::vector<std::string> files;       // --write files, in order (rotation)
 };
 
 struct Finding {
@@ -87,6 +124,14 @@ class AuditReport : public EventSink {
   void SetCounters(std::map<std::string, std::uint64_t> counters) {
     counters_ = std::move(counters);
   }
+  // Records a problem; at most kListedProblemsPerKind of each kind are kept
+  // (the count of all of them is in EvidenceProblemCounts()).
+  void AddEvidenceProblem(EvidenceProblem problem);
+  // A live capture's statistics; drops add a capture-drops problem.
+  void SetCaptureStats(CaptureStats stats);
+  // Call once every packet is in: adds no-flight-app-traffic when not one
+  // flight-app flow or DNS question was seen.
+  void CheckTrafficSeen();
 
   const Policy& PolicyUsed() const { return policy_; }
   const std::vector<InputSummary>& Inputs() const { return inputs_; }
@@ -95,19 +140,42 @@ class AuditReport : public EventSink {
   const std::map<std::string, std::uint64_t>& Counters() const { return counters_; }
   // Destinations of flight-app traffic, ordered by first packet.
   std::vector<const Destination*> Destinations() const;
+  // The listed attempts (leaks first claim their own quota), in input order.
   const std::vector<Finding>& Attempts() const { return attempts_; }
-  std::size_t LeakCount() const;
+  std::uint64_t AttemptCount() const { return attempt_count_; }  // listed or not
+  std::uint64_t LeakCount() const { return leak_count_; }
+  std::uint64_t UnlistedAttempts() const { return attempt_count_ - attempts_.size(); }
   std::uint64_t GovernedFlows() const { return governed_flows_; }
   std::uint64_t OtherFlows() const { return other_flows_; }
   std::uint64_t DnsQuestions() const { return dns_questions_; }
   std::uint64_t DnsDenied() const { return dns_denied_; }
-  const std::vector<SeriesPoint>& Series() const { return series_; }
-  // "leak" when any leak, else "attempts" when any attempt, else "clean".
+  // Bytes sent per category and time bucket, in time order.
+  std::vector<SeriesPoint> Series() const;
+  const std::vector<EvidenceProblem>& EvidenceProblems() const { return problems_; }
+  const std::map<std::string, std::uint64_t>& EvidenceProblemCounts() const {
+    return problem_counts_;
+  }
+  bool Inconclusive() const { return !problem_counts_.empty(); }
+  const CaptureStats* Capture() const { return has_capture_ ? &capture_ : nullptr; }
+  // "leak" when any leak (proof wins over missing evidence), else
+  // "inconclusive" when the evidence is incomplete, else "attempts" when any
+  // attempt, else "clean".
   std::string Verdict() const;
+
+  static constexpr std::size_t kListedProblemsPerKind = 20;
+  static constexpr std::size_t kListedAttempts = 5000;
+  static constexpr std::size_t kListedLeaks = 5000;
+  static constexpr std::size_t kMaxDestinations = 10000;
+  static constexpr std::size_t kListedAddresses = 64;
+  static constexpr std::size_t kSeriesBuckets = 2048;
+  static constexpr const char* kOtherDestinations = "(other destinations)";
 
  private:
   std::string CategoryOf(int catalog_index, bool allowed) const;
   std::string VendorOf(int catalog_index) const;
+  void Record(Finding f);
+  Destination& DestinationFor(const std::string& host);
+  void AddSeries(Timestamp time, const std::string& category, std::uint64_t bytes);
 
   const Policy& policy_;
   std::vector<InputSummary> inputs_;
@@ -116,11 +184,22 @@ class AuditReport : public EventSink {
   std::map<std::string, std::uint64_t> counters_;
   std::map<std::string, Destination> destinations_;
   std::vector<Finding> attempts_;
-  std::vector<SeriesPoint> series_;
+  std::uint64_t attempt_count_ = 0;
+  std::uint64_t leak_count_ = 0;
+  std::size_t listed_leaks_ = 0;
+  std::size_t listed_others_ = 0;
+  // (bucket start, category) -> bytes; the bucket width doubles whenever
+  // more than kSeriesBuckets keys would be needed.
+  std::map<std::pair<Timestamp, std::string>, std::uint64_t> series_;
+  Timestamp series_width_ = kMicrosPerSecond;
   std::uint64_t governed_flows_ = 0;
   std::uint64_t other_flows_ = 0;
   std::uint64_t dns_questions_ = 0;
   std::uint64_t dns_denied_ = 0;
+  std::vector<EvidenceProblem> problems_;
+  std::map<std::string, std::uint64_t> problem_counts_;
+  CaptureStats capture_;
+  bool has_capture_ = false;
 };
 
 std::string ProtocolName(std::uint8_t protocol);

@@ -116,6 +116,9 @@ void EventLog::LogFlow(const Flow& f, int catalog_index) {
   j["dport"] = f.server_port;
   j["hostname"] = f.hostname.Str();
   j["name_source"] = std::string(NameSourceName(f.name_source));
+  // dns.confirm_revealed_names: the trusted resolver confirmed the revealed
+  // name for dst when the daemon asked, not in an answer the app received.
+  if (f.name_confirmed) j["name_attested_by"] = "confirmed";
   j["category"] = catalog_index >= 0 ? policy_.catalog[catalog_index].category : "";
   j["verdict"] = std::string(VerdictName(f.verdict));
   if (timing_ == Timing::kAtDecision) j["action"] = Action(f.verdict);

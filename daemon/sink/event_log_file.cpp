@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -139,6 +140,10 @@ void EventLogFile::ReadTail() {
 bool EventLogFile::WriteLine(std::string_view line) {
   std::lock_guard<std::mutex> lock(mutex_);
   TakeReopened();
+  if (fd_ < 0 && !ReadyAfterFailure()) {
+    lost_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
   buffer_.clear();
   if (needs_newline_) buffer_.push_back('\n');
   buffer_.append(line);
@@ -162,9 +167,13 @@ bool EventLogFile::WriteLine(std::string_view line) {
     needs_newline_ = false;
     written_.fetch_add(1, std::memory_order_relaxed);
     NoteHead(line);
+    backoff_ = std::chrono::milliseconds(0);
+    if (failing_.load(std::memory_order_relaxed)) {
+      failing_.store(false, std::memory_order_relaxed);
+      recoveries_.fetch_add(1, std::memory_order_relaxed);
+    }
     return true;
   }
-  last_errno_.store(err, std::memory_order_relaxed);
   lost_.fetch_add(1, std::memory_order_relaxed);
   if (done > 0) {
     // Keep the file made of whole lines: cut the fragment back off.
@@ -172,7 +181,39 @@ bool EventLogFile::WriteLine(std::string_view line) {
     const auto cut = static_cast<off_t>(done);
     if (end < cut || ftruncate(fd_, end - cut) != 0) needs_newline_ = buffer_[done - 1] != '\n';
   }
+  NoteFailure(err);
   return false;
+}
+
+void EventLogFile::NoteFailure(int err) {
+  last_errno_.store(err, std::memory_order_relaxed);
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+  retry_at_ = std::chrono::steady_clock::now() + backoff_;
+  backoff_ = backoff_.count() == 0 ? first_backoff_ : std::min(backoff_ * 2, longest_backoff_);
+  if (!failing_.load(std::memory_order_relaxed)) {
+    failing_.store(true, std::memory_order_relaxed);
+    failures_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+bool EventLogFile::ReadyAfterFailure() {
+  if (std::chrono::steady_clock::now() < retry_at_) return false;
+  const int fd = open(path_.c_str(), kOpenFlags, kFileMode);
+  if (fd < 0) {
+    NoteFailure(errno);
+    return false;
+  }
+  fd_ = fd;
+  needs_newline_ = EndsWithFragment(path_);  // the file says whether a fragment is left
+  return true;
+}
+
+void EventLogFile::SetRetryBackoff(std::chrono::milliseconds first,
+                                   std::chrono::milliseconds longest) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  first_backoff_ = first;
+  longest_backoff_ = longest;
 }
 
 // Event lines start with {"seq":N, and end with ,"hash":"<64 hex>"} (the
@@ -221,7 +262,7 @@ bool EventLogFile::Reopen(std::string* error) {
 void EventLogFile::TakeReopened() {
   std::lock_guard<std::mutex> lock(reopened_mutex_);
   if (reopened_fd_ < 0) return;
-  close(fd_);
+  if (fd_ >= 0) close(fd_);
   fd_ = reopened_fd_;
   needs_newline_ = reopened_fragment_;
   reopened_fd_ = -1;

@@ -23,11 +23,19 @@
 //   daemon to publish outside the file (chain_head_journal.h, metrics).
 //   After Reopen it is still the rotated file's last line until a line is
 //   written to the new file.
-// - Failure: a write that fails (ENOSPC, EIO, EDQUOT, ...) never throws and
-//   never retries in a loop: the line is counted in Lost() and WriteLine
-//   returns false, which makes the chain record the gap (lost_before). A
-//   partial write is cut back with ftruncate so the file keeps whole lines;
-//   if even that fails the fragment is terminated before the next line.
+// - Failure: a write that fails (ENOSPC, EIO, EDQUOT, EROFS, ...) never
+//   throws and never retries in a loop: the line is counted in Lost() and
+//   WriteLine returns false, which makes the chain record the gap
+//   (lost_before). A partial write is cut back with ftruncate so the file
+//   keeps whole lines; if even that fails the fragment is terminated before
+//   the next line.
+// - Recovery: after a failed write the descriptor is closed (so it pins
+//   neither a deleted file's space nor a file system someone wants to
+//   remount read-only) and the file is Failing(). The next line opens the
+//   path again and tries; while that keeps failing, lines within the retry
+//   backoff (100 ms doubling to 2 s) are lost without touching the disk.
+//   The first line written again ends the failure. Failures() and
+//   Recoveries() count the transitions (for the daemon's log).
 // Thread-safety: WriteLine, Reopen, Head and the counters may be called from
 // any thread. Only WriteLine waits for the disk: Reopen, Head and the
 // counters return at once even while a write hangs (a stuck disk stalls the
@@ -35,6 +43,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -71,16 +80,26 @@ class EventLogFile : public LineWriter {
   std::uint64_t Lost() const { return lost_.load(std::memory_order_relaxed); }
   // errno of the last failed write (0 if none), for a rate-limited warning.
   int LastErrno() const { return last_errno_.load(std::memory_order_relaxed); }
+  // True from a failed write until a line is written again.
+  bool Failing() const { return failing_.load(std::memory_order_relaxed); }
+  std::uint64_t Failures() const { return failures_.load(std::memory_order_relaxed); }
+  std::uint64_t Recoveries() const { return recoveries_.load(std::memory_order_relaxed); }
+  // Retry backoff after consecutive failures (tests shorten it).
+  void SetRetryBackoff(std::chrono::milliseconds first, std::chrono::milliseconds longest);
 
  private:
   EventLogFile(std::string path, int fd);
   void ReadTail();
   void NoteHead(std::string_view line);
   void TakeReopened();  // under mutex_
+  // Under mutex_: false (the line is lost) while the retry backoff runs or
+  // the path cannot be opened again.
+  bool ReadyAfterFailure();
+  void NoteFailure(int err);  // under mutex_
 
   const std::string path_;
   std::mutex mutex_;            // the writing thread's: held across write(2)
-  int fd_;                      // guarded by mutex_
+  int fd_;                      // guarded by mutex_; -1 after a failed write
   bool needs_newline_ = false;  // the file ends in a fragment: start the next line afresh
   std::string buffer_;
   // Reopen() never waits for a write in progress (a stuck disk must not
@@ -96,6 +115,14 @@ class EventLogFile : public LineWriter {
   std::atomic<std::uint64_t> written_{0};
   std::atomic<std::uint64_t> lost_{0};
   std::atomic<int> last_errno_{0};
+  // Retry state, guarded by mutex_.
+  std::chrono::milliseconds first_backoff_{100};
+  std::chrono::milliseconds longest_backoff_{2000};
+  std::chrono::milliseconds backoff_{0};  // 0: the next line retries at once
+  std::chrono::steady_clock::time_point retry_at_{};
+  std::atomic<bool> failing_{false};
+  std::atomic<std::uint64_t> failures_{0};
+  std::atomic<std::uint64_t> recoveries_{0};
 };
 
 }  // namespace flightwall

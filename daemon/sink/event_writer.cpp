@@ -2,10 +2,47 @@
 
 #include <chrono>
 
+#include "sink/audit_report.h"
 #include "sink/event_log.h"
 #include "sink/metrics.h"
+#include "sink/recent_denials.h"
 
 namespace flightwall {
+namespace {
+
+Denial DenialBase(int app, Reason reason, const Policy& policy) {
+  Denial d;
+  if (app >= 0 && static_cast<std::size_t>(app) < policy.flight_apps.size()) {
+    d.app = policy.flight_apps[static_cast<std::size_t>(app)].name;
+  }
+  d.reason = std::string(ReasonName(reason));
+  d.action = policy.mode == PolicyMode::kAudit ? "would-drop" : "dropped";
+  return d;
+}
+
+Denial DenialOf(const Flow& flow, const Policy& policy) {
+  Denial d = DenialBase(flow.app, flow.reason, policy);
+  d.time = flow.first_time;
+  d.event = "flow";
+  d.protocol = ProtocolName(flow.protocol);
+  d.dst = flow.server.ToString();
+  d.dport = flow.server_port;
+  d.hostname = flow.hostname.Str();
+  return d;
+}
+
+Denial DenialOf(const DnsRecord& dns, const Policy& policy) {
+  Denial d = DenialBase(dns.app, dns.reason, policy);
+  d.time = dns.time;
+  d.event = "dns";
+  d.protocol = dns.over_tcp ? "tcp" : "udp";
+  d.dst = dns.server.ToString();
+  d.dport = dns.server_port;
+  d.hostname = dns.qname.Str();
+  return d;
+}
+
+}  // namespace
 
 EventProducer::EventProducer(EventWriter* writer, std::size_t capacity,
                              std::shared_ptr<const Policy> policy)
@@ -148,10 +185,16 @@ bool EventWriter::WriteOnce() {
         const Flow flow = r.Load<Flow>();
         if (s.log) s.log->OnDecision(flow, r.catalog_index);
         if (metrics_ != nullptr) metrics_->CountDecision(flow, *s.policy, r.catalog_index);
+        if (denials_ != nullptr && flow.verdict == Verdict::kDeny) {
+          denials_->Add(DenialOf(flow, *s.policy));
+        }
       } else {
         const DnsRecord dns = r.Load<DnsRecord>();
         if (s.log) s.log->OnDns(dns, r.catalog_index);
         if (metrics_ != nullptr) metrics_->CountDnsQuestion(dns, *s.policy, r.catalog_index);
+        if (denials_ != nullptr && dns.verdict == Verdict::kDeny) {
+          denials_->Add(DenialOf(dns, *s.policy));
+        }
       }
     });
     wrote = wrote || n > 0;

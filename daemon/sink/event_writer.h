@@ -18,7 +18,11 @@
 // (a mutex and a condition variable, taken only when the writer is asleep,
 // so at most once per burst) and it also wakes every 100 ms on its own.
 //
-// Threads: AddProducer before Start; a producer's methods from its worker
+// Denials. Given a RecentDenials (SetRecentDenials, before Start), the
+// writer also copies each denied flow and DNS question into it, for
+// `flightwall status`; that is the writer's work, never a worker's.
+//
+// Threads: AddProducer and SetRecentDenials before Start; a producer's methods from its worker
 // only; Stop from the thread that called Start, after the workers stopped:
 // it writes whatever is still queued, then joins (within a deadline).
 #pragma once
@@ -41,6 +45,7 @@ namespace flightwall {
 class EventChain;
 class Metrics;
 class EventWriter;
+class RecentDenials;
 
 class EventProducer {
  public:
@@ -78,6 +83,8 @@ class EventWriter {
   EventWriter& operator=(const EventWriter&) = delete;
 
   EventProducer* AddProducer(std::shared_ptr<const Policy> policy);
+  // `denials` (null: none) must outlive the writer.
+  void SetRecentDenials(RecentDenials* denials) { denials_ = denials; }
   void Start();
   // Writes what is queued and joins the thread. False when the writer is
   // still stuck in a write after `patience` (a hung disk): the thread is
@@ -99,6 +106,7 @@ class EventWriter {
 
   EventChain* chain_;
   Metrics* metrics_;
+  RecentDenials* denials_ = nullptr;
   std::size_t ring_capacity_;
   std::vector<std::unique_ptr<EventProducer>> producers_;
   std::vector<std::unique_ptr<ProducerState>> states_;

@@ -61,10 +61,13 @@ struct Metrics::Families {
   prometheus::Family<prometheus::Gauge>& names_cached;
   prometheus::Family<prometheus::Gauge>& flows_active;
   prometheus::Family<prometheus::Counter>& events_lost;
+  prometheus::Family<prometheus::Counter>& flows_evicted;
+  prometheus::Family<prometheus::Counter>& names_evicted;
   prometheus::Family<prometheus::Gauge>& build_info;
   prometheus::Family<prometheus::Counter>& inspection_incomplete;
   prometheus::Family<prometheus::Gauge>& chain_seq;
   prometheus::Family<prometheus::Gauge>& chain_head;
+  prometheus::Family<prometheus::Counter>& names_restored;
 };
 
 struct Metrics::QueueCounters {
@@ -128,6 +131,14 @@ Metrics::Metrics(const Policy& policy) : registry_(std::make_shared<prometheus::
           .Name("flightwall_events_lost_total")
           .Help("Event-log lines that could not be written (recorded in the chain as lost_before)")
           .Register(r),
+      BuildCounter()
+          .Name("flightwall_flows_evicted_total")
+          .Help("Flows dropped from a full flow table (their next packet is judged afresh)")
+          .Register(r),
+      BuildCounter()
+          .Name("flightwall_names_evicted_total")
+          .Help("Addresses dropped from a full DNS name cache (they no longer attest a name)")
+          .Register(r),
       BuildGauge().Name("flightwall_build_info").Help("Build version (always 1)").Register(r),
       BuildCounter()
           .Name("flightwall_inspection_incomplete_total")
@@ -142,6 +153,11 @@ Metrics::Metrics(const Policy& policy) : registry_(std::make_shared<prometheus::
           .Name("flightwall_event_chain_head_info")
           .Help("Always 1; head = first 8 hex digits of the event log's last line hash "
                 "(verify-log --expect-head, with flightwall_event_chain_seq)")
+          .Register(r),
+      BuildCounter()
+          .Name("flightwall_name_cache_restored_total")
+          .Help("DNS names read back from dns.state_file at start, by result (file_ignored "
+                "counts whole files rejected as corrupt or foreign)")
           .Register(r),
   });
   Families& f = *families_;
@@ -165,9 +181,15 @@ Metrics::Metrics(const Policy& policy) : registry_(std::make_shared<prometheus::
                                                                         std::end(kLatencyBounds)));
   reloads_ok_ = &f.reloads.Add({{"result", "ok"}});
   reloads_failed_ = &f.reloads.Add({{"result", "failed"}});
+  int restored_result = 0;
+  for (const char* result : {"restored", "expired", "untrusted", "future", "file_ignored"}) {
+    names_restored_[restored_result++] = &f.names_restored.Add({{"result", result}});
+  }
   names_cached_ = &f.names_cached.Add({});
   flows_active_ = &f.flows_active.Add({});
   events_lost_ = &f.events_lost.Add({});
+  flows_evicted_ = &f.flows_evicted.Add({});
+  names_evicted_ = &f.names_evicted.Add({});
   chain_seq_ = &f.chain_seq.Add({});
   for (int i = static_cast<int>(Inspection::kNoName);
        i <= static_cast<int>(Inspection::kUnrecognizedProtocol); ++i) {
@@ -370,6 +392,12 @@ void Metrics::SetQueueStats(std::uint16_t queue, const KernelQueueStats& kernel,
 
 void Metrics::PolicyReload(bool ok) { (ok ? reloads_ok_ : reloads_failed_)->Increment(); }
 
+void Metrics::NamesRestored(std::uint64_t restored, std::uint64_t expired, std::uint64_t untrusted,
+                            std::uint64_t future, bool file_ignored) {
+  const std::uint64_t counts[] = {restored, expired, untrusted, future, file_ignored ? 1u : 0u};
+  for (int i = 0; i < 5; ++i) names_restored_[i]->Increment(static_cast<double>(counts[i]));
+}
+
 void Metrics::SetActiveFlows(std::uint64_t n) { flows_active_->Set(static_cast<double>(n)); }
 
 void Metrics::SetCachedNames(std::uint64_t n) { names_cached_->Set(static_cast<double>(n)); }
@@ -377,6 +405,12 @@ void Metrics::SetCachedNames(std::uint64_t n) { names_cached_->Set(static_cast<d
 void Metrics::SetEventLogLost(std::uint64_t n) {
   std::lock_guard<std::mutex> lock(mutex_);
   AddDelta(events_lost_, &events_lost_last_, n);
+}
+
+void Metrics::SetEvictions(std::uint64_t flows, std::uint64_t names) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  AddDelta(flows_evicted_, &flows_evicted_last_, flows);
+  AddDelta(names_evicted_, &names_evicted_last_, names);
 }
 
 void Metrics::SetEventChainHead(std::uint64_t seq, const std::string& hash) {

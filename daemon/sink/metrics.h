@@ -14,8 +14,13 @@
 //   queue_user_dropped_total{queue}    kernel: netlink socket full
 //   queue_enobufs_total{queue}         our receive buffer overruns
 //   policy_reloads_total{result}       result = ok | failed
+//   name_cache_restored_total{result}  names read back at start: restored |
+//                                      expired | untrusted | future |
+//                                      file_ignored (whole files rejected)
 //   names_cached, flows_active         gauges
 //   events_lost_total                  event-log lines not written
+//   flows_evicted_total                flows dropped from a full flow table
+//   names_evicted_total                addresses dropped from a full name cache
 //   event_chain_seq                    seq of the event log's last line (gauge)
 //   event_chain_head_info{head}        always 1; head = first 8 hex digits of
 //                                      that line's hash (one series, replaced)
@@ -116,10 +121,15 @@ class Metrics : public EventSink {
   void SetQueueStats(std::uint16_t queue, const KernelQueueStats& kernel,
                      const NfqueueStats& socket);
   void PolicyReload(bool ok);
+  // At start: what the saved name cache gave back (service/name_cache_store.h).
+  void NamesRestored(std::uint64_t restored, std::uint64_t expired, std::uint64_t untrusted,
+                     std::uint64_t future, bool file_ignored);
   void SetActiveFlows(std::uint64_t n);
   void SetCachedNames(std::uint64_t n);
   // The event log's cumulative lost-line count (EventLogFile::Lost()).
   void SetEventLogLost(std::uint64_t n);
+  // Cumulative evictions from the flow tables and the name cache.
+  void SetEvictions(std::uint64_t flows, std::uint64_t names);
   // The event chain's head (EventLogFile::Head()), so a scrape stored away
   // from this host can be checked with verify-log --expect-seq/--expect-head.
   void SetEventChainHead(std::uint64_t seq, const std::string& hash);
@@ -150,6 +160,8 @@ class Metrics : public EventSink {
   prometheus::Histogram* latency_ = nullptr;
   prometheus::Counter* reloads_ok_ = nullptr;
   prometheus::Counter* reloads_failed_ = nullptr;
+  // restored, expired, untrusted, future, file_ignored
+  prometheus::Counter* names_restored_[5] = {};
   prometheus::Gauge* names_cached_ = nullptr;
   prometheus::Gauge* flows_active_ = nullptr;
   prometheus::Counter* events_lost_ = nullptr;
@@ -161,6 +173,10 @@ class Metrics : public EventSink {
   std::map<std::pair<std::string, std::string>, prometheus::Counter*> attempts_;
   std::map<std::uint16_t, QueueCounters> queues_;
   std::uint64_t events_lost_last_ = 0;
+  prometheus::Counter* flows_evicted_ = nullptr;
+  prometheus::Counter* names_evicted_ = nullptr;
+  std::uint64_t flows_evicted_last_ = 0;
+  std::uint64_t names_evicted_last_ = 0;
   prometheus::Gauge* chain_head_ = nullptr;  // the one event_chain_head_info series
   std::string chain_head_label_;
 };

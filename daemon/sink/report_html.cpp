@@ -21,7 +21,7 @@ h1{font-size:1.6rem;margin-bottom:.2rem}h2{border-bottom:1px solid #ccd;padding-
 table{border-collapse:collapse;width:100%;font-size:.88rem}th,td{border:1px solid #d5d9e2;padding:.3rem .45rem;text-align:left;vertical-align:top}
 th{background:#eef1f6}td.num{text-align:right;font-variant-numeric:tabular-nums}code{font-size:.85em}
 .verdict{padding:1rem 1.2rem;border-radius:.4rem;font-size:1.15rem;margin:1rem 0}
-.clean{background:#e3f5e6;border:1px solid #6dbb7a}.attempts{background:#fff6db;border:1px solid #e0b43c}.leak{background:#fde4e4;border:1px solid #d9534f}
+.clean{background:#e3f5e6;border:1px solid #6dbb7a}.inconclusive{background:#ececf4;border:1px solid #7a7fa8}.attempts{background:#fff6db;border:1px solid #e0b43c}.leak{background:#fde4e4;border:1px solid #d9534f}
 tr.leak td{background:#fdecec}.muted{color:#66708a}.tag{display:inline-block;padding:0 .35rem;border-radius:.25rem;background:#eef1f6;margin:0 .15rem .1rem 0}
 )";
 
@@ -122,15 +122,32 @@ void WriteReportHtml(const AuditReport& r, std::ostream& out) {
   if (verdict == "leak") {
     out << "FAIL: " << r.LeakCount() << " transfer(s) left the device for destinations the "
         << "policy does not allow.";
+  } else if (verdict == "inconclusive") {
+    out << "INCONCLUSIVE: the evidence is incomplete, so a clean result cannot be claimed ("
+        << r.EvidenceProblems().size() << " problem(s) listed below).";
   } else if (verdict == "attempts") {
-    out << "PASS with attempts: " << r.Attempts().size() << " denied attempt(s), none of "
+    out << "PASS with attempts: " << r.AttemptCount() << " denied attempt(s), none of "
         << "which delivered data.";
   } else {
     out << "PASS: flight-app traffic reached only allowed map-tile hosts.";
   }
   out << "</b><br>" << r.GovernedFlows() << " flight-app flow(s), " << r.DnsQuestions()
-      << " DNS question(s), " << r.Attempts().size() << " attempt(s), " << r.LeakCount()
+      << " DNS question(s), " << r.AttemptCount() << " attempt(s), " << r.LeakCount()
       << " leak(s).</div>\n";
+  if (r.Inconclusive()) {
+    out << "<div class=\"verdict inconclusive\"><b>Incomplete evidence</b>";
+    if (verdict == "leak") out << " (the leaks above are proven regardless)";
+    out << "<ul>";
+    for (const auto& [kind, count] : r.EvidenceProblemCounts()) {
+      out << "<li><b>" << XmlEscape(kind) << "</b>: " << count << " occurrence(s)<ul>";
+      for (const EvidenceProblem& e : r.EvidenceProblems()) {
+        if (e.kind != kind) continue;
+        out << "<li>" << XmlEscape(e.where) << ": " << XmlEscape(e.detail) << "</li>";
+      }
+      out << "</ul></li>";
+    }
+    out << "</ul></div>\n";
+  }
 
   out << "<h2>Method</h2>\n<p>Every packet of the inputs below was decoded (link layer, IPv4/IPv6 "
       << "with fragment reassembly, TCP, UDP, ICMP) and grouped into flows. Host names were "
@@ -156,8 +173,17 @@ void WriteReportHtml(const AuditReport& r, std::ostream& out) {
       out << "<tr><td colspan=\"6\" class=\"muted\">warning: " << XmlEscape(w) << "</td></tr>\n";
     }
   }
-  out << "</table>\n<p>Policy file <code>" << XmlEscape(p.path) << "</code>, SHA-256 <code>"
-      << p.sha256 << "</code>.</p>\n";
+  out << "</table>\n";
+  if (const CaptureStats* c = r.Capture()) {
+    out << "<p>Live capture on <b>" << XmlEscape(c->interface) << "</b>, filter <code>"
+        << XmlEscape(c->filter.empty() ? "(none)" : c->filter) << "</code>: " << c->received
+        << " packet(s) received, " << c->dropped_kernel << " dropped by the kernel, "
+        << c->dropped_interface << " dropped by the interface.";
+    for (const auto& f : c->files) out << " Written to <code>" << XmlEscape(f) << "</code>.";
+    out << "</p>\n";
+  }
+  out << "<p>Policy file <code>" << XmlEscape(p.path) << "</code>, SHA-256 <code>" << p.sha256
+      << "</code>.</p>\n";
 
   out << "<h2>Bytes sent over time by destination category</h2>\n" << Chart(r) << "\n";
 
@@ -179,7 +205,7 @@ void WriteReportHtml(const AuditReport& r, std::ostream& out) {
   out << "</table>\n";
 
   out << "<h2>Violations</h2>\n";
-  if (r.Attempts().empty()) {
+  if (r.AttemptCount() == 0) {
     out << "<p>None.</p>\n";
   } else {
     out << "<table><tr><th>Packet</th><th>Time</th><th>Kind</th><th>Destination</th><th>Host</th>"
@@ -195,6 +221,12 @@ void WriteReportHtml(const AuditReport& r, std::ostream& out) {
           << "</td></tr>\n";
     }
     out << "</table>\n";
+    if (r.UnlistedAttempts() > 0) {
+      out << "<p class=\"muted\">" << r.UnlistedAttempts()
+          << " more attempt(s) are counted above but not listed one by one (the first "
+          << AuditReport::kListedAttempts << " attempts and " << AuditReport::kListedLeaks
+          << " leaks are); every destination's totals include them.</p>\n";
+    }
   }
   out << "<h2>Engine counters</h2>\n<table>";
   for (const auto& [k, v] : r.Counters()) {
@@ -207,12 +239,30 @@ void WriteReportSummary(const AuditReport& r, std::ostream& out) {
   out << "flightwall audit: " << r.Verdict() << " (policy " << r.PolicyUsed().name << ")\n";
   std::uint64_t packets = 0;
   for (const auto& in : r.Inputs()) packets += in.packets;
-  out << "  inputs: " << r.Inputs().size() << " file(s), " << packets << " packets\n";
+  if (const CaptureStats* c = r.Capture()) {
+    out << "  input: live capture on " << c->interface << ", " << packets << " packets\n";
+  } else {
+    out << "  inputs: " << r.Inputs().size() << " file(s), " << packets << " packets\n";
+  }
   for (const auto& in : r.Inputs()) {
     for (const auto& w : in.warnings) out << "  warning: " << w << "\n";
   }
+  if (const CaptureStats* c = r.Capture()) {
+    out << "  capture: " << c->interface << ", " << c->received << " received, "
+        << c->dropped_kernel << " dropped by the kernel, " << c->dropped_interface
+        << " by the interface\n";
+  }
+  for (const EvidenceProblem& e : r.EvidenceProblems()) {
+    out << "  evidence problem: " << e.kind << ": " << e.where << ": " << e.detail << "\n";
+  }
+  for (const auto& [kind, count] : r.EvidenceProblemCounts()) {
+    if (count > AuditReport::kListedProblemsPerKind) {
+      out << "  evidence problem: " << kind << ": " << count - AuditReport::kListedProblemsPerKind
+          << " more not listed\n";
+    }
+  }
   out << "  flight-app flows: " << r.GovernedFlows() << ", DNS questions: " << r.DnsQuestions()
-      << ", attempts: " << r.Attempts().size() << ", leaks: " << r.LeakCount() << "\n";
+      << ", attempts: " << r.AttemptCount() << ", leaks: " << r.LeakCount() << "\n";
   for (const Finding& f : r.Attempts()) {
     out << "  " << (f.leaked ? "LEAK    " : "attempt ") << f.protocol << " " << f.dst << ":"
         << f.dport << " " << (f.hostname.empty() ? "-" : f.hostname) << " [" << f.category << "] "

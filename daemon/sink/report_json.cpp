@@ -42,12 +42,28 @@ void WriteReportJson(const AuditReport& r, std::ostream& out) {
   j["tool"] = {{"name", "flightwall"}, {"version", FLIGHTWALL_VERSION}};
   j["verdict"] = r.Verdict();
   j["summary"] = {{"leaks", r.LeakCount()},
-                  {"attempts", r.Attempts().size()},
+                  {"attempts", r.AttemptCount()},
+                  {"attempts_listed", r.Attempts().size()},
                   {"flight_app_flows", r.GovernedFlows()},
                   {"other_flows", r.OtherFlows()},
                   {"dns_questions", r.DnsQuestions()},
                   {"dns_questions_denied", r.DnsDenied()}};
+  Json problems = Json::array();
+  for (const EvidenceProblem& e : r.EvidenceProblems()) {
+    problems.push_back({{"kind", e.kind}, {"where", e.where}, {"detail", e.detail}});
+  }
+  // Complete when empty; otherwise "clean" cannot be claimed (see "verdict").
+  j["evidence_problems"] = problems;
+  j["evidence_problem_counts"] = r.EvidenceProblemCounts();
   j["vantage"] = r.VantageName();
+  if (const CaptureStats* c = r.Capture()) {
+    j["capture"] = {{"interface", c->interface},
+                    {"filter", c->filter},
+                    {"received", c->received},
+                    {"dropped_kernel", c->dropped_kernel},
+                    {"dropped_interface", c->dropped_interface},
+                    {"files", c->files}};
+  }
   Json inputs = Json::array();
   for (const auto& in : r.Inputs()) {
     Json i;
@@ -95,8 +111,10 @@ void WriteReportJson(const AuditReport& r, std::ostream& out) {
     attempts.push_back(FindingJson(*f));
     if (f->leaked) leaks.push_back(FindingJson(*f));
   }
+  // Bounded lists: summary.attempts / summary.leaks count all of them.
   j["attempts"] = attempts;
   j["leaks"] = leaks;
+  j["attempts_unlisted"] = r.UnlistedAttempts();
   j["counters"] = r.Counters();
   // Names from DNS tunnels are arbitrary bytes: invalid UTF-8 becomes U+FFFD.
   out << j.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";

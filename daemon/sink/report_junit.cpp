@@ -46,11 +46,27 @@ void WriteReportJunit(const AuditReport& r, std::ostream& out) {
     }
     body += "    </testcase>\n";
   }
+  // Incomplete evidence is an error, not a failure: nothing was proven to
+  // leak, but the run cannot pass. One testcase per kind of problem.
+  std::size_t errors = 0;
+  for (const auto& [kind, count] : r.EvidenceProblemCounts()) {
+    ++tests;
+    ++errors;
+    std::string where;
+    for (const EvidenceProblem& e : r.EvidenceProblems()) {
+      if (e.kind == kind) where += e.where + ": " + e.detail + "\n";
+    }
+    body += "    <testcase classname=\"flightwall.evidence\" name=\"" + XmlEscape(kind) + "\">\n";
+    body += "      <error type=\"inconclusive\" message=\"" +
+            XmlEscape(std::to_string(count) + " evidence problem(s): " + kind) + "\">" +
+            XmlEscape(where) + "</error>\n";
+    body += "    </testcase>\n";
+  }
   out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   out << "<testsuites name=\"flightwall audit\" tests=\"" << tests << "\" failures=\"" << failures
-      << "\">\n";
+      << "\" errors=\"" << errors << "\">\n";
   out << "  <testsuite name=\"" << XmlEscape(r.PolicyUsed().name) << "\" tests=\"" << tests
-      << "\" failures=\"" << failures << "\" errors=\"0\">\n";
+      << "\" failures=\"" << failures << "\" errors=\"" << errors << "\">\n";
   out << body;
   out << "  </testsuite>\n</testsuites>\n";
 }

@@ -182,6 +182,22 @@ PcapSource::~PcapSource() {
   }
 }
 
+std::uint64_t PcapSource::TotalBytes() const {
+  std::uint64_t total = 0;
+  for (const PcapInputInfo& in : inputs_) total += in.size_bytes;
+  return total;
+}
+
+std::uint64_t PcapSource::BytesRead() const {
+  std::uint64_t done = 0;
+  for (std::size_t i = 0; i < inputs_.size() && i < current_; ++i) done += inputs_[i].size_bytes;
+  if (current_ < handles_.size() && handles_[current_] != nullptr) {
+    const long pos = std::ftell(pcap_file(handles_[current_]));
+    if (pos > 0) done += static_cast<std::uint64_t>(pos);
+  }
+  return done;
+}
+
 bool PcapSource::Next(RawPacket* out) {
   while (current_ < handles_.size()) {
     pcap_t* handle = handles_[current_];
@@ -206,6 +222,9 @@ bool PcapSource::Next(RawPacket* out) {
       const std::string_view libpcap_says = pcap_geterr(handle);
       const bool truncated = libpcap_says.find("truncated") != std::string_view::npos;
       info.truncated = truncated;
+      info.damaged = true;
+      const long offset = std::ftell(pcap_file(handle));
+      info.damage_offset = offset > 0 ? static_cast<std::uint64_t>(offset) : 0;
       warnings_.push_back(
           info.path + ": " + (truncated ? "truncated at packet " : "read error at packet ") +
           std::to_string(info.packets + 1) + " (libpcap: " + std::string(libpcap_says) +

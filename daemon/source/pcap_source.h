@@ -40,7 +40,9 @@ struct PcapInputInfo {
   std::uint64_t packets = 0;           // packets read so far (all of them once Next() is false)
   Timestamp first_time = 0;            // 0 while no packet has been read
   Timestamp last_time = 0;
-  bool truncated = false;  // the input ended inside a record (see Warnings())
+  bool truncated = false;           // the input ended inside a record (see Warnings())
+  bool damaged = false;             // truncated, or a read error: the rest of the file was lost
+  std::uint64_t damage_offset = 0;  // byte offset where reading stopped (when damaged)
 };
 
 class PcapSource {
@@ -57,6 +59,9 @@ class PcapSource {
   bool Next(RawPacket* out);
 
   const std::vector<PcapInputInfo>& Inputs() const { return inputs_; }
+  // Bytes of all inputs, and how far reading has come (for a progress bar).
+  std::uint64_t TotalBytes() const;
+  std::uint64_t BytesRead() const;
   // Problems that ended an input early, e.g.
   // "cut.pcap: truncated at packet 12 (...)". Meant to be shown to the operator.
   const std::vector<std::string>& Warnings() const { return warnings_; }

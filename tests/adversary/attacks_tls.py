@@ -174,6 +174,35 @@ def _hand_made_exchange(ctx, name, segments, timeout=3.0):
     return report
 
 
+def tls_partial_then_ack(ctx):
+    """The ClientHello's first 400 bytes (no name in them yet: the SNI is
+    last), then bare ACKs and a window update, then a pause, then the rest
+    naming the denied host. A firewall that releases held bytes on the
+    flow's next allowed packet would let the first part through on an ACK
+    before the name was ever read."""
+    ch = tls_craft.build_client_hello(ctx.denied, total_length=512, sni_last=True)
+    assert ch.find(ctx.denied.encode()) > 400
+    conn = _raw_conn(ctx)
+    report = ctx.report("tls-partial-then-ack", [ctx.flow("tcp", conn.sport, conn.dst, 443)])
+    if not conn.connect():
+        report["result"] = dict(conn.report(), error="no SYN-ACK")
+        return report
+    conn.send_at(0, ch[:400])
+    for _ in range(3):
+        conn.send_at(400, b"", flags=0)  # a bare ACK at the stream's end
+        conn.poll(0.15)
+    conn.poll(0.5, until=lambda c: c.reset or len(c.server_data) > 0)
+    conn.send_at(400, ch[400:])
+    conn.poll(1.0, until=lambda c: c.reset or len(c.server_data) > 0)
+    data = bytes(conn.server_data)
+    report["sent"] = {"how": "400 bytes without the name, bare ACKs, then the rest",
+                      "client_hello_bytes": len(ch)}
+    report["result"] = dict(conn.report(),
+                            server_hello=len(data) > 5 and data[0] == 0x16 and data[5] == 0x02)
+    conn.close()
+    return report
+
+
 def tls_overlap(ctx, bad_checksum=False):
     """Two ClientHellos of equal length and layout, naming an allowed and the
     denied host: the allowed one's bytes, then a conflicting "retransmission"

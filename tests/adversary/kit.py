@@ -47,6 +47,7 @@ ATTACKS = {
     "tls-records-1byte": attacks_tls.tls_records_1byte,
     "tls-out-of-order": attacks_tls.tls_out_of_order,
     "tls-overlap": attacks_tls.tls_overlap,
+    "tls-partial-then-ack": attacks_tls.tls_partial_then_ack,
     "tls-overlap-badsum": attacks_tls.tls_overlap_badsum,
     "tls-malformed": attacks_tls.tls_malformed,
     "tls-too-large": attacks_tls.tls_too_large,

@@ -41,6 +41,7 @@ EXPECTED = {
     "tls-malformed": ["malformed"],
     "tls-multirecord": ["name-not-allowed"],
     "tls-tcp-1byte": ["name-not-allowed"],
+    "tls-partial-then-ack": ["name-not-allowed"],
     "tls-records-1byte": ["name-not-allowed"],
     "tls-out-of-order": ["gap"],
     "tls-overlap": ["overlap-conflict"],

@@ -74,7 +74,11 @@ expect "check: missing policy file" 2 "nothere.yaml" "$FW" check --policy "$WORK
 expect "audit: broken policy" 2 "typo.yaml:7:3" "$FW" audit --policy "$WORK/typo.yaml" "$SRC/tests/data/lab/leaky.pcap"
 expect "audit: missing capture" 2 "missing.pcap" "$FW" audit --policy "$POLICY" "$WORK/missing.pcap"
 expect "audit: not a capture" 2 "garbage.pcap.*not a pcap or pcapng" "$FW" audit --policy "$POLICY" "$WORK/garbage.pcap"
-expect "audit: truncated capture is used up to the cut, with a warning" 0 "warning: .*cut.pcap.*truncated" "$FW" audit --policy "$POLICY" "$WORK/cut.pcap"
+expect "audit: truncated capture is used up to the cut, with a warning" 3 "warning: .*cut.pcap.*truncated" "$FW" audit --policy "$POLICY" "$WORK/cut.pcap"
+expect "audit: truncated capture is inconclusive and says where" 3 "evidence problem: truncated-file: .*cut.pcap: after packet" "$FW" audit --policy "$POLICY" "$WORK/cut.pcap"
+expect "audit: --live and capture files together" 2 "excludes" "$FW" audit --policy "$POLICY" --live lo "$SRC/tests/data/lab/tiles-only.pcap"
+expect "audit: --duration needs a unit" 2 "duration|DURATION" "$FW" audit --policy "$POLICY" --live lo --duration 30
+expect "audit: --write needs --live" 2 "live" "$FW" audit --policy "$POLICY" --write "$WORK/x.pcap" "$SRC/tests/data/lab/tiles-only.pcap"
 expect "audit: unwritable report path" 2 "cannot write" "$FW" audit --policy "$POLICY" --report-json /nonexistent/dir/r.json "$SRC/tests/data/lab/tiles-only.pcap"
 expect "audit: bad --vantage" 2 "vantage" "$FW" audit --policy "$POLICY" --vantage moon "$SRC/tests/data/lab/tiles-only.pcap"
 expect "audit: no capture given" 2 "captures" "$FW" audit --policy "$POLICY"

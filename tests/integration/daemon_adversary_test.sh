@@ -144,13 +144,13 @@ attack() {
 }
 
 V4_ATTACKS=(tls-denied-sni tls-oversize tls-too-large tls-malformed tls-multirecord tls-tcp-1byte
-  tls-records-1byte tls-out-of-order tls-overlap tls-overlap-badsum tls-retransmit-after-deny
-  tls-ip-fragments tls-ech tls-no-sni-http-host opaque-on-443 http-no-host
-  http-retransmit-after-deny dns-tcp-retransmit dns-tcp-pipelined dns-icmp-quote quic-denied-sni
-  quic-unknown-version)
-V6_ATTACKS=(tls-denied-sni tls-oversize tls-tcp-1byte tls-out-of-order tls-overlap tls-ip-fragments
-  tls-ech tls-no-sni-http-host http-no-host dns-tcp-retransmit dns-icmp-quote quic-denied-sni
-  quic-unknown-version)
+  tls-partial-then-ack tls-records-1byte tls-out-of-order tls-overlap tls-overlap-badsum
+  tls-retransmit-after-deny tls-ip-fragments tls-ech tls-no-sni-http-host opaque-on-443
+  http-no-host http-retransmit-after-deny dns-tcp-retransmit dns-tcp-pipelined dns-icmp-quote
+  quic-denied-sni quic-unknown-version)
+V6_ATTACKS=(tls-denied-sni tls-oversize tls-tcp-1byte tls-partial-then-ack tls-out-of-order
+  tls-overlap tls-ip-fragments tls-ech tls-no-sni-http-host http-no-host dns-tcp-retransmit
+  dns-icmp-quote quic-denied-sni quic-unknown-version)
 # Pools are shared by both families; a pool a few entries larger than the
 # default sizes (stream buffers 256, DNS-over-TCP 32, QUIC 64) is exhausted.
 EXHAUSTION=("tls-pool-exhaustion 300" "dns-tcp-exhaustion 40" "quic-pool-exhaustion 80")

@@ -108,6 +108,8 @@ intercept:
   mode: forward
   queue: 12
   backend: iptables
+dns:
+  state_file: $work/names.bin
 events:
   path: $work/events.jsonl
 metrics:

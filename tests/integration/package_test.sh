@@ -3,7 +3,8 @@
 #  1. packaging/build-deb builds the .deb (dpkg-buildpackage -us -uc -b) and
 #     lintian reports no error;
 #  2. dpkg -i installs it: binary, conffiles, rules, unit, logrotate, man
-#     pages, completion, monitoring kit, the flightwall user, /var/log/flightwall;
+#     pages, completion, monitoring kit, the flightwall user, /var/log/flightwall,
+#     /var/lib/flightwall (dns.state_file);
 #  3. `flightwall check` accepts the installed policy, systemd-analyze
 #     verifies the installed unit, logrotate accepts its file;
 #  4. the installed binary runs the installed config and rules unchanged in a
@@ -150,6 +151,9 @@ getent passwd flightwall >/dev/null && ok "system user flightwall exists" || bad
 owner=$(stat -c '%U:%G %a' /var/log/flightwall 2>/dev/null || echo missing)
 [[ "$owner" == "flightwall:adm 2750" ]] && ok "/var/log/flightwall is $owner" ||
   bad "/var/log/flightwall is '$owner', expected 'flightwall:adm 2750'"
+owner=$(stat -c '%U:%G %a' /var/lib/flightwall 2>/dev/null || echo missing)
+[[ "$owner" == "flightwall:flightwall 750" ]] && ok "/var/lib/flightwall is $owner" ||
+  bad "/var/lib/flightwall is '$owner', expected 'flightwall:flightwall 750'"
 if grep -qE '^[[:space:]]*-?[[:space:]]*include:[[:space:]]*[^/[:space:]]' /etc/flightwall/policy.yaml; then
   bad "the installed policy has relative includes"
 fi
@@ -297,7 +301,7 @@ grep -q '^name: site-gs-17$' /etc/flightwall/policy.yaml &&
 
 # --- 6. purge ----------------------------------------------------------------------------
 dpkg --purge flightwall >"$work/purge.log" 2>&1 || { cat "$work/purge.log"; bad "purge failed"; }
-for f in /usr/sbin/flightwall /etc/flightwall /var/log/flightwall /lib/systemd/system/flightwall.service; do
+for f in /usr/sbin/flightwall /etc/flightwall /var/log/flightwall /var/lib/flightwall /lib/systemd/system/flightwall.service; do
   [[ -e "$f" ]] && bad "$f is still there after purge"
 done
 ok "purged"

@@ -13,6 +13,8 @@
 #   ProtectSystem=strict          / remounted read-only in a private mount
 #                                 namespace; ReadWritePaths= (and --rw) stay
 #                                 writable
+#   StateDirectory=NAME           /var/lib/NAME stays writable when it exists
+#                                 (systemd would create it; the .deb does)
 #   PrivateTmp=yes                fresh tmpfs on /tmp and /var/tmp
 #   ProtectHome=yes               empty read-only tmpfs on /home and /root
 #   ProcSubset=pid, ProtectProc=invisible
@@ -87,6 +89,11 @@ while read -r line; do
     [[ -d "$p" ]] && rw+=("$p")
   done
 done < <(all_values ReadWritePaths)
+while read -r line; do
+  for p in $line; do
+    [[ -d "/var/lib/$p" ]] && rw+=("/var/lib/$p")
+  done
+done < <(all_values StateDirectory)
 
 setpriv_args=(--reuid "$user" --regid "$group" --init-groups)
 setpriv_args+=(--inh-caps "-all${ambient:+,$ambient}")

@@ -65,6 +65,7 @@ expect AmbientCapabilities "CAP_NET_ADMIN CAP_NET_RAW"
 expect RestrictAddressFamilies "AF_NETLINK AF_INET AF_INET6 AF_UNIX"
 expect ReadWritePaths /var/log/flightwall
 expect StateDirectory flightwall
+expect RuntimeDirectory flightwall
 [[ -n "$(value WatchdogSec)" ]] && ok "WatchdogSec=$(value WatchdogSec)" || bad "no WatchdogSec"
 [[ "$(value ExecReload)" == *"-HUP"*'$MAINPID'* ]] && ok "ExecReload sends SIGHUP" ||
   bad "ExecReload does not send SIGHUP to \$MAINPID"
@@ -115,9 +116,9 @@ cleanup() {
 trap cleanup EXIT
 ip netns add "$ns"
 ip -n "$ns" link set lo up
-mkdir -p "$work/log"
+mkdir -p "$work/log" "$work/run"
 chmod 0755 "$work"
-chown nobody "$work/log"
+chown nobody "$work/log" "$work/run"
 # PrivateTmp hides /tmp and /var/tmp inside the sandbox, and the checkout may
 # live there (CI clones anywhere): run a copy of the binary and the rules.
 install -m 0755 "$bin" "$work/flightwall"
@@ -130,16 +131,20 @@ intercept:
   mode: forward
   queue: 11
   backend: iptables
+dns:
+  state_file: $work/log/names.bin
 events:
   path: $work/log/events.jsonl
 metrics:
   listen: 127.0.0.1:9714
+control:
+  socket: $work/run/control.sock
 EOF
 chmod 0644 "$work/flightwall.yaml"
 
 mkfifo "$work/out"
 ip netns exec "$ns" timeout --foreground 120 "$here/systemd_sandbox.sh" --unit "$unit" --user nobody \
-  --rw "$work/log" -- "$bin" run --config "$work/flightwall.yaml" \
+  --rw "$work/log" --rw "$work/run" -- "$bin" run --config "$work/flightwall.yaml" \
   >"$work/out" 2>"$work/err" &
 pid=$!
 exec 3<"$work/out"
@@ -158,6 +163,11 @@ grep -q 'warning: no fail-fast replies' "$work/err" &&
 
 metrics=$(ip netns exec "$ns" curl -sf --max-time 5 http://127.0.0.1:9714/metrics || true)
 grep -q '^flightwall_build_info' <<<"$metrics" && ok "metrics are served" || bad "no metrics"
+
+# $work/run stands in for RuntimeDirectory=flightwall (writable, owned by the user).
+"$bin" status --socket "$work/run/control.sock" >"$work/status" 2>&1 &&
+  ok "flightwall status answers from the sandboxed daemon's control socket" ||
+  { cat "$work/status" "$work/err"; bad "flightwall status failed under the sandbox"; }
 
 kill -HUP "$pid"
 reloaded=""
@@ -184,4 +194,6 @@ else
 fi
 [[ -f "$work/log/events.jsonl" ]] && ok "event log created in the writable log directory" ||
   bad "no event log at $work/log/events.jsonl"
+[[ ! -e "$work/run/control.sock" ]] && ok "control socket removed on SIGTERM" ||
+  bad "control socket left at $work/run/control.sock"
 exit "$fail"

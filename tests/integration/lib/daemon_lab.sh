@@ -131,7 +131,7 @@ dl_wait() {
 }
 
 dl_listening() { # NS PROTO(t|u) ADDR:PORT
-  ip netns exec "$1" ss -Hln"$2" | awk '{print $4}' | grep -qxF "$3"
+  ip netns exec "$1" ss -Hln"$2" | awk '{print $4}' | grep -cxF "$3" >/dev/null
 }
 
 _dl_make_namespaces() {
@@ -380,6 +380,11 @@ DL_OSM_RULE='  - name: openstreetmap-tiles
 dl_write_config() {
   local file="$1" policy="$2" on_failure="$3" inspect="${4:-decisions}" queue="${5:-0}"
   local extra="${6:-}"
+  # Each lab daemon answers `flightwall status` on its own socket, never on
+  # the machine's /run/flightwall/control.sock.
+  local control="control:
+  socket: $DL_DIR/control.sock"
+  [[ "$extra" == *"control:"* ]] && control=""
   cat >"$file" <<EOF
 policy: $policy
 intercept:
@@ -390,10 +395,12 @@ intercept:
   inspect: $inspect
 dns:
   refuse_with: refused
+  state_file: $DL_DIR/names.bin
 events:
   path: $DL_DIR/events.jsonl
 metrics:
   listen: 127.0.0.1:9714
+$control
 $extra
 EOF
 }
@@ -511,8 +518,12 @@ dl_count() { tcpdump -r "$1" -n "$2" 2>/dev/null | wc -l; }
 DL_TCP_PAYLOAD='((ip and tcp and (ip[2:2] - ((ip[0]&0xf)<<2) - ((tcp[12]&0xf0)>>2)) > 0) or (ip6 and tcp and (ip6[4:2] - ((ip6[40+12]&0xf0)>>2)) > 0))'
 
 # dl_rules_present: the daemon's chains exist in the gateway's mangle table.
-dl_rules_present() { dl_g iptables-save -t mangle 2>/dev/null | grep -q '^:FLIGHTWALL_APP '; }
-dl_rules_jump_present() { dl_g iptables-save -t mangle 2>/dev/null | grep -q -- '-A FORWARD -j FLIGHTWALL$'; }
+# grep -c reads all of its input: with grep -q the writer could die of
+# SIGPIPE and, under pipefail, a present rule would read as absent.
+dl_rules_present() { dl_g iptables-save -t mangle 2>/dev/null | grep -c '^:FLIGHTWALL_APP ' >/dev/null; }
+dl_rules_jump_present() {
+  dl_g iptables-save -t mangle 2>/dev/null | grep -c -- '-A FORWARD -j FLIGHTWALL$' >/dev/null
+}
 
 _dl_alive() {
   local s

@@ -228,7 +228,26 @@ TEST_F(PcapSourceTest, TruncatedLastRecordIsAWarningNotACrash) {
   EXPECT_NE(source->Warnings()[0].find(cut + ": truncated at packet 3"), std::string::npos)
       << source->Warnings()[0];
   EXPECT_TRUE(source->Inputs()[0].truncated);
+  EXPECT_TRUE(source->Inputs()[0].damaged);
+  EXPECT_GT(source->Inputs()[0].damage_offset, 0u);
+  EXPECT_LE(source->Inputs()[0].damage_offset, bytes.size());
+  EXPECT_FALSE(source->Inputs()[1].damaged);
   EXPECT_EQ(source->Inputs()[0].packets, 2u);
+}
+
+TEST_F(PcapSourceTest, CountsBytesReadForAProgressBar) {
+  const Bytes first = Pcap(1, {{1, 0, kFrameA}, {2, 0, kFrameB}});
+  const Bytes second = Pcap(1, {{3, 0, kFrameA}});
+  auto source = PcapSource::Open({Write("a.pcap", first), Write("b.pcap", second)}, nullptr);
+  ASSERT_NE(source, nullptr);
+  EXPECT_EQ(source->TotalBytes(), first.size() + second.size());
+  RawPacket raw;
+  std::uint64_t last = 0;
+  while (source->Next(&raw)) {
+    EXPECT_GE(source->BytesRead(), last);
+    last = source->BytesRead();
+  }
+  EXPECT_EQ(source->BytesRead(), first.size() + second.size());
 }
 
 TEST_F(PcapSourceTest, ErrorsNameTheFileAndSayWhatToDo) {
