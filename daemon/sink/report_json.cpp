@@ -1,5 +1,8 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <ostream>
+#include <string>
+#include <vector>
 
 #include "common/time_format.h"
 #include "sink/report_writers.h"
@@ -33,6 +36,24 @@ Json FindingJson(const Finding& f) {
     j["evidence"]["delivery_time"] = FormatTime(f.evidence_time);
   }
   return j;
+}
+
+// `,\n  "name": [ ... ]` with each finding indented as the whole dump is.
+void WriteFindings(std::ostream& out, const char* name, const std::vector<const Finding*>& sorted,
+                   bool leaks_only) {
+  out << ",\n  \"" << name << "\": [";
+  bool first = true;
+  for (const Finding* f : sorted) {
+    if (leaks_only && !f->leaked) continue;
+    const std::string one = FindingJson(*f).dump(2, ' ', false, Json::error_handler_t::replace);
+    out << (first ? "\n    " : ",\n    ");
+    for (const char c : one) {
+      out << c;
+      if (c == '\n') out << "    ";
+    }
+    first = false;
+  }
+  out << (first ? "]" : "\n  ]");
 }
 
 }  // namespace
@@ -105,19 +126,18 @@ void WriteReportJson(const AuditReport& r, std::ostream& out) {
   std::stable_sort(sorted.begin(), sorted.end(), [](const Finding* a, const Finding* b) {
     return a->first_packet < b->first_packet;
   });
-  Json attempts = Json::array();
-  Json leaks = Json::array();
-  for (const Finding* f : sorted) {
-    attempts.push_back(FindingJson(*f));
-    if (f->leaked) leaks.push_back(FindingJson(*f));
-  }
-  // Bounded lists: summary.attempts / summary.leaks count all of them.
-  j["attempts"] = attempts;
-  j["leaks"] = leaks;
   j["attempts_unlisted"] = r.UnlistedAttempts();
   j["counters"] = r.Counters();
   // Names from DNS tunnels are arbitrary bytes: invalid UTF-8 becomes U+FFFD.
-  out << j.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
+  std::string head = j.dump(2, ' ', false, Json::error_handler_t::replace);
+  head.resize(head.size() - 2);  // "\n}": the two lists follow
+  out << head;
+  // The lists are written one finding at a time: a whole JSON tree of
+  // thousands of findings would cost tens of MB (bounded lists: summary
+  // counts all of them).
+  WriteFindings(out, "attempts", sorted, false);
+  WriteFindings(out, "leaks", sorted, true);
+  out << "\n}\n";
 }
 
 }  // namespace flightwall
