@@ -181,6 +181,17 @@ void PrintSummary(const Json& j, const std::string& path) {
                    << Num(q, "enobufs") << "), " << Num(q, "waiting") << " waiting\n";
     }
   }
+  const Json& pools = section("inspection_pools");
+  if (!pools.empty()) {
+    std::ostream& o = row("inspection");
+    const char* sep = "";
+    for (const auto& [name, p] : pools.items()) {
+      o << sep << name << " " << Num(p, "in_use") << "/" << Num(p, "slots") << " ("
+        << Num(p, "exhausted") << " denied full)";
+      sep = ", ";
+    }
+    o << "\n";
+  }
   row("workers") << Num(workers, "count") << " (" << Num(workers, "stalled") << " stalled)\n";
   if (events.value("enabled", false)) {
     const std::string head = Str(events, "chain_head");

@@ -118,6 +118,16 @@ void Engine::Impl::SettleDecision(Flow& f, PacketOutcome* out) {
         f.inspection != Inspection::kPending && f.judged_acked && f.http_requests == 0 && !f.is_dns;
   }
   if (f.verdict == Verdict::kDeny || !stream || settled) f.decision_final = true;
+  // A denied TLS/QUIC flow whose name was read has nothing left to read,
+  // and its server never acknowledges the bytes (they are dropped): its
+  // slot goes now, not at its idle timeout, or denied connections would
+  // starve allowed ones of inspection room. Denied flows still being read
+  // for evidence (the name of a flow denied at its SYN, later HTTP
+  // requests, DNS answers) keep theirs until a newcomer needs it (Reclaim).
+  if (f.verdict == Verdict::kDeny && f.inspection != Inspection::kPending && f.http_requests == 0 &&
+      !out->is_dns) {
+    ReleaseNameSlots(f);
+  }
   // Allowed QUIC stays queued: a new connection on the same 5-tuple must
   // have its ClientHello read too (RecheckQuic).
   const bool keep_queued = f.verdict != Verdict::kDeny && f.name_source == NameSource::kQuicSni;
@@ -540,6 +550,17 @@ void Engine::Finish() { impl_->Finish(); }
 const EngineStats& Engine::Stats() const { return impl_->stats; }
 const DecoderStats& Engine::DecodeStats() const { return impl_->decoder.Stats(); }
 std::size_t Engine::ActiveFlows() const { return impl_->flows.Size(); }
+
+PoolUsage Engine::Pools() const {
+  const auto use = [](const SlotOwners& o, std::uint64_t exhausted) {
+    return PoolUse{static_cast<std::uint64_t>(std::count(o.used.begin(), o.used.end(), true)),
+                   o.used.size(), exhausted};
+  };
+  const EngineStats& s = impl_->stats;
+  return {use(impl_->stream_owners, s.stream_buffer_exhausted),
+          use(impl_->quic_owners, s.quic_parser_exhausted),
+          use(impl_->dns_tcp_owners, s.dns_tcp_exhausted)};
+}
 std::size_t Engine::NamedAddresses() const { return impl_->names->Addresses(); }
 
 }  // namespace flightwall

@@ -17,6 +17,7 @@
 #include "decode/packet_decoder.h"
 #include "engine/event_sink.h"
 #include "engine/name_confirmer.h"
+#include "engine/pool_usage.h"
 #include "flow/flow.h"
 #include "flow/shared_name_cache.h"
 #include "policy/policy.h"
@@ -166,6 +167,7 @@ class Engine {
   const DecoderStats& DecodeStats() const;
   std::size_t ActiveFlows() const;
   std::size_t NamedAddresses() const;
+  PoolUsage Pools() const;
 
  private:
   struct Impl;

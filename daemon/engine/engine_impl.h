@@ -109,6 +109,9 @@ struct Engine::Impl {
   template <typename Pool>
   bool Reclaim(Pool& pool, SlotOwners& owners, std::uint32_t Flow::*slot_of);
   void ReleaseSlots(Flow& f);
+  // The slots that hold bytes for reading a name (ClientHello, QUIC); not
+  // the DNS-over-TCP reassemblers.
+  void ReleaseNameSlots(Flow& f);
 
   // engine_dns.cpp
   void HandleDnsPayload(Flow& f, bool to_server, std::span<const std::uint8_t> message, bool tcp);

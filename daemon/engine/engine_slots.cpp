@@ -32,9 +32,13 @@ std::uint32_t TakeSlot(Pool& pool, SlotOwners& owners, const Flow& f, Timestamp 
 }  // namespace
 
 void Engine::Impl::ReleaseSlots(Flow& f) {
+  ReleaseNameSlots(f);
+  FreeSlot(dns_tcp, dns_tcp_owners, &f.dns_tcp_slot);
+}
+
+void Engine::Impl::ReleaseNameSlots(Flow& f) {
   FreeSlot(streams, stream_owners, &f.stream_slot);
   FreeSlot(quic, quic_owners, &f.quic_slot);
-  FreeSlot(dns_tcp, dns_tcp_owners, &f.dns_tcp_slot);
 }
 
 template <typename Pool>
@@ -45,6 +49,9 @@ bool Engine::Impl::Reclaim(Pool& pool, SlotOwners& owners, std::uint32_t Flow::*
     const bool stale = o == nullptr || o->*slot_of != s;
     const bool stalled = !stale && o->inspection == Inspection::kPending &&
                          pkt.time - owners.since[s] > timeouts.inspection;
+    // A denied flow's verdict is final; what its slot still holds (a DNS
+    // stream's answers) is evidence, not a decision, and yields to a newcomer.
+    const bool denied = !stale && o->app >= 0 && o->verdict == Verdict::kDeny;
     // An HTTP or DNS connection between requests holds no bytes: its slot
     // can go and come back with its next request.
     bool idle = false;
@@ -52,9 +59,9 @@ bool Engine::Impl::Reclaim(Pool& pool, SlotOwners& owners, std::uint32_t Flow::*
       idle = !stale && o->inspection != Inspection::kPending && !o->http_awaiting &&
              pool.Data(s).empty();
     }
-    if (!stale && !stalled && !idle) continue;
+    if (!stale && !stalled && !idle && !denied) continue;
     ++stats.slots_reclaimed;
-    if (stalled) {
+    if (stalled && !denied) {
       SetInspection(*o, Inspection::kGap);  // its bytes never came; frees its slots
     } else {
       std::uint32_t slot = s;

@@ -37,6 +37,10 @@ struct Enforcer::Counters {
   std::atomic<std::uint64_t> accepted{0}, dropped{0}, held{0}, held_expired{0}, held_evicted{0},
       resets_sent{0}, unreachables_sent{0}, dns_refusals_sent{0}, inject_failures{0},
       malformed_dropped{0}, segments_refused{0}, held_acked{0}, active_flows{0}, flows_evicted{0};
+  // Per inspection pool: slots in use, capacity, newcomers denied for want
+  // of one (as of the last tick).
+  std::array<std::atomic<std::uint64_t>, kInspectionPools> pool_in_use{}, pool_capacity{},
+      pool_exhausted{};
 };
 
 struct Enforcer::Worker {
@@ -278,6 +282,12 @@ void Enforcer::Tick(std::uint16_t worker, Timestamp now, Timestamp monotonic_now
   }
   w.stats.active_flows.store(w.engine.ActiveFlows(), kRelaxed);
   w.stats.flows_evicted.store(w.engine.Stats().flows_evicted, kRelaxed);
+  const PoolUsage pools = w.engine.Pools();
+  for (std::size_t i = 0; i < kInspectionPools; ++i) {
+    w.stats.pool_in_use[i].store(pools[i].in_use, kRelaxed);
+    w.stats.pool_capacity[i].store(pools[i].capacity, kRelaxed);
+    w.stats.pool_exhausted[i].store(pools[i].exhausted, kRelaxed);
+  }
 }
 
 void Enforcer::Drain(std::uint16_t worker) {
@@ -308,6 +318,18 @@ EnforcerStats Enforcer::Stats() const {
     s.held_acked += c.held_acked.load(kRelaxed);
   }
   return s;
+}
+
+PoolUsage Enforcer::Pools() const {
+  PoolUsage sum{};
+  for (const auto& w : workers_) {
+    for (std::size_t i = 0; i < kInspectionPools; ++i) {
+      sum[i].in_use += w->stats.pool_in_use[i].load(kRelaxed);
+      sum[i].capacity += w->stats.pool_capacity[i].load(kRelaxed);
+      sum[i].exhausted += w->stats.pool_exhausted[i].load(kRelaxed);
+    }
+  }
+  return sum;
 }
 
 std::uint64_t Enforcer::ActiveFlows() const {

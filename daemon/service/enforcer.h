@@ -124,6 +124,7 @@ class Enforcer {
 
   EnforcerStats Stats() const;
   std::uint64_t ActiveFlows() const;  // over all workers, as of their last tick
+  PoolUsage Pools() const;            // over all workers, as of their last tick
   std::uint64_t NamedAddresses() const;
   // The shared DNS name cache (saved and restored by the daemon: service/
   // name_cache_store.h). Thread-safe like SharedNameCache.

@@ -212,6 +212,7 @@ void DaemonSinks::Update(Enforcer& enforcer, const std::vector<const NfqueueSour
   impl_->metrics->SetActiveFlows(enforcer.ActiveFlows());
   impl_->metrics->SetCachedNames(enforcer.NamedAddresses());
   impl_->metrics->SetEvictions(enforcer.FlowsEvicted(), enforcer.NameEvictions());
+  impl_->metrics->SetPools(enforcer.Pools());
   const std::uint64_t now_ms = SteadyMs();
   if (impl_->queue_losses.size() < sources.size()) impl_->queue_losses.resize(sources.size());
   for (std::size_t i = 0; i < sources.size(); ++i) {

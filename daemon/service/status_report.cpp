@@ -71,6 +71,14 @@ nlohmann::ordered_json StatusJson(const StatusSnapshot& s) {
   j["queues"] = queues;
   j["workers"] = Json{{"count", s.workers}, {"stalled", s.stalled_workers}};
   j["flows"] = Json{{"active", s.flows_active}, {"named_addresses", s.named_addresses}};
+  Json pools = Json::object();
+  for (std::size_t i = 0; i < kInspectionPools; ++i) {
+    pools[InspectionPoolName(static_cast<InspectionPool>(i))] =
+        Json{{"in_use", s.pools[i].in_use},
+             {"slots", s.pools[i].capacity},
+             {"exhausted", s.pools[i].exhausted}};
+  }
+  j["inspection_pools"] = pools;
   j["packets"] = Json{{"accepted", s.accepted},
                       {"dropped", s.dropped},
                       {"held", s.held},
@@ -135,6 +143,7 @@ StatusSnapshot CollectStatus(const DaemonConfig& config, const Policy& policy,
   s.workers = enforcer.Workers();
   s.flows_active = enforcer.ActiveFlows();
   s.named_addresses = enforcer.NamedAddresses();
+  s.pools = enforcer.Pools();
   const EnforcerStats e = enforcer.Stats();
   s.accepted = e.accepted;
   s.dropped = e.dropped;

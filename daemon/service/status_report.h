@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "common/timestamp.h"
+#include "engine/pool_usage.h"
 #include "sink/recent_denials.h"
 
 namespace flightwall {
@@ -63,6 +64,7 @@ struct StatusSnapshot {
   std::uint64_t stalled_workers = 0;  // not turned for 5 s
   std::uint64_t flows_active = 0;
   std::uint64_t named_addresses = 0;
+  PoolUsage pools{};  // inspection slots in use / configured / exhausted
   std::uint64_t accepted = 0;
   std::uint64_t dropped = 0;
   std::uint64_t held = 0;  // packets held for their name since the start

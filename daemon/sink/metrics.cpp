@@ -68,6 +68,9 @@ struct Metrics::Families {
   prometheus::Family<prometheus::Gauge>& chain_seq;
   prometheus::Family<prometheus::Gauge>& chain_head;
   prometheus::Family<prometheus::Counter>& names_restored;
+  prometheus::Family<prometheus::Gauge>& pool_in_use;
+  prometheus::Family<prometheus::Gauge>& pool_capacity;
+  prometheus::Family<prometheus::Counter>& pool_exhausted;
 };
 
 struct Metrics::QueueCounters {
@@ -159,6 +162,18 @@ Metrics::Metrics(const Policy& policy) : registry_(std::make_shared<prometheus::
           .Help("DNS names read back from dns.state_file at start, by result (file_ignored "
                 "counts whole files rejected as corrupt or foreign)")
           .Register(r),
+      BuildGauge()
+          .Name("flightwall_inspection_slots_in_use")
+          .Help("Inspection pool slots holding a flow's bytes while its name is read, by pool")
+          .Register(r),
+      BuildGauge()
+          .Name("flightwall_inspection_slots")
+          .Help("Inspection pool slots configured (limits.*), by pool, over all workers")
+          .Register(r),
+      BuildCounter()
+          .Name("flightwall_inspection_pool_exhausted_total")
+          .Help("Flows denied because their inspection pool had no free slot, by pool")
+          .Register(r),
   });
   Families& f = *families_;
   int reasons = 0;
@@ -184,6 +199,12 @@ Metrics::Metrics(const Policy& policy) : registry_(std::make_shared<prometheus::
   int restored_result = 0;
   for (const char* result : {"restored", "expired", "untrusted", "future", "file_ignored"}) {
     names_restored_[restored_result++] = &f.names_restored.Add({{"result", result}});
+  }
+  for (std::size_t i = 0; i < kInspectionPools; ++i) {
+    const prometheus::Labels pool{{"pool", InspectionPoolName(static_cast<InspectionPool>(i))}};
+    pools_[i].in_use = &f.pool_in_use.Add(pool);
+    pools_[i].capacity = &f.pool_capacity.Add(pool);
+    pools_[i].exhausted = &f.pool_exhausted.Add(pool);
   }
   names_cached_ = &f.names_cached.Add({});
   flows_active_ = &f.flows_active.Add({});
@@ -411,6 +432,15 @@ void Metrics::SetEvictions(std::uint64_t flows, std::uint64_t names) {
   std::lock_guard<std::mutex> lock(mutex_);
   AddDelta(flows_evicted_, &flows_evicted_last_, flows);
   AddDelta(names_evicted_, &names_evicted_last_, names);
+}
+
+void Metrics::SetPools(const PoolUsage& pools) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (std::size_t i = 0; i < kInspectionPools; ++i) {
+    pools_[i].in_use->Set(static_cast<double>(pools[i].in_use));
+    pools_[i].capacity->Set(static_cast<double>(pools[i].capacity));
+    AddDelta(pools_[i].exhausted, &pools_[i].exhausted_last, pools[i].exhausted);
+  }
 }
 
 void Metrics::SetEventChainHead(std::uint64_t seq, const std::string& hash) {

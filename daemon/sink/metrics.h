@@ -21,6 +21,10 @@
 //   events_lost_total                  event-log lines not written
 //   flows_evicted_total                flows dropped from a full flow table
 //   names_evicted_total                addresses dropped from a full name cache
+//   inspection_slots_in_use{pool}      slots holding bytes whose name is being
+//   inspection_slots{pool}             read, of how many (pool = stream |
+//   inspection_pool_exhausted_total{pool}  quic | dns_tcp); flows denied for
+//                                      want of a slot
 //   event_chain_seq                    seq of the event log's last line (gauge)
 //   event_chain_head_info{head}        always 1; head = first 8 hex digits of
 //                                      that line's hash (one series, replaced)
@@ -36,6 +40,7 @@
 // CountDnsQuestion) with the names of the policy they were decided under.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <iterator>
@@ -46,6 +51,7 @@
 #include <vector>
 
 #include "engine/event_sink.h"
+#include "engine/pool_usage.h"
 #include "policy/policy.h"
 #include "source/nfqueue_source.h"
 
@@ -130,6 +136,8 @@ class Metrics : public EventSink {
   void SetEventLogLost(std::uint64_t n);
   // Cumulative evictions from the flow tables and the name cache.
   void SetEvictions(std::uint64_t flows, std::uint64_t names);
+  // The inspection pools over all workers (Enforcer::Pools()).
+  void SetPools(const PoolUsage& pools);
   // The event chain's head (EventLogFile::Head()), so a scrape stored away
   // from this host can be checked with verify-log --expect-seq/--expect-head.
   void SetEventChainHead(std::uint64_t seq, const std::string& hash);
@@ -166,6 +174,13 @@ class Metrics : public EventSink {
   prometheus::Gauge* flows_active_ = nullptr;
   prometheus::Counter* events_lost_ = nullptr;
   prometheus::Gauge* chain_seq_ = nullptr;
+  struct PoolSeries {
+    prometheus::Gauge* in_use = nullptr;
+    prometheus::Gauge* capacity = nullptr;
+    prometheus::Counter* exhausted = nullptr;
+    std::uint64_t exhausted_last = 0;
+  };
+  std::array<PoolSeries, kInspectionPools> pools_{};
 
   mutable std::mutex mutex_;             // guards everything below
   std::vector<std::string> categories_;  // by catalog index

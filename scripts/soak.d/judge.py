@@ -42,7 +42,7 @@ def num(v):
 
 
 def col(rows, name):
-    return [x for x in (num(r[name]) for r in rows) if x is not None]
+    return [x for x in (num(r.get(name)) for r in rows) if x is not None]
 
 
 def judge(rows, run):
@@ -109,6 +109,13 @@ def judge(rows, run):
     check("flow-table fill (%)", max(fill or [0]) < FLOW_FILL_MAX_PCT,
           "peak %.2f (%d flows)" % (max(fill or [0]), max(col(rows, "flows_active") or [0])),
           "< %.0f" % FLOW_FILL_MAX_PCT)
+    # No attack in the soak exhausts a pool on purpose (daemon_adversary_test
+    # does): a newcomer denied for want of a slot means slots leak (denied
+    # flows once kept theirs for an hour and starved allowed fetches).
+    exhausted = max(col(rows, "pool_exhausted") or [0])
+    check("inspection pools never full (flows denied pool-exhausted)", exhausted == 0,
+          "%d; stream slots in use peak %d" % (exhausted, max(col(rows, "stream_slots_in_use") or [0])),
+          "0")
     last = rows[-1]
     ok, fail = num(last["allowed_ok"]) or 0, num(last["allowed_fail"]) or 0
     rate = ok / (ok + fail) if ok + fail else 0.0

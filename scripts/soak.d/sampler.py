@@ -33,7 +33,8 @@ COUNTERS = ["allowed_ok", "allowed_fail", "denied_blocked", "denied_leaked",
 COLUMNS = (["t", "phase", "alive", "rss_kib", "fds", "threads", "flows_active", "flow_fill_pct",
             "names_cached", "held", "latency_us", "accepted_per_s", "dropped_per_s",
             "events_lost", "reloads_ok", "reloads_failed", "kernel_queue_dropped",
-            "kernel_user_dropped", "metrics_ok"] + COUNTERS)
+            "kernel_user_dropped", "metrics_ok", "stream_slots_in_use", "pool_exhausted"]
+           + COUNTERS)
 
 LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)')
 
@@ -153,7 +154,11 @@ def main(argv):
                    int(metric(m, "flightwall_policy_reloads_total", '{result="ok"}')) if m else "",
                    int(metric(m, "flightwall_policy_reloads_total", '{result="failed"}'))
                    if m else "",
-                   qdrop, udrop, int(m is not None)]
+                   qdrop, udrop, int(m is not None),
+                   int(metric(m, "flightwall_inspection_slots_in_use", '{pool="stream"}'))
+                   if m else "",
+                   int(sum(v for (n, _), v in m.items()
+                           if n == "flightwall_inspection_pool_exhausted_total")) if m else ""]
             row += [counter(args.counts, c) for c in COUNTERS]
             w.writerow(row)
             f.flush()

@@ -364,6 +364,23 @@ def tls_pool_exhaustion(ctx):
     return report
 
 
+def tls_denied_flood(ctx):
+    """Connections that each send a whole ClientHello naming the denied host
+    and are reset by the firewall, so their end is never seen: decided
+    flows, yet each once kept its inspection slot until its idle timeout
+    (an hour), and a burst of them had every allowed newcomer denied
+    pool-exhausted. Then an HTTPS upload naming the denied host on one more
+    connection, which must be judged by its name."""
+    hello = tls_craft.build_client_hello(ctx.denied)
+    socks, connected = hold_partial(ctx, ctx.shared, 443, hello, ctx.holders)
+    report = _kernel_tls(ctx, "tls-denied-flood", ctx.denied, ctx.denied, index=0)
+    report["sent"].update({"holders": ctx.holders, "holders_connected": connected,
+                           "holder_bytes": len(hello)})
+    report["holders"] = [ctx.flow("tcp", ctx.kport(1), ctx.shared, 443, last=ctx.kport(ctx.holders))]
+    release(socks)
+    return report
+
+
 def http_no_host(ctx):
     """Plain HTTP to the shared address without a Host header."""
     sport = ctx.kport(0)

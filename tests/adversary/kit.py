@@ -57,6 +57,7 @@ ATTACKS = {
     "tls-ech": attacks_tls.tls_ech,
     "tls-no-sni-http-host": attacks_tls.tls_no_sni_http_host,
     "tls-pool-exhaustion": attacks_tls.tls_pool_exhaustion,
+    "tls-denied-flood": attacks_tls.tls_denied_flood,
     "http-no-host": attacks_tls.http_no_host,
     "http-retransmit-after-deny": attacks_tls.http_retransmit_after_deny,
     "dns-tcp-retransmit": attacks_dns.dns_tcp_retransmit,

@@ -272,6 +272,15 @@ if [[ -z "${ADV_ONLY:-}" ]]; then
     check "metrics: flightwall_inspection_incomplete_total{reason=\"$r\"} = ${n:-missing} > 0" \
       test "${n:-0}" -gt 0
   done
+  # ... and each exhausted pool by name, with its size.
+  for p in stream dns_tcp quic; do
+    n=$(dl_metric "flightwall_inspection_pool_exhausted_total{pool=\"$p\"}")
+    check "metrics: flightwall_inspection_pool_exhausted_total{pool=\"$p\"} = ${n:-missing} > 0" \
+      test "${n:-0}" -gt 0
+  done
+  n=$(dl_metric 'flightwall_inspection_slots{pool="stream"}')
+  check "metrics: flightwall_inspection_slots{pool=\"stream\"} = ${n:-missing} (limits.stream_buffers)" \
+    test "${n:-0}" -eq 256
 fi
 
 # --- exhaustion again with small pools (when the daemon has limits:) --------
@@ -292,7 +301,10 @@ limits_phase() {
   fi
   check "small pools: the client resolves the allowed tile name" prime
   local a name holders
-  for a in "tls-pool-exhaustion 24" "dns-tcp-exhaustion 24" "quic-pool-exhaustion 24"; do
+  # tls-denied-flood: 40 denied connections the firewall reset (their end
+  # unseen) must not keep 24 slots busy.
+  for a in "tls-denied-flood 40" "tls-pool-exhaustion 24" "dns-tcp-exhaustion 24" \
+    "quic-pool-exhaustion 24"; do
     read -r name holders <<<"$a"
     attack "$name" 4 "$holders" small-pools
   done

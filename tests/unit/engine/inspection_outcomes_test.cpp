@@ -290,6 +290,39 @@ TEST_F(InspectionOutcomesTest, ExhaustedPoolDeniesTheNewcomerAndEvictsNobody) {
   EXPECT_EQ(first.flow->inspection, Inspection::kComplete);
 }
 
+// Denied flows whose bytes the server never acknowledges (they were dropped)
+// lived for the TCP idle timeout: an app that opened denied connections
+// filled the pool and every allowed newcomer on that queue was denied
+// pool-exhausted (seen in scripts/soak). A deny is final: a denied flow's
+// slot goes once its name was read, and yields to a newcomer before that.
+TEST_F(InspectionOutcomesTest, DeniedFlowsGiveTheirSlotBack) {
+  EngineLimits limits;
+  limits.stream_buffers = 2;
+  Make(limits);
+  Syn(50040);
+  EXPECT_EQ(Data(50040, 0, Hello("sdk.analytics.example")).reason, Reason::kNameNotAllowed);
+  const std::string_view head = "POST / HTTP/1.1\r\nHost: sdk.analytics.example\r\n\r\n";
+  const Bytes upload(head.begin(), head.end());
+  Syn(50041, 80);
+  EXPECT_EQ(Data(50041, 0, upload, 80).reason, Reason::kNameNotAllowed);
+  // More from the denied flows (no server ACK ever comes): the HTTP one is
+  // still read for evidence, the TLS one has nothing left to read.
+  EXPECT_EQ(Data(50041, upload.size(), upload, 80).verdict, Verdict::kDeny);
+  EXPECT_EQ(Data(50040, 5000, Bytes(100, 0x17)).verdict, Verdict::kDeny);
+  // Both allowed newcomers get a slot: the one the TLS flow gave back and
+  // the denied HTTP flow's, which yields.
+  for (std::uint16_t port : {50042, 50043}) {
+    Syn(port);
+    const auto out = Data(port, 0, Hello("api.mapbox.com"));
+    EXPECT_EQ(out.verdict, Verdict::kAllow) << port;
+    EXPECT_EQ(out.flow->inspection, Inspection::kComplete) << port;
+  }
+  EXPECT_EQ(engine_->Stats().stream_buffer_exhausted, 0u);
+  // The pool is now full of inspections in progress, not of denied flows.
+  Syn(50044);
+  EXPECT_EQ(Data(50044, 0, Slice(Hello("api.mapbox.com"), 0, 10)).reason, Reason::kPoolExhausted);
+}
+
 TEST_F(InspectionOutcomesTest, StalledInspectionsAreTakenBackWhenThePoolIsFull) {
   EngineLimits limits;
   limits.stream_buffers = 1;
