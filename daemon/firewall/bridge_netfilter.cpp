@@ -169,6 +169,14 @@ bool BridgeNetfilter::Check(const RulePlan& plan, std::vector<std::string>* note
            "(install a full iptables; the kernel needs xt_physdev)";
     return false;
   }
+  std::string joined;
+  for (const std::string& port : ports) joined += (joined.empty() ? "" : ", ") + port;
+  std::string note = prefix + "traffic bridged from " + joined + " on " + bridge;
+  note += " is governed; fail-fast replies (RST, ICMP, DNS refusal) reach the tablet only if ";
+  note += "this host has an address on " + bridge;
+  note += " in the tablet's subnet; without one, refused packets are still dropped and the ";
+  note += "app waits for its timeout";
+  notes->push_back(std::move(note));
   return true;
 }
 

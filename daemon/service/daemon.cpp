@@ -161,17 +161,6 @@ bool InstallRules(FirewallBackend* backend, BridgeNetfilter* bridge, const Loade
     return false;
   }
   for (const auto& n : notes) Log(n);
-  if (bridged) {
-    std::string ports;
-    for (const auto& p : BridgePorts(plan)) ports += (ports.empty() ? "" : ", ") + p;
-    const std::string& br = plan.settings.bridge;
-    std::string line = "bridge mode: traffic bridged from " + ports + " on " + br;
-    line += " is governed; fail-fast replies (RST, ICMP, DNS refusal) reach the tablet only if ";
-    line += "this host has an address on " + br;
-    line += " in the tablet's subnet; without one, refused packets are still dropped and the ";
-    line += "app waits for its timeout";
-    Log(line);
-  }
   return true;
 }
 
@@ -276,20 +265,12 @@ int RunDaemon(const std::string& config_path) {
   // `flightwall status`: the main loop publishes, the socket's thread answers.
   StatusBoard status;
   const Timestamp started_at = ClockNow(CLOCK_REALTIME);
-  std::uint64_t reloads_ok = 0;
-  std::uint64_t reloads_failed = 0;
-  std::string last_reload;
-  Timestamp last_reload_at = 0;
   auto publish_status = [&](std::uint64_t stalled) {
     StatusSnapshot snap = CollectStatus(current.config, *current.policy, enforcer, sources, *sinks);
     snap.pid = getpid();
     snap.started_at = started_at;
     snap.now = ClockNow(CLOCK_REALTIME);
     snap.stalled_workers = stalled;
-    snap.reloads_ok = reloads_ok;
-    snap.reloads_failed = reloads_failed;
-    snap.last_reload = last_reload;
-    snap.last_reload_at = last_reload_at;
     status.Publish(snap);
   };
   std::unique_ptr<ControlSocket> control;
@@ -370,10 +351,7 @@ int RunDaemon(const std::string& config_path) {
       } else {
         Log("reload failed; still enforcing the previous policy '" + current.policy->name + "'");
       }
-      sinks->PolicyReload(ok);
-      (ok ? reloads_ok : reloads_failed) += 1;
-      last_reload = ok ? "ok" : "failed";
-      last_reload_at = ClockNow(CLOCK_REALTIME);
+      sinks->PolicyReload(ok, ClockNow(CLOCK_REALTIME));
     }
     sinks->Update(enforcer, sources);
     std::vector<std::string> bridge_notes;

@@ -109,6 +109,7 @@ struct DaemonSinks::Impl {
   std::vector<std::unique_ptr<WorkerSink>> workers;
   std::vector<std::unique_ptr<WorkerTally>> tallies;
   std::vector<QueueLosses> queue_losses;  // main thread only, by source index
+  ReloadStatus reloads;                   // main thread only
   std::uint64_t log_failures_seen = 0;    // EventLogFile transitions already logged
   std::uint64_t log_recoveries_seen = 0;
   std::uint64_t log_lost_at_failure = 0;
@@ -201,7 +202,15 @@ void DaemonSinks::SetPolicy(const Policy& policy) {
   impl_->metrics->SetPolicy(policy);
 }
 
-void DaemonSinks::PolicyReload(bool ok) { impl_->metrics->PolicyReload(ok); }
+void DaemonSinks::PolicyReload(bool ok, Timestamp at) {
+  impl_->metrics->PolicyReload(ok);
+  ReloadStatus& r = impl_->reloads;
+  (ok ? r.ok : r.failed) += 1;
+  r.last = ok ? "ok" : "failed";
+  r.last_at = at;
+}
+
+const ReloadStatus& DaemonSinks::Reloads() const { return impl_->reloads; }
 
 void DaemonSinks::NamesRestored(const NameRestoreCounts& c) {
   impl_->metrics->NamesRestored(c.restored, c.expired, c.untrusted, c.future, c.file_ignored);

@@ -37,6 +37,15 @@ struct EventLogStatus {
   std::string chain_head;           // its hash ("" before the first line)
 };
 
+// SIGHUP reloads since the start, for `flightwall status` (the metrics
+// count them too: flightwall_policy_reloads_total).
+struct ReloadStatus {
+  std::uint64_t ok = 0;
+  std::uint64_t failed = 0;
+  std::string last;  // "" (none) | ok | failed
+  Timestamp last_at = 0;
+};
+
 struct WorkerOutputs {
   WorkerEvents* events = nullptr;    // owned by the DaemonSinks
   VerdictTally* verdicts = nullptr;  // owned by the DaemonSinks
@@ -58,13 +67,15 @@ class DaemonSinks {
   void Start();   // the event writer thread
   void Reopen();  // SIGUSR1: logrotate moved the event log
   void SetPolicy(const Policy& policy);
-  void PolicyReload(bool ok);
+  // A reload ended (`at`: wall clock); main thread only, like Reloads().
+  void PolicyReload(bool ok, Timestamp at);
   void NamesRestored(const NameRestoreCounts& counts);
   // Refreshes gauges from the enforcer and the kernel's queue statistics.
   void Update(Enforcer& enforcer, const std::vector<const NfqueueSource*>& sources);
   void Close();
 
   EventLogStatus EventLog() const;
+  const ReloadStatus& Reloads() const;
   // The last denials the event writer formatted.
   const RecentDenials& Denials() const;
 

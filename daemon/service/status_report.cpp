@@ -157,6 +157,11 @@ StatusSnapshot CollectStatus(const DaemonConfig& config, const Policy& policy,
   s.events_lost = ev.lost;
   s.chain_seq = ev.chain_seq;
   s.chain_head = ev.chain_head;
+  const ReloadStatus& reloads = sinks.Reloads();
+  s.reloads_ok = reloads.ok;
+  s.reloads_failed = reloads.failed;
+  s.last_reload = reloads.last;
+  s.last_reload_at = reloads.last_at;
   s.last_denials = sinks.Denials().Snapshot();
   s.denials_total = sinks.Denials().Total();
   return s;

@@ -255,47 +255,26 @@ std::string Metrics::Exposition() const {
 
 void Metrics::SetPolicy(const Policy& policy) {
   std::lock_guard<std::mutex> lock(mutex_);
-  categories_.clear();
-  for (const CatalogEntry& e : policy.catalog) {
-    categories_.push_back(e.category.empty() ? kUncategorized : e.category);
-  }
-  apps_.clear();
-  for (const FlightApp& a : policy.flight_apps) apps_.push_back(a.name);
   // Create each (category, app) series now, so the label set is fixed by the
   // policy and a scrape shows zeros before the first attempt.
-  std::set<std::string> categories(categories_.begin(), categories_.end());
-  categories.insert(kUncategorized);
-  for (const std::string& app : apps_) {
+  std::set<std::string> categories = {kUncategorized};
+  for (const CatalogEntry& e : policy.catalog) {
+    categories.insert(e.category.empty() ? kUncategorized : e.category);
+  }
+  for (const FlightApp& a : policy.flight_apps) {
     for (const std::string& c : categories) {
-      auto key = std::make_pair(c, app);
+      auto key = std::make_pair(c, a.name);
       if (attempts_.find(key) == attempts_.end()) {
-        attempts_[key] = &families_->attempts.Add({{"category", c}, {"app", app}});
+        attempts_[key] = &families_->attempts.Add({{"category", c}, {"app", a.name}});
       }
     }
   }
-}
-
-void Metrics::CountAttempt(int app, int catalog_index) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (app < 0 || static_cast<std::size_t>(app) >= apps_.size()) return;
-  const std::string& category =
-      catalog_index >= 0 && static_cast<std::size_t>(catalog_index) < categories_.size()
-          ? categories_[catalog_index]
-          : std::string(kUncategorized);
-  const auto it = attempts_.find({category, apps_[app]});
-  if (it != attempts_.end()) it->second->Increment();
 }
 
 void Metrics::CountAttempt(const std::string& app, const std::string& category) {
   std::lock_guard<std::mutex> lock(mutex_);
   const auto it = attempts_.find({category.empty() ? kUncategorized : category, app});
   if (it != attempts_.end()) it->second->Increment();
-}
-
-void Metrics::OnDecision(const Flow& flow, int catalog_index) {
-  CountFlow(flow);
-  // Flows that carry DNS are counted question by question in OnDns.
-  if (flow.verdict == Verdict::kDeny && !flow.is_dns) CountAttempt(flow.app, catalog_index);
 }
 
 void Metrics::CountDecision(const Flow& flow, const Policy& p, int catalog_index) {
@@ -330,20 +309,6 @@ void Metrics::CountFlow(const Flow& flow) {
   flows_[VerdictIndex(flow.verdict)]
         [reason < kMaxReasons && flows_[0][reason] ? reason : kMaxReasons]
             ->Increment();
-}
-
-void Metrics::OnDns(const DnsRecord& record, int catalog_index) {
-  if (record.app < 0 || record.verdict == Verdict::kNotGoverned) return;
-  dns_[VerdictIndex(record.verdict)]->Increment();
-  if (record.verdict == Verdict::kDeny) CountAttempt(record.app, catalog_index);
-}
-
-void Metrics::ObserveVerdict(Verdict verdict, Reason /*reason*/, double latency_seconds,
-                             std::uint64_t ip_bytes) {
-  const int i = VerdictIndex(verdict);
-  packets_[i]->Increment();
-  if (ip_bytes > 0) bytes_[i]->Increment(static_cast<double>(ip_bytes));
-  latency_->Observe(latency_seconds);
 }
 
 void VerdictTally::Observe(Verdict verdict, std::uint64_t ip_bytes, std::uint64_t latency_ns) {

@@ -90,11 +90,11 @@ struct VerdictTallyFolded {
   std::uint64_t latency_sum_ns = 0;
 };
 
-class Metrics : public EventSink {
+class Metrics {
  public:
   // Registers every metric; serves nothing until Listen().
   explicit Metrics(const Policy& policy);
-  ~Metrics() override;
+  ~Metrics();
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;
 
@@ -109,19 +109,13 @@ class Metrics : public EventSink {
   // After a policy reload: categories and apps for attempts_total.
   void SetPolicy(const Policy& policy);
 
-  void OnFlow(const Flow& /*flow*/, int /*catalog_index*/) override {}
-  void OnDecision(const Flow& flow, int catalog_index) override;
-  void OnDns(const DnsRecord& record, int catalog_index) override;
-  // The same, naming app and category from the policy that decided.
+  // A flight-app flow's decision and a DNS question, naming app and
+  // category from the policy that decided (the event writer's thread).
   void CountDecision(const Flow& flow, const Policy& decided_under, int catalog_index);
   void CountDnsQuestion(const DnsRecord& record, const Policy& decided_under, int catalog_index);
   // Adds what a worker counted since the last fold.
   void FoldVerdicts(const VerdictTally& tally, VerdictTallyFolded* folded);
 
-  // One packet's verdict. `reason` is not a label of packets_total (flows
-  // carry it); it is taken so a caller passes the whole outcome.
-  void ObserveVerdict(Verdict verdict, Reason reason, double latency_seconds,
-                      std::uint64_t ip_bytes = 0);
   // Kernel and socket counters are cumulative; they are exported as
   // counters that only grow (a kernel reset adds the new value).
   void SetQueueStats(std::uint16_t queue, const KernelQueueStats& kernel,
@@ -148,7 +142,6 @@ class Metrics : public EventSink {
   static constexpr int kVerdicts = 3;
   static constexpr int kMaxReasons = 48;  // Reason values beyond this count as "other"
 
-  void CountAttempt(int app, int catalog_index);
   void CountAttempt(const std::string& app, const std::string& category);
   void CountFlow(const Flow& flow);
   static void AddDelta(prometheus::Counter* counter, std::uint64_t* last, std::uint64_t now);
@@ -182,9 +175,7 @@ class Metrics : public EventSink {
   };
   std::array<PoolSeries, kInspectionPools> pools_{};
 
-  mutable std::mutex mutex_;             // guards everything below
-  std::vector<std::string> categories_;  // by catalog index
-  std::vector<std::string> apps_;        // by flight_apps index
+  mutable std::mutex mutex_;  // guards everything below
   std::map<std::pair<std::string, std::string>, prometheus::Counter*> attempts_;
   std::map<std::uint16_t, QueueCounters> queues_;
   std::uint64_t events_lost_last_ = 0;

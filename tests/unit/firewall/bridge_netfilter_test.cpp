@@ -85,8 +85,15 @@ TEST(BridgeNetfilterTest, CheckPassesForPortsOfTheBridge) {
   std::vector<std::string> notes;
   std::string why;
   EXPECT_TRUE(k.Make()->Check(Plan({"tab0", "tab0", "wlan+"}), &notes, &why)) << why;
-  EXPECT_EQ(notes, std::vector<std::string>{
-                       "bridge mode: ports matching 'wlan+' are not checked to be ports of br0"});
+  ASSERT_EQ(notes.size(), 2u);
+  EXPECT_EQ(notes[0], "bridge mode: ports matching 'wlan+' are not checked to be ports of br0");
+  // What the operator needs to know for refused packets to fail fast.
+  EXPECT_EQ(notes[1].rfind("bridge mode: traffic bridged from tab0, wlan+ on br0 is governed; "
+                           "fail-fast replies (RST, ICMP, DNS refusal) reach the tablet only if "
+                           "this host has an address on br0",
+                           0),
+            0u)
+      << notes[1];
   // Read only: nothing but tool probes ran.
   ASSERT_EQ(k.log.size(), 2u);
   EXPECT_EQ(k.log[0].Joined(), "nft --version");

@@ -109,12 +109,15 @@ TEST(MetricsTest, ScrapeOverHttpShowsEveryFamily) {
   Metrics metrics(policy);
   const int port = ListenSomewhere(metrics);
   ASSERT_GT(port, 0);
-  metrics.OnDecision(DeniedFlow("logs.vendor.example"), 0);
-  metrics.OnDecision(AllowedFlow("tiles.example"), -1);
-  metrics.OnDns(DnsQuestion("telemetry.vendor.example", Verdict::kDeny), 1);
-  metrics.OnDns(DnsQuestion("tiles.example", Verdict::kAllow), -1);
-  metrics.ObserveVerdict(Verdict::kDeny, Reason::kNameNotAllowed, 20e-6, 60);
-  metrics.ObserveVerdict(Verdict::kAllow, Reason::kAllowedHost, 0.2, 1500);
+  metrics.CountDecision(DeniedFlow("logs.vendor.example"), policy, 0);
+  metrics.CountDecision(AllowedFlow("tiles.example"), policy, -1);
+  metrics.CountDnsQuestion(DnsQuestion("telemetry.vendor.example", Verdict::kDeny), policy, 1);
+  metrics.CountDnsQuestion(DnsQuestion("tiles.example", Verdict::kAllow), policy, -1);
+  VerdictTally tally;
+  VerdictTallyFolded folded;
+  tally.Observe(Verdict::kDeny, 60, 20'000);
+  tally.Observe(Verdict::kAllow, 1500, 200'000'000);
+  metrics.FoldVerdicts(tally, &folded);
   metrics.PolicyReload(true);
   metrics.PolicyReload(false);
   metrics.PolicyReload(false);
@@ -176,16 +179,17 @@ TEST(MetricsTest, QueueCountersOnlyGrow) {
 TEST(MetricsTest, LabelCardinalityStaysBoundedWhateverTheTraffic) {
   const Policy policy = SinkTestPolicy();
   Metrics metrics(policy);
-  metrics.OnDecision(DeniedFlow("warmup.example"), 0);
+  metrics.CountDecision(DeniedFlow("warmup.example"), policy, 0);
   const std::size_t before = ParseExposition(metrics.Exposition()).size();
   for (int i = 0; i < 10000; ++i) {
     const std::string host = "h" + std::to_string(i) + ".tracker.example";
     Flow f = DeniedFlow(host, i);
     f.server_port = static_cast<std::uint16_t>(1024 + i);
-    metrics.OnDecision(f, i % 3 - 1);  // known and unknown catalog entries
-    metrics.OnDns(DnsQuestion(host, i % 2 ? Verdict::kDeny : Verdict::kAllow), i % 7 - 3);
+    metrics.CountDecision(f, policy, i % 3 - 1);  // known and unknown catalog entries
+    metrics.CountDnsQuestion(DnsQuestion(host, i % 2 ? Verdict::kDeny : Verdict::kAllow), policy,
+                             i % 7 - 3);
   }
-  metrics.OnDecision(DeniedFlow("x.example"), 12345);  // stale index from an older policy
+  metrics.CountDecision(DeniedFlow("x.example"), policy, 12345);  // an index out of range
   const std::string text = metrics.Exposition();
   const auto s = ParseExposition(text);
   EXPECT_EQ(s.size(), before);
@@ -204,7 +208,7 @@ TEST(MetricsTest, ReloadedPolicyAddsItsCategories) {
   Metrics metrics(policy);
   policy.catalog[1].category = "crash-reporting";
   metrics.SetPolicy(policy);
-  metrics.OnDecision(DeniedFlow("crash.example"), 1);
+  metrics.CountDecision(DeniedFlow("crash.example"), policy, 1);
   const auto s = ParseExposition(metrics.Exposition());
   EXPECT_EQ(Sample(s, "flightwall_attempts_total{app=\"pilot\",category=\"crash-reporting\"}"), 1);
   EXPECT_EQ(Sample(s, "flightwall_attempts_total{app=\"pilot\",category=\"analytics\"}"), 0);
