@@ -51,6 +51,17 @@ struct ConfirmResult {
   std::uint32_t ttl = 0;  // kConfirmed: seconds, smallest along the answer's chain
 };
 
+// What a confirmer did since it started (metrics: flightwall_name_confirmations_total).
+struct DnsConfirmerStats {
+  std::uint64_t queries = 0;  // sent to the resolver
+  std::uint64_t confirmed = 0;
+  std::uint64_t refuted = 0;
+  std::uint64_t timed_out = 0;
+  std::uint64_t rate_limited = 0;
+  std::uint64_t errors = 0;  // no room, socket errors
+  std::uint64_t cache_hits = 0;
+};
+
 class NameConfirmer {
  public:
   virtual ~NameConfirmer() = default;

@@ -201,7 +201,8 @@ int RunDaemon(const std::string& config_path) {
   // dns.confirm_revealed_names: engines ask the policy's resolver through it
   // (idle while the policy does not opt in). Set before the workers.
   DnsNameConfirmer confirmer(DnsConfirmerLimits{.socket_mark = kPacketMarkInjected});
-  if (confirmer.Start(&error)) {
+  const bool confirming = confirmer.Start(&error);
+  if (confirming) {
     enforcer.SetNameConfirmer(&confirmer);
   } else {
     Log("warning: dns.confirm_revealed_names will deny every unattested address: " + error);
@@ -353,7 +354,8 @@ int RunDaemon(const std::string& config_path) {
       }
       sinks->PolicyReload(ok, ClockNow(CLOCK_REALTIME));
     }
-    sinks->Update(enforcer, sources);
+    const DnsConfirmerStats confirmations = confirmer.Stats();
+    sinks->Update(enforcer, sources, confirming ? &confirmations : nullptr);
     std::vector<std::string> bridge_notes;
     if (!bridge.Reassert(&bridge_notes, &error)) {
       Log("bridge mode: bridged traffic may bypass the rules: " + error);

@@ -43,16 +43,6 @@ struct DnsConfirmerLimits {
   std::uint32_t socket_mark = 0;  // SO_MARK; 0 = none
 };
 
-struct DnsConfirmerStats {
-  std::uint64_t queries = 0;  // sent to the resolver
-  std::uint64_t confirmed = 0;
-  std::uint64_t refuted = 0;
-  std::uint64_t timed_out = 0;
-  std::uint64_t rate_limited = 0;
-  std::uint64_t errors = 0;  // no room, socket errors
-  std::uint64_t cache_hits = 0;
-};
-
 class DnsNameConfirmer : public NameConfirmer {
  public:
   explicit DnsNameConfirmer(const DnsConfirmerLimits& limits = {});

@@ -216,7 +216,9 @@ void DaemonSinks::NamesRestored(const NameRestoreCounts& c) {
   impl_->metrics->NamesRestored(c.restored, c.expired, c.untrusted, c.future, c.file_ignored);
 }
 
-void DaemonSinks::Update(Enforcer& enforcer, const std::vector<const NfqueueSource*>& sources) {
+void DaemonSinks::Update(Enforcer& enforcer, const std::vector<const NfqueueSource*>& sources,
+                         const DnsConfirmerStats* confirmations) {
+  if (confirmations != nullptr) impl_->metrics->SetNameConfirmations(*confirmations);
   for (auto& t : impl_->tallies) impl_->metrics->FoldVerdicts(t->tally, &t->folded);
   impl_->metrics->SetActiveFlows(enforcer.ActiveFlows());
   impl_->metrics->SetCachedNames(enforcer.NamedAddresses());

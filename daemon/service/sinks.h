@@ -71,7 +71,9 @@ class DaemonSinks {
   void PolicyReload(bool ok, Timestamp at);
   void NamesRestored(const NameRestoreCounts& counts);
   // Refreshes gauges from the enforcer and the kernel's queue statistics.
-  void Update(Enforcer& enforcer, const std::vector<const NfqueueSource*>& sources);
+  // `confirmations`: the name confirmer's counts, null when it did not start.
+  void Update(Enforcer& enforcer, const std::vector<const NfqueueSource*>& sources,
+              const DnsConfirmerStats* confirmations = nullptr);
   void Close();
 
   EventLogStatus EventLog() const;

@@ -71,6 +71,7 @@ struct Metrics::Families {
   prometheus::Family<prometheus::Gauge>& pool_in_use;
   prometheus::Family<prometheus::Gauge>& pool_capacity;
   prometheus::Family<prometheus::Counter>& pool_exhausted;
+  prometheus::Family<prometheus::Counter>& confirmations;
 };
 
 struct Metrics::QueueCounters {
@@ -174,6 +175,11 @@ Metrics::Metrics(const Policy& policy) : registry_(std::make_shared<prometheus::
           .Name("flightwall_inspection_pool_exhausted_total")
           .Help("Flows denied because their inspection pool had no free slot, by pool")
           .Register(r),
+      BuildCounter()
+          .Name("flightwall_name_confirmations_total")
+          .Help("dns.confirm_revealed_names: questions sent to the resolver (result=queries) "
+                "and how each ask ended")
+          .Register(r),
   });
   Families& f = *families_;
   int reasons = 0;
@@ -205,6 +211,11 @@ Metrics::Metrics(const Policy& policy) : registry_(std::make_shared<prometheus::
     pools_[i].in_use = &f.pool_in_use.Add(pool);
     pools_[i].capacity = &f.pool_capacity.Add(pool);
     pools_[i].exhausted = &f.pool_exhausted.Add(pool);
+  }
+  std::size_t result = 0;
+  for (const char* name :
+       {"queries", "confirmed", "refuted", "timed_out", "rate_limited", "error", "cache_hit"}) {
+    confirmations_[result++] = &f.confirmations.Add({{"result", name}});
   }
   names_cached_ = &f.names_cached.Add({});
   flows_active_ = &f.flows_active.Add({});
@@ -397,6 +408,15 @@ void Metrics::SetEvictions(std::uint64_t flows, std::uint64_t names) {
   std::lock_guard<std::mutex> lock(mutex_);
   AddDelta(flows_evicted_, &flows_evicted_last_, flows);
   AddDelta(names_evicted_, &names_evicted_last_, names);
+}
+
+void Metrics::SetNameConfirmations(const DnsConfirmerStats& s) {
+  const std::array<std::uint64_t, kConfirmationResults> now = {
+      s.queries, s.confirmed, s.refuted, s.timed_out, s.rate_limited, s.errors, s.cache_hits};
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (std::size_t i = 0; i < kConfirmationResults; ++i) {
+    AddDelta(confirmations_[i], &confirmations_last_[i], now[i]);
+  }
 }
 
 void Metrics::SetPools(const PoolUsage& pools) {

@@ -21,6 +21,9 @@
 //   events_lost_total                  event-log lines not written
 //   flows_evicted_total                flows dropped from a full flow table
 //   names_evicted_total                addresses dropped from a full name cache
+//   name_confirmations_total{result}   dns.confirm_revealed_names: queries |
+//                                      confirmed | refuted | timed_out |
+//                                      rate_limited | error | cache_hit
 //   inspection_slots_in_use{pool}      slots holding bytes whose name is being
 //   inspection_slots{pool}             read, of how many (pool = stream |
 //   inspection_pool_exhausted_total{pool}  quic | dns_tcp); flows denied for
@@ -51,6 +54,7 @@
 #include <vector>
 
 #include "engine/event_sink.h"
+#include "engine/name_confirmer.h"
 #include "engine/pool_usage.h"
 #include "policy/policy.h"
 #include "source/nfqueue_source.h"
@@ -130,6 +134,8 @@ class Metrics {
   void SetEventLogLost(std::uint64_t n);
   // Cumulative evictions from the flow tables and the name cache.
   void SetEvictions(std::uint64_t flows, std::uint64_t names);
+  // dns.confirm_revealed_names: the confirmer's cumulative counts.
+  void SetNameConfirmations(const DnsConfirmerStats& stats);
   // The inspection pools over all workers (Enforcer::Pools()).
   void SetPools(const PoolUsage& pools);
   // The event chain's head (EventLogFile::Head()), so a scrape stored away
@@ -174,6 +180,10 @@ class Metrics {
     std::uint64_t exhausted_last = 0;
   };
   std::array<PoolSeries, kInspectionPools> pools_{};
+  // queries, confirmed, refuted, timed_out, rate_limited, errors, cache_hits
+  static constexpr std::size_t kConfirmationResults = 7;
+  std::array<prometheus::Counter*, kConfirmationResults> confirmations_{};
+  std::array<std::uint64_t, kConfirmationResults> confirmations_last_{};
 
   mutable std::mutex mutex_;  // guards everything below
   std::map<std::pair<std::string, std::string>, prometheus::Counter*> attempts_;

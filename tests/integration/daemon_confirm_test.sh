@@ -108,6 +108,12 @@ for p in 41002 41003 41004; do
 done
 check "the daemon logged why a confirmation failed" \
   grep -q 'name confirmation refuted: api.mapbox.com -> 198.51.100.20' "$DL_DAEMON_LOG"
+# The metrics count both outcomes (refreshed twice a second by the main loop).
+confirmed_metric() { [[ "$(dl_metric "flightwall_name_confirmations_total{result=\"$1\"}")" =~ ^[1-9] ]]; }
+check "metrics: flightwall_name_confirmations_total{result=\"confirmed\"} > 0" \
+  dl_wait 30 confirmed_metric confirmed
+check "metrics: flightwall_name_confirmations_total{result=\"refuted\"} > 0" \
+  dl_wait 30 confirmed_metric refuted
 dl_stop_daemon TERM
 
 # --- without the opt-in ---------------------------------------------------

@@ -214,6 +214,35 @@ TEST(MetricsTest, ReloadedPolicyAddsItsCategories) {
   EXPECT_EQ(Sample(s, "flightwall_attempts_total{app=\"pilot\",category=\"analytics\"}"), 0);
 }
 
+TEST(MetricsTest, NameConfirmationsAndInspectionPoolsOnlyGrow) {
+  Metrics metrics(SinkTestPolicy());
+  DnsConfirmerStats c;
+  c.queries = 4;
+  c.confirmed = 3;
+  c.refuted = 1;
+  metrics.SetNameConfirmations(c);
+  c.queries = 6;
+  c.timed_out = 2;
+  metrics.SetNameConfirmations(c);
+  PoolUsage pools{};
+  pools[static_cast<std::size_t>(InspectionPool::kStream)] = {
+      .in_use = 7, .capacity = 256, .exhausted = 2};
+  metrics.SetPools(pools);
+  pools[static_cast<std::size_t>(InspectionPool::kStream)].in_use = 1;
+  pools[static_cast<std::size_t>(InspectionPool::kStream)].exhausted = 5;
+  metrics.SetPools(pools);
+  const auto s = ParseExposition(metrics.Exposition());
+  EXPECT_EQ(Sample(s, "flightwall_name_confirmations_total{result=\"queries\"}"), 6);
+  EXPECT_EQ(Sample(s, "flightwall_name_confirmations_total{result=\"confirmed\"}"), 3);
+  EXPECT_EQ(Sample(s, "flightwall_name_confirmations_total{result=\"refuted\"}"), 1);
+  EXPECT_EQ(Sample(s, "flightwall_name_confirmations_total{result=\"timed_out\"}"), 2);
+  EXPECT_EQ(Sample(s, "flightwall_name_confirmations_total{result=\"error\"}"), 0);
+  EXPECT_EQ(Sample(s, "flightwall_inspection_slots_in_use{pool=\"stream\"}"), 1);
+  EXPECT_EQ(Sample(s, "flightwall_inspection_slots{pool=\"stream\"}"), 256);
+  EXPECT_EQ(Sample(s, "flightwall_inspection_pool_exhausted_total{pool=\"stream\"}"), 5);
+  EXPECT_EQ(Sample(s, "flightwall_inspection_pool_exhausted_total{pool=\"quic\"}"), 0);
+}
+
 TEST(MetricsTest, ExportsTheEventChainHeadAsOneSeries) {
   Metrics metrics(SinkTestPolicy());
   auto s = ParseExposition(metrics.Exposition());
