@@ -8,6 +8,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "common/listen_address.h"
 #include "firewall/bridge_netfilter.h"
 #include "policy/did_you_mean.h"
 #include "sink/chain_key.h"
@@ -279,7 +280,17 @@ DaemonConfigResult LoadDaemonConfigFromString(const std::string& text,
     }
     if (const YAML::Node me = c.Section(root, "metrics")) {
       c.CheckKeys(me, kMetricsKeys, "metrics");
-      if (auto l = c.Scalar(me, "listen")) cfg.metrics_listen = *l;
+      if (auto l = c.Scalar(me, "listen")) {
+        if (!l->empty() && !ValidListenAddress(*l)) {
+          c.Error(me["listen"],
+                  "'listen' must be one numeric address and port such as "
+                  "127.0.0.1:9714 or [::1]:9714 (or \"\" to serve no metrics), "
+                  "not '" +
+                      *l + "'");
+        } else {
+          cfg.metrics_listen = *l;
+        }
+      }
     }
     if (const YAML::Node co = c.Section(root, "control")) {
       c.CheckKeys(co, kControlKeys, "control");

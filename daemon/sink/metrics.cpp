@@ -13,6 +13,8 @@
 #include <set>
 #include <sstream>
 
+#include "common/listen_address.h"
+
 namespace flightwall {
 namespace {
 
@@ -24,25 +26,6 @@ std::string Label(std::string_view v) { return std::string(v); }
 int VerdictIndex(Verdict v) {
   const auto i = static_cast<int>(v);
   return i >= 0 && i < 3 ? i : 0;
-}
-
-// "A.B.C.D:PORT" or "[V6]:PORT" with a numeric port; civetweb accepts more
-// (lists, 's' suffixes) that a config value must not smuggle in.
-bool ValidListenAddress(const std::string& a) {
-  const std::size_t colon = a.rfind(':');
-  if (colon == std::string::npos || colon + 1 == a.size() || a.size() - colon - 1 > 5) return false;
-  unsigned port = 0;
-  for (std::size_t i = colon + 1; i < a.size(); ++i) {
-    if (a[i] < '0' || a[i] > '9') return false;
-    port = port * 10 + static_cast<unsigned>(a[i] - '0');
-  }
-  if (port > 65535) return false;
-  std::string host = a.substr(0, colon);
-  unsigned char buf[16];
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-    return inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(), buf) == 1;
-  }
-  return inet_pton(AF_INET, host.c_str(), buf) == 1;
 }
 
 }  // namespace

@@ -59,6 +59,11 @@ limits:
   stream_buffers: 16
   stream_buffer_bytes: 64kb
 Y
+cat >"$WORK/badlisten.yaml" <<Y
+policy: $POLICY
+metrics:
+  listen: "localhost:9714"
+Y
 printf 'not a capture at all\n' >"$WORK/garbage.pcap"
 head -c 100 "$SRC/tests/data/lab/leaky.pcap" >"$WORK/cut.pcap"
 
@@ -69,6 +74,7 @@ expect "check: bad CIDR names file:line:column" 2 "badcidr.yaml:5:[0-9]+: .*netw
 expect "check --config: the limits" 0 "limits: .*stream_buffers=16 .*quic_parsers=8 " "$FW" check --config "$WORK/limits.yaml"
 expect "check --config: the memory they imply" 0 "memory bound: [0-9.]+ MiB" "$FW" check --config "$WORK/limits.yaml"
 expect "check --config: a unit in a number names file:line:column" 2 "badlimits.yaml:4:[0-9]+: 'stream_buffer_bytes' must be a whole number" "$FW" check --config "$WORK/badlimits.yaml"
+expect "check --config: a metrics address names file:line:column" 2 "badlisten.yaml:3:[0-9]+: 'listen' must be one numeric address and port" "$FW" check --config "$WORK/badlisten.yaml"
 expect "check: --policy or --config is required" 2 "policy or --config" "$FW" check
 expect "check: missing policy file" 2 "nothere.yaml" "$FW" check --policy "$WORK/nothere.yaml"
 expect "audit: broken policy" 2 "typo.yaml:7:3" "$FW" audit --policy "$WORK/typo.yaml" "$SRC/tests/data/lab/leaky.pcap"

@@ -71,6 +71,20 @@ TEST(DaemonConfigTest, ErrorsNameLineColumnAndFix) {
   ASSERT_FALSE(r.config);
   EXPECT_NE(r.errors[0].message.find("range"), std::string::npos);
 
+  // Checked at load, with its line, not when the daemon tries to listen.
+  for (const char* bad : {"9714", "localhost:9714", "127.0.0.1:9714,[::1]:9714", "::1:9714",
+                          "127.0.0.1:70000", "127.0.0.1:9714s"}) {
+    r = LoadDaemonConfigFromString(
+        std::string("policy: p.yaml\nmetrics:\n  listen: \"") + bad + "\"\n", "f.yaml", "/");
+    ASSERT_FALSE(r.config) << bad;
+    EXPECT_EQ(r.errors[0].line, 3) << bad;
+    EXPECT_NE(r.errors[0].message.find("such as 127.0.0.1:9714 or [::1]:9714"), std::string::npos)
+        << r.errors[0].message;
+  }
+  r = LoadDaemonConfigFromString("policy: p.yaml\nmetrics:\n  listen: \"\"\n", "f.yaml", "/");
+  ASSERT_TRUE(r.config);
+  EXPECT_EQ(r.config->metrics_listen, "");
+
   r = LoadDaemonConfigFromString("intercept: {}\n", "f.yaml", "/");
   ASSERT_FALSE(r.config);
   EXPECT_NE(r.errors[0].message.find("missing 'policy:'"), std::string::npos);
