@@ -10,6 +10,7 @@
 #include "engine/engine.h"
 #include "policy/policy_loader.h"
 #include "sink/audit_report.h"
+#include "sink/baseline.h"
 #include "sink/event_log.h"
 #include "sink/report_writers.h"
 
@@ -68,6 +69,16 @@ int RunAudit(const AuditOptions& o) {
     return kExitUsage;
   }
   const Policy& policy = *loaded.policy;
+  // Read before the captures: a wrong --baseline fails in a second, not
+  // after an hour of replay.
+  Baseline baseline;
+  if (!o.baseline.empty()) {
+    std::string why;
+    if (!LoadBaseline(o.baseline, &baseline, &why)) {
+      std::cerr << "flightwall audit: " << why << "\n";
+      return kExitUsage;
+    }
+  }
   const Vantage vantage = o.vantage == "device" ? Vantage::kDevice : Vantage::kNetwork;
   Engine engine(policy, vantage);
   AuditReport report(policy);
@@ -99,6 +110,7 @@ int RunAudit(const AuditOptions& o) {
   if (!fed.started) return kExitUsage;
   engine.Finish();
   report.CheckTrafficSeen();
+  if (!o.baseline.empty()) report.SetBaseline(CompareWithBaseline(baseline, report));
 
   const EngineStats& es = engine.Stats();
   const DecoderStats& ds = engine.DecodeStats();
@@ -134,7 +146,10 @@ int RunAudit(const AuditOptions& o) {
       ok = false;
     }
   }
-  if (!o.quiet && o.report_json != "-") WriteReportSummary(report, std::cout);
+  if (!o.quiet && o.report_json != "-") {
+    WriteReportSummary(report, std::cout);
+    if (const BaselineDiff* b = report.BaselineChanges()) WriteBaselineSummary(*b, std::cout);
+  }
   if (!ok || !fed.output_ok) return kExitUsage;
   // Proven findings first: a leak (or an attempt, when asked) fails the run
   // whatever else is missing; only then does incomplete evidence keep it

@@ -55,6 +55,9 @@ int RunCli(int argc, char** argv) {
                         "Write the JSON report here ('-' = stdout)");
   audit_cmd->add_option("--report-html", audit.report_html, "Write the HTML report here");
   audit_cmd->add_option("--junit", audit.junit, "Write JUnit XML here");
+  audit_cmd->add_option("--baseline", audit.baseline,
+                        "The --report-json of an earlier audit (the last app version): report "
+                        "new destinations, destinations gone and more bytes sent");
   audit_cmd->add_option("--events", audit.events, "Write JSON-lines events here");
   audit_cmd->add_flag("--quiet,-q", audit.quiet, "Do not print the summary");
   auto* audit_captures = audit_cmd->add_option("captures", audit.captures,

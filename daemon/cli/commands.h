@@ -22,6 +22,7 @@ struct AuditOptions {
   std::string report_html;
   std::string junit;
   std::string events;
+  std::string baseline;  // --report-json of an earlier audit to compare with
   bool quiet = false;
   std::vector<std::string> captures;
   // Live capture instead of files (--live): interface, stop after

@@ -20,12 +20,14 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "engine/event_sink.h"
 #include "policy/policy.h"
+#include "sink/baseline.h"
 
 namespace flightwall {
 
@@ -129,6 +131,9 @@ class AuditReport : public EventSink {
   void AddEvidenceProblem(EvidenceProblem problem);
   // A live capture's statistics; drops add a capture-drops problem.
   void SetCaptureStats(CaptureStats stats);
+  // --baseline: how the destinations differ from an earlier audit's.
+  void SetBaseline(BaselineDiff diff) { baseline_ = std::move(diff); }
+  const BaselineDiff* BaselineChanges() const { return baseline_ ? &*baseline_ : nullptr; }
   // Call once every packet is in: adds no-flight-app-traffic when not one
   // flight-app flow or DNS question was seen.
   void CheckTrafficSeen();
@@ -196,6 +201,7 @@ class AuditReport : public EventSink {
   std::uint64_t other_flows_ = 0;
   std::uint64_t dns_questions_ = 0;
   std::uint64_t dns_denied_ = 0;
+  std::optional<BaselineDiff> baseline_;
   std::vector<EvidenceProblem> problems_;
   std::map<std::string, std::uint64_t> problem_counts_;
   CaptureStats capture_;

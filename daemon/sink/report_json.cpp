@@ -121,6 +121,31 @@ void WriteReportJson(const AuditReport& r, std::ostream& out) {
     dests.push_back(e);
   }
   j["destinations"] = dests;
+  if (const BaselineDiff* b = r.BaselineChanges()) {
+    const auto changes = [](const std::vector<DestinationChange>& list, bool with_before,
+                            bool with_after) {
+      Json a = Json::array();
+      for (const DestinationChange& c : list) {
+        Json e;
+        e["host"] = c.host;
+        e["category"] = c.category;
+        if (with_before) e["bytes_out_before"] = c.bytes_before;
+        if (with_after) {
+          e["bytes_out"] = c.bytes_after;
+          e["attempts"] = c.attempts_after;
+          e["leaks"] = c.leaks_after;
+        }
+        a.push_back(e);
+      }
+      return a;
+    };
+    j["baseline"] = {{"file", b->path},
+                     {"sha256", b->sha256},
+                     {"verdict", b->verdict},
+                     {"added", changes(b->added, false, true)},
+                     {"removed", changes(b->removed, true, false)},
+                     {"more_bytes", changes(b->more_bytes, true, true)}};
+  }
   std::vector<const Finding*> sorted;
   for (const auto& f : r.Attempts()) sorted.push_back(&f);
   std::stable_sort(sorted.begin(), sorted.end(), [](const Finding* a, const Finding* b) {

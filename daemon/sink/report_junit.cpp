@@ -5,6 +5,47 @@
 
 namespace flightwall {
 
+namespace {
+
+// What changed since the baseline: a new destination is a failure for a
+// reviewer to look at (the app now talks to someone it did not); one gone,
+// or more bytes to a known one, is recorded as output.
+void WriteBaselineSuite(const BaselineDiff& b, std::ostream& out) {
+  std::string body;
+  std::size_t tests = 0;
+  for (const DestinationChange& c : b.added) {
+    ++tests;
+    body += "    <testcase classname=\"flightwall.baseline.new\" name=\"" + XmlEscape(c.host) +
+            "\">\n      <failure type=\"new-destination\" message=\"" +
+            XmlEscape("new since the baseline: " + c.host + " (" + c.category + ")") + "\">" +
+            XmlEscape(std::to_string(c.bytes_after) + " bytes out, " +
+                      std::to_string(c.attempts_after) + " attempt(s) denied, " +
+                      std::to_string(c.leaks_after) + " leak(s)") +
+            "</failure>\n    </testcase>\n";
+  }
+  for (const DestinationChange& c : b.more_bytes) {
+    ++tests;
+    body += "    <testcase classname=\"flightwall.baseline.more-bytes\" name=\"" +
+            XmlEscape(c.host) + "\">\n      <system-out>" +
+            XmlEscape(std::to_string(c.bytes_before) + " -> " + std::to_string(c.bytes_after) +
+                      " bytes out") +
+            "</system-out>\n    </testcase>\n";
+  }
+  for (const DestinationChange& c : b.removed) {
+    ++tests;
+    body += "    <testcase classname=\"flightwall.baseline.gone\" name=\"" + XmlEscape(c.host) +
+            "\">\n      <system-out>" +
+            XmlEscape("not contacted any more (" + std::to_string(c.bytes_before) +
+                      " bytes out in the baseline)") +
+            "</system-out>\n    </testcase>\n";
+  }
+  out << "  <testsuite name=\"changes since " << XmlEscape(b.path) << "\" tests=\"" << tests
+      << "\" failures=\"" << b.added.size() << "\" errors=\"0\">\n"
+      << body << "  </testsuite>\n";
+}
+
+}  // namespace
+
 void WriteReportJunit(const AuditReport& r, std::ostream& out) {
   // One testcase per destination and per denied DNS name; a leak is a
   // failure, an attempt that was stopped before data left is not.
@@ -63,12 +104,18 @@ void WriteReportJunit(const AuditReport& r, std::ostream& out) {
     body += "    </testcase>\n";
   }
   out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  out << "<testsuites name=\"flightwall audit\" tests=\"" << tests << "\" failures=\"" << failures
-      << "\" errors=\"" << errors << "\">\n";
+  const BaselineDiff* b = r.BaselineChanges();
+  const std::size_t baseline_tests =
+      b ? b->added.size() + b->more_bytes.size() + b->removed.size() : 0;
+  const std::size_t baseline_failures = b ? b->added.size() : 0;
+  out << "<testsuites name=\"flightwall audit\" tests=\"" << tests + baseline_tests
+      << "\" failures=\"" << failures + baseline_failures << "\" errors=\"" << errors << "\">\n";
   out << "  <testsuite name=\"" << XmlEscape(r.PolicyUsed().name) << "\" tests=\"" << tests
       << "\" failures=\"" << failures << "\" errors=\"" << errors << "\">\n";
   out << body;
-  out << "  </testsuite>\n</testsuites>\n";
+  out << "  </testsuite>\n";
+  if (b) WriteBaselineSuite(*b, out);
+  out << "</testsuites>\n";
 }
 
 }  // namespace flightwall

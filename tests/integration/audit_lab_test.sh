@@ -82,6 +82,40 @@ if python3 "$CHECK" "$WORK/stdin.json" "$DATA/leaky.expected.json" >/dev/null; t
 "$FW" audit --policy "$POLICY" --fail-on attempts -q "$DATA/tiles-only.pcap" >/dev/null 2>&1
 [[ $? -eq 0 ]] && pass "--fail-on attempts on a clean session" || fail "--fail-on attempts on a clean session"
 
+# --baseline: the tiles-only session as the last app version's audit, the
+# leaky one as the new version's: the vendor destinations are new.
+"$FW" audit --policy "$POLICY" --report-json "$WORK/v1.json" -q "$DATA/tiles-only.pcap" >/dev/null 2>&1
+"$FW" audit --policy "$POLICY" --baseline "$WORK/v1.json" --report-json "$WORK/v2.json" \
+  --junit "$WORK/v2.xml" "$DATA/leaky.pcap" >"$WORK/v2.txt" 2>&1
+rc=$?
+if [[ $rc -eq 1 ]] && python3 - "$WORK/v2.json" <<'PY'
+import json, sys
+b = json.load(open(sys.argv[1]))["baseline"]
+added = {d["host"] for d in b["added"]}
+more = {d["host"] for d in b["more_bytes"]}
+sys.exit(0 if "flightlog.dji.com" in added and "a.tiles.mapbox.com" not in added
+         and "a.tiles.mapbox.com" in more and not b["removed"] else 1)
+PY
+then pass "--baseline: the newer capture's vendor destinations are new (exit $rc)"
+else fail "--baseline: new destinations (exit $rc)"; cat "$WORK/v2.txt"; fi
+grep -q '^  NEW     flightlog.dji.com \[flight-logs\]' "$WORK/v2.txt" &&
+  grep -q 'testsuite name="changes since .*v1.json" .*failures="[1-9]' "$WORK/v2.xml" &&
+  pass "--baseline: the summary and the JUnit suite list them" ||
+  fail "--baseline: summary / JUnit"
+# The other way round: the vendor destinations are gone, nothing is new.
+"$FW" audit --policy "$POLICY" --report-json "$WORK/v2only.json" -q "$DATA/leaky.pcap" >/dev/null 2>&1
+"$FW" audit --policy "$POLICY" --baseline "$WORK/v2only.json" --report-json "$WORK/v3.json" -q \
+  "$DATA/tiles-only.pcap" >/dev/null 2>&1
+python3 -c 'import json, sys
+b = json.load(open(sys.argv[1]))["baseline"]
+sys.exit(0 if not b["added"] and "flightlog.dji.com" in {d["host"] for d in b["removed"]} else 1)' \
+  "$WORK/v3.json" && pass "--baseline: destinations gone since" || fail "--baseline: gone"
+"$FW" audit --policy "$POLICY" --baseline "$DATA/leaky.pcap" -q "$DATA/tiles-only.pcap" >"$WORK/bad.txt" 2>&1
+rc=$?
+[[ $rc -eq 2 ]] && grep -q -- "--baseline .*leaky.pcap: not JSON" "$WORK/bad.txt" &&
+  pass "--baseline: a capture given as baseline is refused with what to give (exit 2)" ||
+  fail "--baseline: bad file (exit $rc): $(cat "$WORK/bad.txt")"
+
 # 2. Sessions recorded now, with real clients, in a lab of our own.
 if [[ $EUID -ne 0 ]]; then
   echo "SKIP (part 2): recording a fresh session needs root for network namespaces"

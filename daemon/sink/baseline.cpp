@@ -1,0 +1,137 @@
+#include "sink/baseline.h"
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "common/sha256.h"
+#include "sink/audit_report.h"
+
+namespace flightwall {
+namespace {
+
+using Json = nlohmann::json;
+
+std::uint64_t Count(const Json& o, const char* key) {
+  const auto it = o.find(key);
+  return it != o.end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 0;
+}
+
+std::string Text(const Json& o, const char* key) {
+  const auto it = o.find(key);
+  return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+bool ParseBaseline(const std::string& text, const std::string& path, Baseline* out,
+                   std::string* error) {
+  const std::string what = "--baseline " + path + ": ";
+  const Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) {
+    *error = what + "not JSON; give the --report-json file of an earlier flightwall audit";
+    return false;
+  }
+  const auto tool = j.is_object() ? j.find("tool") : j.end();
+  if (!j.is_object() || tool == j.end() || !tool->is_object() ||
+      Text(*tool, "name") != "flightwall") {
+    *error = what + "not a flightwall audit report (no \"tool\": {\"name\": \"flightwall\"}); " +
+             "give the --report-json file of an earlier flightwall audit";
+    return false;
+  }
+  const auto dests = j.find("destinations");
+  if (dests == j.end() || !dests->is_array()) {
+    *error = what + "has no \"destinations\" list; write it again with flightwall audit " +
+             "--report-json";
+    return false;
+  }
+  Baseline b;
+  b.path = path;
+  b.sha256 = Sha256Hex(text);
+  b.verdict = Text(j, "verdict");
+  if (const auto p = j.find("policy"); p != j.end() && p->is_object()) b.policy = Text(*p, "name");
+  std::size_t index = 0;
+  for (const Json& d : *dests) {
+    if (!d.is_object() || Text(d, "host").empty()) {
+      *error = what + "destination #" + std::to_string(index + 1) + " has no \"host\"";
+      return false;
+    }
+    ++index;
+    if (b.destinations.size() >= AuditReport::kMaxDestinations + 1) continue;  // as written
+    b.destinations.push_back({Text(d, "host"), Text(d, "category"), Count(d, "bytes_out"),
+                              Count(d, "attempts"), Count(d, "leaks")});
+  }
+  *out = std::move(b);
+  return true;
+}
+
+bool LoadBaseline(const std::string& path, Baseline* out, std::string* error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *error = "--baseline " + path + ": cannot be read; check the path";
+    return false;
+  }
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  in.seekg(0, std::ios::beg);
+  if (size < 0 || static_cast<std::uint64_t>(size) > kMaxBaselineBytes) {
+    *error = "--baseline " + path + ": larger than any report flightwall writes (" +
+             std::to_string(kMaxBaselineBytes >> 20) + " MiB); give a --report-json file";
+    return false;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return ParseBaseline(text.str(), path, out, error);
+}
+
+BaselineDiff CompareWithBaseline(const Baseline& baseline, const AuditReport& report) {
+  BaselineDiff diff;
+  diff.path = baseline.path;
+  diff.sha256 = baseline.sha256;
+  diff.verdict = baseline.verdict;
+  std::map<std::string, const BaselineDestination*> before;
+  for (const BaselineDestination& d : baseline.destinations) {
+    if (d.host != AuditReport::kOtherDestinations) before.emplace(d.host, &d);
+  }
+  std::map<std::string, bool> seen;
+  for (const Destination* d : report.Destinations()) {
+    if (d->host == AuditReport::kOtherDestinations) continue;
+    seen[d->host] = true;
+    const auto it = before.find(d->host);
+    DestinationChange c{d->host, d->category, 0, d->bytes_out, d->attempts, d->leaks};
+    if (it == before.end()) {
+      diff.added.push_back(std::move(c));
+    } else if (d->bytes_out > it->second->bytes_out) {
+      c.bytes_before = it->second->bytes_out;
+      diff.more_bytes.push_back(std::move(c));
+    }
+  }
+  for (const BaselineDestination& d : baseline.destinations) {
+    if (d.host == AuditReport::kOtherDestinations || seen.count(d.host) != 0) continue;
+    seen[d.host] = true;  // a host listed twice is reported once
+    diff.removed.push_back({d.host, d.category, d.bytes_out, 0, 0, 0});
+  }
+  return diff;
+}
+
+void WriteBaselineSummary(const BaselineDiff& d, std::ostream& out) {
+  out << "  since the baseline " << d.path << " (" << d.verdict << "): " << d.added.size()
+      << " new destination(s), " << d.removed.size() << " gone, " << d.more_bytes.size()
+      << " with more bytes\n";
+  for (const DestinationChange& c : d.added) {
+    out << "  NEW     " << c.host << " [" << c.category << "] " << c.bytes_after << " bytes out, "
+        << c.attempts_after << " attempt(s), " << c.leaks_after << " leak(s)\n";
+  }
+  for (const DestinationChange& c : d.more_bytes) {
+    out << "  MORE    " << c.host << " [" << c.category << "] " << c.bytes_before << " -> "
+        << c.bytes_after << " bytes out\n";
+  }
+  for (const DestinationChange& c : d.removed) {
+    out << "  GONE    " << c.host << " [" << c.category << "] (" << c.bytes_before
+        << " bytes out before)\n";
+  }
+}
+
+}  // namespace flightwall
