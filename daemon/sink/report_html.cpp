@@ -19,7 +19,7 @@ constexpr const char* kCss = R"(
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:70rem;color:#1d2330;line-height:1.45}
 h1{font-size:1.6rem;margin-bottom:.2rem}h2{border-bottom:1px solid #ccd;padding-bottom:.2rem;margin-top:2rem}
 table{border-collapse:collapse;width:100%;font-size:.88rem}th,td{border:1px solid #d5d9e2;padding:.3rem .45rem;text-align:left;vertical-align:top}
-th{background:#eef1f6}td.num{text-align:right;font-variant-numeric:tabular-nums}code{font-size:.85em}
+th{background:#eef1f6}td.num{text-align:right;font-variant-numeric:tabular-nums}code{font-size:.85em}td code{overflow-wrap:anywhere}
 .verdict{padding:1rem 1.2rem;border-radius:.4rem;font-size:1.15rem;margin:1rem 0}
 .clean{background:#e3f5e6;border:1px solid #6dbb7a}.inconclusive{background:#ececf4;border:1px solid #7a7fa8}.attempts{background:#fff6db;border:1px solid #e0b43c}.leak{background:#fde4e4;border:1px solid #d9534f}
 tr.leak td{background:#fdecec}.muted{color:#66708a}.tag{display:inline-block;padding:0 .35rem;border-radius:.25rem;background:#eef1f6;margin:0 .15rem .1rem 0}
