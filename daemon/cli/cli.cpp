@@ -1,4 +1,6 @@
 #include <CLI/CLI.hpp>
+#include <cctype>
+#include <string>
 
 #include "cli/commands.h"
 #include "common/duration.h"
@@ -67,6 +69,30 @@ int RunCli(int argc, char** argv) {
                             "Capture on this interface instead of reading files (needs "
                             "CAP_NET_RAW); stop with Ctrl-C, SIGTERM or --duration");
   audit_live->excludes(audit_captures);
+  auto* audit_scenario =
+      audit_cmd
+          ->add_option("--scenario", audit.scenarios,
+                       "NAME=CAPTURE: audit each scenario on its own (repeat; a name given "
+                       "again adds a capture to it) and compare them: a verdict per scenario "
+                       "and overall, a destinations x scenarios matrix")
+          ->check(CLI::Validator(
+              [](const std::string& v) {
+                const auto eq = v.find('=');
+                if (eq == 0 || eq == std::string::npos || eq + 1 == v.size()) {
+                  return std::string("NAME=CAPTURE, e.g. idle=idle.pcapng");
+                }
+                for (std::size_t i = 0; i < eq; ++i) {
+                  const char ch = v[i];
+                  if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' &&
+                      ch != '.') {
+                    return std::string("a scenario NAME is letters, digits, '-', '_' and '.'");
+                  }
+                }
+                return std::string();
+              },
+              "NAME=CAPTURE"));
+  audit_scenario->excludes(audit_captures);
+  audit_scenario->excludes(audit_live);
   audit_cmd->add_option("--duration", audit.duration, "Live: stop after this long: 30s, 5m, 1h")
       ->needs(audit_live)
       ->check(CLI::Validator(
@@ -90,9 +116,12 @@ int RunCli(int argc, char** argv) {
                    "audit inconclusive")
       ->needs(audit_live)
       ->check(CLI::Range(1, 1 << 22));
-  audit_cmd->callback([audit_captures, audit_live] {
-    if (audit_captures->count() == 0 && audit_live->count() == 0) {
-      throw CLI::RequiredError("captures (files) or --live IFACE");
+  audit_cmd->callback([audit_captures, audit_live, audit_scenario, &audit] {
+    if (audit_captures->count() == 0 && audit_live->count() == 0 && audit_scenario->count() == 0) {
+      throw CLI::RequiredError("captures (files), --scenario NAME=CAPTURE or --live IFACE");
+    }
+    if (audit_scenario->count() > 0 && !audit.baseline.empty()) {
+      throw CLI::ValidationError("--baseline", "compares one audit; not with --scenario");
     }
   });
 

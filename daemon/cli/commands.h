@@ -25,6 +25,8 @@ struct AuditOptions {
   std::string baseline;  // --report-json of an earlier audit to compare with
   bool quiet = false;
   std::vector<std::string> captures;
+  // --scenario NAME=CAPTURE (repeatable): a campaign of scenarios instead.
+  std::vector<std::string> scenarios;
   // Live capture instead of files (--live): interface, stop after
   // (--duration, e.g. "5m"; empty = until SIGINT/SIGTERM), keep the packets.
   std::string live;

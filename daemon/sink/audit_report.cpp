@@ -66,7 +66,9 @@ void AuditReport::OnFlow(const Flow& flow, int catalog_index) {
     }
     d.verdict = "allow";
     d.first_packet = flow.first_packet;
+    d.first_time = flow.first_time;
   }
+  if (flow.first_packet < d.first_packet) d.first_time = flow.first_time;
   d.first_packet = std::min(d.first_packet, flow.first_packet);
   if (d.addresses.size() < kListedAddresses) d.addresses.insert(dst);
   d.endpoints.insert(ProtocolName(flow.protocol) + "/" + std::to_string(flow.server_port));

@@ -105,6 +105,7 @@ struct Destination {
   std::uint64_t attempts = 0;
   std::uint64_t leaks = 0;
   std::uint64_t first_packet = 0;
+  Timestamp first_time = 0;  // of its earliest flow
 };
 
 struct SeriesPoint {

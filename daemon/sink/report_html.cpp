@@ -107,7 +107,35 @@ std::string Chart(const AuditReport& r) {
   return svg.str();
 }
 
+void WriteBaselineHtml(const BaselineDiff& b, std::ostream& out) {
+  out << "<h2>Changes since the baseline</h2>\n<p class=\"muted\">" << XmlEscape(b.path)
+      << " (its verdict: " << XmlEscape(b.verdict) << "; SHA-256 <code>" << XmlEscape(b.sha256)
+      << "</code>)</p>\n";
+  if (b.added.empty() && b.removed.empty() && b.more_bytes.empty()) {
+    out << "<p>No destination is new or gone, and none gets more bytes.</p>\n";
+    return;
+  }
+  out << "<table><tr><th>Change</th><th>Host</th><th>Category</th><th>Bytes out before</th>"
+      << "<th>Bytes out now</th><th>Attempts</th><th>Leaks</th></tr>\n";
+  const auto row = [&out](const char* change, const DestinationChange& c, bool before, bool now) {
+    out << "<tr" << (c.leaks_after ? " class=\"leak\"" : "") << "><td>" << change << "</td><td>"
+        << XmlEscape(c.host) << "</td><td>" << XmlEscape(c.category) << "</td><td class=\"num\">"
+        << (before ? std::to_string(c.bytes_before) : "") << "</td><td class=\"num\">"
+        << (now ? std::to_string(c.bytes_after) : "") << "</td><td class=\"num\">"
+        << (now ? std::to_string(c.attempts_after) : "") << "</td><td class=\"num\">"
+        << (now ? std::to_string(c.leaks_after) : "") << "</td></tr>\n";
+  };
+  for (const DestinationChange& c : b.added) row("new", c, false, true);
+  for (const DestinationChange& c : b.more_bytes) row("more bytes", c, true, true);
+  for (const DestinationChange& c : b.removed) row("gone", c, true, false);
+  out << "</table>\n";
+}
+
 }  // namespace
+
+const char* ReportCss() { return kCss; }
+
+std::string HumanBytes(std::uint64_t bytes) { return Bytes(bytes); }
 
 void WriteReportHtml(const AuditReport& r, std::ostream& out) {
   const std::string verdict = r.Verdict();
@@ -203,6 +231,7 @@ void WriteReportHtml(const AuditReport& r, std::ostream& out) {
         << "</td><td class=\"num\">" << d->leaks << "</td></tr>\n";
   }
   out << "</table>\n";
+  if (const BaselineDiff* b = r.BaselineChanges()) WriteBaselineHtml(*b, out);
 
   out << "<h2>Violations</h2>\n";
   if (r.AttemptCount() == 0) {

@@ -46,7 +46,7 @@ void WriteBaselineSuite(const BaselineDiff& b, std::ostream& out) {
 
 }  // namespace
 
-void WriteReportJunit(const AuditReport& r, std::ostream& out) {
+std::string JunitSuite(const AuditReport& r, const std::string& name, JunitCounts* counts) {
   // One testcase per destination and per denied DNS name; a leak is a
   // failure, an attempt that was stopped before data left is not.
   std::size_t tests = 0;
@@ -103,6 +103,16 @@ void WriteReportJunit(const AuditReport& r, std::ostream& out) {
             XmlEscape(where) + "</error>\n";
     body += "    </testcase>\n";
   }
+  *counts = {tests, failures, errors};
+  return "  <testsuite name=\"" + XmlEscape(name) + "\" tests=\"" + std::to_string(tests) +
+         "\" failures=\"" + std::to_string(failures) + "\" errors=\"" + std::to_string(errors) +
+         "\">\n" + body + "  </testsuite>\n";
+}
+
+void WriteReportJunit(const AuditReport& r, std::ostream& out) {
+  JunitCounts c;
+  const std::string suite = JunitSuite(r, r.PolicyUsed().name, &c);
+  const auto [tests, failures, errors] = c;
   out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   const BaselineDiff* b = r.BaselineChanges();
   const std::size_t baseline_tests =
@@ -110,10 +120,7 @@ void WriteReportJunit(const AuditReport& r, std::ostream& out) {
   const std::size_t baseline_failures = b ? b->added.size() : 0;
   out << "<testsuites name=\"flightwall audit\" tests=\"" << tests + baseline_tests
       << "\" failures=\"" << failures + baseline_failures << "\" errors=\"" << errors << "\">\n";
-  out << "  <testsuite name=\"" << XmlEscape(r.PolicyUsed().name) << "\" tests=\"" << tests
-      << "\" failures=\"" << failures << "\" errors=\"" << errors << "\">\n";
-  out << body;
-  out << "  </testsuite>\n";
+  out << suite;
   if (b) WriteBaselineSuite(*b, out);
   out << "</testsuites>\n";
 }

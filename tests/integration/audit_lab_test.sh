@@ -116,6 +116,38 @@ rc=$?
   pass "--baseline: a capture given as baseline is refused with what to give (exit 2)" ||
   fail "--baseline: bad file (exit $rc): $(cat "$WORK/bad.txt")"
 
+# A campaign of two scenarios: idle (the tiles-only session) and flying (the
+# leaky one), each audited on its own, compared in one report.
+mkdir -p "$WORK/campaign"
+"$FW" audit --policy "$POLICY" --scenario "idle=$DATA/tiles-only.pcap" \
+  --scenario "flying=$DATA/leaky.pcap" --report-json "$WORK/campaign/c.json" \
+  --report-html "$WORK/campaign/c.html" --junit "$WORK/campaign/c.xml" >"$WORK/campaign/c.txt" 2>&1
+rc=$?
+if [[ $rc -eq 1 ]] && python3 - "$WORK/campaign/c.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+verdicts = {s["name"]: s["verdict"] for s in c["scenarios"]}
+rows = {r["host"]: r["scenarios"] for r in c["matrix"]}
+log = rows.get("flightlog.dji.com", {})
+tiles = rows.get("a.tiles.mapbox.com", {})
+sys.exit(0 if c["verdict"] == "leak" and verdicts == {"idle": "clean", "flying": "leak"}
+         and log.get("idle") is None and log["flying"]["leaks"] >= 1
+         and log["flying"]["first_seen_s"] >= 0
+         and tiles["idle"] and tiles["flying"] else 1)
+PY
+then pass "campaign: a verdict per scenario, leak overall, the upload only in 'flying' (exit $rc)"
+else fail "campaign: verdicts and matrix (exit $rc)"; cat "$WORK/campaign/c.txt"; fi
+grep -q '<testsuite name="idle" ' "$WORK/campaign/c.xml" &&
+  grep -q '<testsuite name="flying" .*failures="[1-9]' "$WORK/campaign/c.xml" &&
+  pass "campaign: JUnit has one testsuite per scenario" || fail "campaign: JUnit testsuites"
+grep -q 'href="c-flying.html"' "$WORK/campaign/c.html" && [[ -s "$WORK/campaign/c-idle.html" ]] &&
+  grep -q '<h1>Local data mode verification report</h1>' "$WORK/campaign/c-flying.html" &&
+  pass "campaign: the HTML page links each scenario's full report" || fail "campaign: HTML pages"
+"$FW" audit --policy "$POLICY" --scenario "idle=$DATA/tiles-only.pcap" --scenario "=x.pcap" -q \
+  >"$WORK/campaign/bad.txt" 2>&1
+[[ $? -eq 2 ]] && grep -q "NAME=CAPTURE" "$WORK/campaign/bad.txt" &&
+  pass "campaign: a scenario without a name is refused (exit 2)" || fail "campaign: bad --scenario"
+
 # 2. Sessions recorded now, with real clients, in a lab of our own.
 if [[ $EUID -ne 0 ]]; then
   echo "SKIP (part 2): recording a fresh session needs root for network namespaces"
