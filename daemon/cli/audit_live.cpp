@@ -66,14 +66,12 @@ std::string FileSha256(const std::string& path) {
 
 std::string LiveCaptureFilter(const Policy& policy, Vantage vantage) {
   if (vantage != Vantage::kNetwork) return "";
-  std::string nets;
+  std::vector<std::string> nets;
   for (const FlightApp& app : policy.flight_apps) {
-    for (const Cidr& c : app.sources) {
-      nets += (nets.empty() ? "net " : " or net ") + c.ToString();
-    }
+    for (const Cidr& c : app.sources) nets.push_back(c.ToString());
   }
   // DNS is always kept: answers attest the names of the app's connections.
-  return nets.empty() ? "" : "(" + nets + ") or port 53";
+  return LiveCaptureFilterFor(nets);
 }
 
 FeedResult FeedLiveCapture(const AuditOptions& o, const Policy& policy, Vantage vantage,

@@ -10,6 +10,17 @@
 #include "source/pcap_source.h"
 
 namespace flightwall {
+
+std::string LiveCaptureFilterFor(const std::vector<std::string>& nets) {
+  std::string any;
+  for (const std::string& n : nets) any += (any.empty() ? "net " : " or net ") + n;
+  if (any.empty()) return "";
+  const std::string f = "(" + any + ") or port 53";
+  // Each `vlan` shifts the offsets of everything after it in the whole
+  // expression (not only its own clause), so the tagged cases nest:
+  // untagged, or one tag and (F, or a second tag and F).
+  return f + " or (vlan and (" + f + " or (vlan and (" + f + "))))";
+}
 namespace {
 
 std::string Errbuf(const char* errbuf) { return errbuf[0] != '\0' ? errbuf : "no detail"; }

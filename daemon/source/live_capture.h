@@ -22,6 +22,13 @@ typedef struct pcap_dumper pcap_dumper_t;
 
 namespace flightwall {
 
+// The BPF filter of a live capture that keeps traffic from or to `nets`
+// (CIDRs such as "192.0.2.0/24") and all DNS (port 53), on untagged frames
+// and on frames with one or two 802.1Q/802.1ad tags (a trunk or a
+// provider's QinQ port: BPF's `vlan` shifts the offsets of what follows it).
+// Empty `nets` gives "" (everything).
+std::string LiveCaptureFilterFor(const std::vector<std::string>& nets);
+
 struct LiveCaptureOptions {
   std::string interface;
   std::string filter;              // BPF expression; empty captures everything
