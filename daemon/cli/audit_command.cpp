@@ -12,6 +12,7 @@
 #include "policy/policy_loader.h"
 #include "sink/audit_report.h"
 #include "sink/baseline.h"
+#include "sink/campaign_file.h"
 #include "sink/campaign_report.h"
 #include "sink/event_log.h"
 #include "sink/report_writers.h"
@@ -125,7 +126,7 @@ std::vector<Scenario> ScenariosOf(const std::vector<std::string>& specs) {
     auto it =
         std::find_if(out.begin(), out.end(), [&](const Scenario& s) { return s.name == name; });
     if (it == out.end()) {
-      out.push_back(Scenario{name, {}, nullptr});
+      out.push_back(Scenario{name, {}, nullptr, {}});
       it = out.end() - 1;
     }
     it->captures.push_back(spec.substr(eq + 1));
@@ -145,8 +146,8 @@ std::string ScenarioPage(const std::string& html, const std::string& name, std::
   return dir + *link;
 }
 
-int RunCampaign(const AuditOptions& o, const Policy& policy, OstreamLineWriter* events_writer) {
-  std::vector<Scenario> scenarios = ScenariosOf(o.scenarios);
+int RunCampaign(const AuditOptions& o, const Policy& policy, const CampaignInfo& info,
+                std::vector<Scenario> scenarios, OstreamLineWriter* events_writer) {
   bool output_ok = true;
   for (Scenario& s : scenarios) {
     AuditOptions one = o;
@@ -164,7 +165,7 @@ int RunCampaign(const AuditOptions& o, const Policy& policy, OstreamLineWriter* 
   }
   bool ok = true;
   if (!o.report_json.empty())
-    ok &= WriteFile(o.report_json, [&](std::ostream& s) { WriteCampaignJson(scenarios, s); });
+    ok &= WriteFile(o.report_json, [&](std::ostream& s) { WriteCampaignJson(info, scenarios, s); });
   if (!o.report_html.empty()) {
     std::vector<std::string> links;
     for (const Scenario& s : scenarios) {
@@ -173,12 +174,12 @@ int RunCampaign(const AuditOptions& o, const Policy& policy, OstreamLineWriter* 
       ok &= WriteFile(page, [&](std::ostream& out) { WriteReportHtml(*s.report, out); });
       links.push_back(link);
     }
-    ok &=
-        WriteFile(o.report_html, [&](std::ostream& s) { WriteCampaignHtml(scenarios, links, s); });
+    ok &= WriteFile(o.report_html,
+                    [&](std::ostream& s) { WriteCampaignHtml(info, scenarios, links, s); });
   }
   if (!o.junit.empty())
     ok &= WriteFile(o.junit, [&](std::ostream& s) { WriteCampaignJunit(scenarios, s); });
-  if (!o.quiet && o.report_json != "-") WriteCampaignSummary(scenarios, std::cout);
+  if (!o.quiet && o.report_json != "-") WriteCampaignSummary(info, scenarios, std::cout);
   if (!ok || !output_ok) return kExitUsage;
   std::vector<const AuditReport*> reports;
   for (const Scenario& s : scenarios) reports.push_back(s.report.get());
@@ -196,8 +197,18 @@ int RunAudit(const AuditOptions& o) {
     return kExitUsage;
   }
   const Policy& policy = *loaded.policy;
-  // Read before the captures: a wrong --baseline fails in a second, not
-  // after an hour of replay.
+  // Read before the captures: a wrong --campaign or --baseline fails in a
+  // second, not after an hour of replay.
+  CampaignFile campaign;
+  if (!o.campaign.empty()) {
+    CampaignLoadResult c = LoadCampaign(o.campaign);
+    if (!c.campaign) {
+      for (const auto& e : c.errors) std::cerr << e.ToString() << "\n";
+      std::cerr << "flightwall audit: the campaign has " << c.errors.size() << " error(s)\n";
+      return kExitUsage;
+    }
+    campaign = std::move(*c.campaign);
+  }
   Baseline baseline;
   if (!o.baseline.empty()) {
     std::string why;
@@ -230,7 +241,20 @@ int RunAudit(const AuditOptions& o) {
     return false;
   };
   if (!o.scenarios.empty()) {
-    const int rc = RunCampaign(o, policy, events_writer.get());
+    const int rc = RunCampaign(o, policy, {}, ScenariosOf(o.scenarios), events_writer.get());
+    return events_ok() ? rc : kExitUsage;
+  }
+  if (!o.campaign.empty()) {
+    AuditOptions with_vantage = o;
+    with_vantage.vantage = campaign.vantage;
+    const CampaignInfo info{campaign.path,    campaign.sha256, campaign.app,
+                            campaign.version, campaign.device, campaign.vantage};
+    std::vector<Scenario> scenarios;
+    for (const CampaignScenario& s : campaign.scenarios) {
+      scenarios.push_back(Scenario{s.name, s.captures, nullptr, s.description});
+    }
+    const int rc =
+        RunCampaign(with_vantage, policy, info, std::move(scenarios), events_writer.get());
     return events_ok() ? rc : kExitUsage;
   }
 

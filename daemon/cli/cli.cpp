@@ -1,9 +1,9 @@
 #include <CLI/CLI.hpp>
-#include <cctype>
 #include <string>
 
 #include "cli/commands.h"
 #include "common/duration.h"
+#include "sink/campaign_file.h"
 
 namespace flightwall {
 namespace {
@@ -81,18 +81,21 @@ int RunCli(int argc, char** argv) {
                 if (eq == 0 || eq == std::string::npos || eq + 1 == v.size()) {
                   return std::string("NAME=CAPTURE, e.g. idle=idle.pcapng");
                 }
-                for (std::size_t i = 0; i < eq; ++i) {
-                  const char ch = v[i];
-                  if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' &&
-                      ch != '.') {
-                    return std::string("a scenario NAME is letters, digits, '-', '_' and '.'");
-                  }
+                if (!ValidScenarioName(v.substr(0, eq))) {
+                  return std::string("a scenario NAME is 1-64 letters, digits, '-', '_', '.'");
                 }
                 return std::string();
               },
               "NAME=CAPTURE"));
   audit_scenario->excludes(audit_captures);
   audit_scenario->excludes(audit_live);
+  auto* audit_campaign = audit_cmd->add_option(
+      "--campaign", audit.campaign,
+      "A campaign YAML: the app, its version, the device, the vantage and each scenario's "
+      "captures (see the README); audited like --scenario");
+  audit_campaign->excludes(audit_captures);
+  audit_campaign->excludes(audit_live);
+  audit_campaign->excludes(audit_scenario);
   audit_cmd->add_option("--duration", audit.duration, "Live: stop after this long: 30s, 5m, 1h")
       ->needs(audit_live)
       ->check(CLI::Validator(
@@ -116,12 +119,15 @@ int RunCli(int argc, char** argv) {
                    "audit inconclusive")
       ->needs(audit_live)
       ->check(CLI::Range(1, 1 << 22));
-  audit_cmd->callback([audit_captures, audit_live, audit_scenario, &audit] {
-    if (audit_captures->count() == 0 && audit_live->count() == 0 && audit_scenario->count() == 0) {
-      throw CLI::RequiredError("captures (files), --scenario NAME=CAPTURE or --live IFACE");
+  audit_cmd->callback([audit_captures, audit_live, audit_scenario, audit_campaign, &audit] {
+    if (audit_captures->count() == 0 && audit_live->count() == 0 && audit_scenario->count() == 0 &&
+        audit_campaign->count() == 0) {
+      throw CLI::RequiredError(
+          "captures (files), --scenario NAME=CAPTURE, --campaign FILE or --live IFACE");
     }
-    if (audit_scenario->count() > 0 && !audit.baseline.empty()) {
-      throw CLI::ValidationError("--baseline", "compares one audit; not with --scenario");
+    if ((audit_scenario->count() > 0 || audit_campaign->count() > 0) && !audit.baseline.empty()) {
+      throw CLI::ValidationError("--baseline",
+                                 "compares one audit; not with --scenario or --campaign");
     }
   });
 

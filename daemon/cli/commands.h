@@ -27,6 +27,7 @@ struct AuditOptions {
   std::vector<std::string> captures;
   // --scenario NAME=CAPTURE (repeatable): a campaign of scenarios instead.
   std::vector<std::string> scenarios;
+  std::string campaign;  // --campaign FILE.yaml: app, version, device, scenarios
   // Live capture instead of files (--live): interface, stop after
   // (--duration, e.g. "5m"; empty = until SIGINT/SIGTERM), keep the packets.
   std::string live;

@@ -11,6 +11,7 @@
 #include "common/listen_address.h"
 #include "firewall/bridge_netfilter.h"
 #include "policy/did_you_mean.h"
+#include "policy/yaml_checker.h"
 #include "sink/chain_key.h"
 #include "sink/event_ring.h"
 
@@ -31,94 +32,6 @@ constexpr std::array<std::string_view, 1> kMetricsKeys = {"listen"};
 constexpr std::array<std::string_view, 1> kControlKeys = {"socket"};
 // sizeof(sockaddr_un::sun_path) on Linux, with room for the terminating NUL.
 constexpr std::size_t kMaxSocketPath = 107;
-
-class Checker {
- public:
-  Checker(std::string file, std::vector<PolicyError>* errors)
-      : file_(std::move(file)), errors_(errors) {}
-
-  void Error(const YAML::Node& at, const std::string& message) {
-    const YAML::Mark m = at.Mark();
-    errors_->push_back({file_, m.line + 1, m.column + 1, message});
-  }
-
-  template <std::size_t N>
-  void CheckKeys(const YAML::Node& map, const std::array<std::string_view, N>& keys,
-                 const std::string& where) {
-    for (auto it = map.begin(); it != map.end(); ++it) {
-      const std::string key = it->first.Scalar();
-      bool known = false;
-      for (auto k : keys) known = known || k == key;
-      if (!known) {
-        std::string message = "unknown key '" + key + "' in ";
-        message += where;
-        message += DidYouMean(key, std::span<const std::string_view>(keys));
-        message += "; remove it or fix its spelling";
-        Error(it->first, message);
-      }
-    }
-  }
-
-  // The scalar at map[key] if present and a scalar; reports otherwise.
-  std::optional<std::string> Scalar(const YAML::Node& map, const char* key) {
-    const YAML::Node n = map[key];
-    if (!n) return std::nullopt;
-    if (!n.IsScalar()) {
-      Error(n, std::string("'") + key + "' must be a single value");
-      return std::nullopt;
-    }
-    return n.Scalar();
-  }
-
-  template <std::size_t N>
-  std::optional<std::string> OneOf(const YAML::Node& map, const char* key,
-                                   const std::array<std::string_view, N>& values) {
-    auto v = Scalar(map, key);
-    if (!v) return std::nullopt;
-    for (auto ok : values) {
-      if (*v == ok) return v;
-    }
-    std::string list;
-    for (auto ok : values) list += (list.empty() ? "" : " | ") + std::string(ok);
-    Error(map[key], std::string("'") + key + "' must be one of " + list + ", not '" + *v + "'" +
-                        DidYouMean(*v, std::span<const std::string_view>(values)));
-    return std::nullopt;
-  }
-
-  // A whole number in [min, max] at map[key]: digits only (no units, no
-  // sign), so "150ms" or "1e6" are errors that say what to write.
-  std::optional<std::uint64_t> Number(const YAML::Node& map, const char* key, std::uint64_t min,
-                                      std::uint64_t max) {
-    auto v = Scalar(map, key);
-    if (!v) return std::nullopt;
-    std::uint64_t n = 0;
-    bool ok = !v->empty() && v->size() <= 12;
-    for (char ch : *v) {
-      if (ch < '0' || ch > '9') ok = false;
-      if (ok) n = n * 10 + static_cast<std::uint64_t>(ch - '0');
-    }
-    if (!ok || n < min || n > max) {
-      Error(map[key], std::string("'") + key + "' must be a whole number from " +
-                          std::to_string(min) + " to " + std::to_string(max) + ", not '" + *v +
-                          "'");
-      return std::nullopt;
-    }
-    return n;
-  }
-
-  const YAML::Node Section(const YAML::Node& root, const char* key) {
-    const YAML::Node n = root[key];
-    if (n && !n.IsMap()) {
-      Error(n, std::string("'") + key + "' must be a map of settings");
-      return YAML::Node();
-    }
-    return n;
-  }
-
- private:
-  std::string file_;
-  std::vector<PolicyError>* errors_;
-};
 
 bool ParseQueue(const std::string& text, std::uint16_t* first, std::uint16_t* last) {
   auto number = [](std::string_view s, std::uint16_t* out) {

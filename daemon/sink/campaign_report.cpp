@@ -66,10 +66,33 @@ double FirstSeenSeconds(const AuditReport& report, const Destination& d) {
   return static_cast<double>(d.first_time - start) / kMicrosPerSecond;
 }
 
-void WriteCampaignJson(const std::vector<Scenario>& scenarios, std::ostream& out) {
+namespace {
+
+// "DJI Pilot 2 9.1.0 on DJI RC Plus" (what is known of it).
+std::string Subject(const CampaignInfo& info) {
+  std::string s = info.app;
+  if (!info.version.empty()) {
+    s += s.empty() ? "version " : " ";
+    s += info.version;
+  }
+  if (!info.device.empty()) {
+    s += s.empty() ? "on " : " on ";
+    s += info.device;
+  }
+  return s;
+}
+
+}  // namespace
+
+void WriteCampaignJson(const CampaignInfo& info, const std::vector<Scenario>& scenarios,
+                       std::ostream& out) {
   Json j;
   j["tool"] = {{"name", "flightwall"}, {"version", FLIGHTWALL_VERSION}};
   j["verdict"] = CampaignVerdict(scenarios);
+  if (!info.file.empty()) {
+    j["campaign"] = {{"file", info.file},       {"sha256", info.sha256}, {"app", info.app},
+                     {"version", info.version}, {"device", info.device}, {"vantage", info.vantage}};
+  }
   Json list = Json::array();
   for (const Scenario& s : scenarios) {
     std::ostringstream one;
@@ -77,6 +100,7 @@ void WriteCampaignJson(const std::vector<Scenario>& scenarios, std::ostream& out
     // The scenario's own report, as a file audit of its captures writes it.
     Json report = Json::parse(one.str(), nullptr, false);
     list.push_back({{"name", s.name},
+                    {"description", s.description},
                     {"verdict", s.report->Verdict()},
                     {"captures", s.captures},
                     {"report", std::move(report)}});
@@ -121,14 +145,20 @@ void WriteCampaignJunit(const std::vector<Scenario>& scenarios, std::ostream& ou
       << suites << "</testsuites>\n";
 }
 
-void WriteCampaignHtml(const std::vector<Scenario>& scenarios,
+void WriteCampaignHtml(const CampaignInfo& info, const std::vector<Scenario>& scenarios,
                        const std::vector<std::string>& scenario_pages, std::ostream& out) {
   const std::string verdict = CampaignVerdict(scenarios);
   out << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
       << "<title>flightwall audit campaign</title><style>" << ReportCss()
       << "</style></head><body>\n<h1>Local data mode verification: " << scenarios.size()
-      << " scenario(s)</h1>\n<p class=\"muted\">flightwall " << FLIGHTWALL_VERSION
-      << "</p>\n<div class=\"verdict " << verdict << "\"><b>Overall: " << XmlEscape(verdict)
+      << " scenario(s)</h1>\n<p class=\"muted\">";
+  if (!Subject(info).empty()) out << "<b>" << XmlEscape(Subject(info)) << "</b> &middot; ";
+  if (!info.file.empty()) {
+    out << "campaign " << XmlEscape(info.file) << " (SHA-256 <code>" << XmlEscape(info.sha256)
+        << "</code>, vantage " << XmlEscape(info.vantage) << ") &middot; ";
+  }
+  out << "flightwall " << FLIGHTWALL_VERSION << "</p>\n<div class=\"verdict " << verdict
+      << "\"><b>Overall: " << XmlEscape(verdict)
       << "</b> (the worst of the scenarios: leak &gt; inconclusive &gt; attempts &gt; "
          "clean)</div>\n";
   out << "<h2>Scenarios</h2>\n<table><tr><th>Scenario</th><th>Verdict</th><th>Captures</th>"
@@ -136,8 +166,11 @@ void WriteCampaignHtml(const std::vector<Scenario>& scenarios,
   for (std::size_t i = 0; i < scenarios.size(); ++i) {
     const Scenario& s = scenarios[i];
     const AuditReport& r = *s.report;
-    out << "<tr" << (r.LeakCount() ? " class=\"leak\"" : "") << "><td>" << XmlEscape(s.name)
-        << "</td><td>" << XmlEscape(r.Verdict()) << "</td><td>";
+    out << "<tr" << (r.LeakCount() ? " class=\"leak\"" : "") << "><td>" << XmlEscape(s.name);
+    if (!s.description.empty()) {
+      out << "<br><span class=\"muted\">" << XmlEscape(s.description) << "</span>";
+    }
+    out << "</td><td>" << XmlEscape(r.Verdict()) << "</td><td>";
     for (const std::string& c : s.captures) {
       out << "<span class=\"tag\">" << XmlEscape(c) << "</span>";
     }
@@ -178,9 +211,10 @@ void WriteCampaignHtml(const std::vector<Scenario>& scenarios,
   out << "</table>\n</body></html>\n";
 }
 
-void WriteCampaignSummary(const std::vector<Scenario>& scenarios, std::ostream& out) {
+void WriteCampaignSummary(const CampaignInfo& info, const std::vector<Scenario>& scenarios,
+                          std::ostream& out) {
   out << "flightwall audit campaign: " << CampaignVerdict(scenarios) << " (" << scenarios.size()
-      << " scenarios)\n";
+      << " scenarios" << (Subject(info).empty() ? "" : "; " + Subject(info)) << ")\n";
   for (const Scenario& s : scenarios) {
     const AuditReport& r = *s.report;
     out << "  scenario " << s.name << ": " << r.Verdict() << " (" << s.captures.size()

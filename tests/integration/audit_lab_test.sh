@@ -143,6 +143,37 @@ grep -q '<testsuite name="idle" ' "$WORK/campaign/c.xml" &&
 grep -q 'href="c-flying.html"' "$WORK/campaign/c.html" && [[ -s "$WORK/campaign/c-idle.html" ]] &&
   grep -q '<h1>Local data mode verification report</h1>' "$WORK/campaign/c-flying.html" &&
   pass "campaign: the HTML page links each scenario's full report" || fail "campaign: HTML pages"
+# The same campaign from a campaign file, captures named relative to it.
+ln -sf "$DATA/tiles-only.pcap" "$WORK/campaign/idle.pcap"
+ln -sf "$DATA/leaky.pcap" "$WORK/campaign/flight.pcap"
+cat >"$WORK/campaign/pilot.yaml" <<'Y'
+app: lab app
+version: "2.0"
+device: lab tablet
+scenarios:
+  - name: idle
+    description: the map open, no flight
+    captures: [idle.pcap]
+  - name: flying
+    captures: [flight.pcap]
+Y
+(cd / && "$FW" audit --policy "$POLICY" --campaign "$WORK/campaign/pilot.yaml" \
+  --report-json "$WORK/campaign/f.json" -q >/dev/null 2>&1)
+rc=$?
+python3 -c 'import json, sys
+c = json.load(open(sys.argv[1]))
+m = c["campaign"]
+sys.exit(0 if m["app"] == "lab app" and m["version"] == "2.0" and len(m["sha256"]) == 64
+         and [s["name"] for s in c["scenarios"]] == ["idle", "flying"]
+         and c["scenarios"][0]["description"] == "the map open, no flight"
+         and c["verdict"] == "leak" else 1)' "$WORK/campaign/f.json" 2>/dev/null && [[ $rc -eq 1 ]] &&
+  pass "campaign file: app, version, scenarios and captures beside the file (exit $rc)" ||
+  fail "campaign file (exit $rc)"
+printf 'app: x\nscenarios:\n  - name: idle\n    capture: [idle.pcap]\n' >"$WORK/campaign/typo.yaml"
+"$FW" audit --policy "$POLICY" --campaign "$WORK/campaign/typo.yaml" -q >"$WORK/campaign/typo.txt" 2>&1
+[[ $? -eq 2 ]] && grep -q "typo.yaml:4:5: .*did you mean 'captures'" "$WORK/campaign/typo.txt" &&
+  pass "campaign file: a typo is named with file:line:column (exit 2)" ||
+  fail "campaign file typo: $(cat "$WORK/campaign/typo.txt")"
 "$FW" audit --policy "$POLICY" --scenario "idle=$DATA/tiles-only.pcap" --scenario "=x.pcap" -q \
   >"$WORK/campaign/bad.txt" 2>&1
 [[ $? -eq 2 ]] && grep -q "NAME=CAPTURE" "$WORK/campaign/bad.txt" &&

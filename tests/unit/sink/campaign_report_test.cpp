@@ -18,8 +18,8 @@ using testing::SinkTestPolicy;
 
 std::vector<Scenario> TwoScenarios(const Policy& policy) {
   std::vector<Scenario> s;
-  s.push_back({"idle", {"idle.pcapng"}, std::make_unique<AuditReport>(policy)});
-  s.push_back({"flying", {"f1.pcapng", "f2.pcapng"}, std::make_unique<AuditReport>(policy)});
+  s.push_back({"idle", {"idle.pcapng"}, std::make_unique<AuditReport>(policy), "app open"});
+  s.push_back({"flying", {"f1.pcapng", "f2.pcapng"}, std::make_unique<AuditReport>(policy), ""});
   s[0].report->OnFlow(AllowedFlow("tiles.example"), -1);
   s[1].report->OnFlow(AllowedFlow("tiles.example"), -1);
   Flow upload = DeniedFlow("logs.vendor.example");
@@ -35,9 +35,12 @@ TEST(CampaignReportTest, TheWorstScenarioDecidesAndTheMatrixShowsWhereEachHostWa
   EXPECT_EQ(CampaignVerdict(s), "leak");
 
   std::ostringstream json;
-  WriteCampaignJson(s, json);
+  const CampaignInfo info{"c.yaml", "ab", "DJI Pilot 2", "9.1.0", "DJI RC Plus", "network"};
+  WriteCampaignJson(info, s, json);
   const auto j = nlohmann::json::parse(json.str());
   EXPECT_EQ(j["verdict"], "leak");
+  EXPECT_EQ(j["campaign"]["app"], "DJI Pilot 2");
+  EXPECT_EQ(j["campaign"]["version"], "9.1.0");
   ASSERT_EQ(j["scenarios"].size(), 2u);
   EXPECT_EQ(j["scenarios"][1]["name"], "flying");
   EXPECT_EQ(j["scenarios"][1]["captures"].size(), 2u);
@@ -61,13 +64,15 @@ TEST(CampaignReportTest, TheWorstScenarioDecidesAndTheMatrixShowsWhereEachHostWa
             std::string::npos);
 
   std::ostringstream html;
-  WriteCampaignHtml(s, {"r-idle.html", "r-flying.html"}, html);
+  WriteCampaignHtml(info, s, {"r-idle.html", "r-flying.html"}, html);
   EXPECT_NE(html.str().find("<a href=\"r-flying.html\">full report</a>"), std::string::npos);
   EXPECT_NE(html.str().find("<th>idle</th><th>flying</th>"), std::string::npos);
   EXPECT_EQ(html.str().find("<script"), std::string::npos);
+  EXPECT_NE(html.str().find("DJI Pilot 2 9.1.0 on DJI RC Plus"), std::string::npos);
+  EXPECT_NE(html.str().find("app open"), std::string::npos);
 
   std::ostringstream summary;
-  WriteCampaignSummary(s, summary);
+  WriteCampaignSummary(info, s, summary);
   EXPECT_NE(summary.str().find("logs.vendor.example [flight-logs]: idle=- flying="),
             std::string::npos)
       << summary.str();
@@ -76,8 +81,8 @@ TEST(CampaignReportTest, TheWorstScenarioDecidesAndTheMatrixShowsWhereEachHostWa
 TEST(CampaignReportTest, CleanOnlyWhenEveryScenarioIsClean) {
   const Policy policy = SinkTestPolicy();
   std::vector<Scenario> s;
-  s.push_back({"a", {}, std::make_unique<AuditReport>(policy)});
-  s.push_back({"b", {}, std::make_unique<AuditReport>(policy)});
+  s.push_back({"a", {}, std::make_unique<AuditReport>(policy), ""});
+  s.push_back({"b", {}, std::make_unique<AuditReport>(policy), ""});
   s[0].report->OnFlow(AllowedFlow("tiles.example"), -1);
   s[1].report->OnFlow(AllowedFlow("tiles.example"), -1);
   EXPECT_EQ(CampaignVerdict(s), "clean");
