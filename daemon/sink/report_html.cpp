@@ -107,6 +107,63 @@ std::string Chart(const AuditReport& r) {
   return svg.str();
 }
 
+// Violations grouped by host and reason (first packet order), each group
+// with its counts and packet range; its attempts folded beneath it.
+void WriteViolations(const AuditReport& r, std::ostream& out) {
+  struct Group {
+    const Finding* first = nullptr;
+    std::vector<const Finding*> items;
+    std::uint64_t leaks = 0;
+    std::uint64_t bytes = 0;
+    std::uint64_t last_packet = 0;
+  };
+  std::vector<Group> groups;
+  std::map<std::pair<std::string, std::string>, std::size_t> index;
+  for (const Finding& f : r.Attempts()) {
+    const std::string host = f.hostname.empty() ? f.dst : f.hostname;
+    auto [it, fresh] = index.emplace(std::make_pair(host, f.reason), groups.size());
+    if (fresh) groups.push_back({&f, {}, 0, 0, 0});
+    Group& g = groups[it->second];
+    g.items.push_back(&f);
+    g.leaks += f.leaked ? 1 : 0;
+    g.bytes += f.bytes_out;
+    g.last_packet = std::max(g.last_packet, f.first_packet);
+    if (f.first_packet < g.first->first_packet) g.first = &f;
+  }
+  std::sort(groups.begin(), groups.end(), [](const Group& a, const Group& b) {
+    return a.first->first_packet < b.first->first_packet;
+  });
+  out << "<p>" << r.Attempts().size() << " listed attempt(s) in " << groups.size()
+      << " group(s) of destination and reason; open a group for its attempts.</p>\n"
+      << "<table><tr><th>Host</th><th>Category</th><th>Reason</th><th>Attempts</th>"
+      << "<th>Leaked</th><th>Bytes out</th><th>Packets</th></tr>\n";
+  for (const Group& g : groups) {
+    const Finding& f = *g.first;
+    out << "<tr class=\"group" << (g.leaks ? " leak" : "") << "\"><td>"
+        << XmlEscape(f.hostname.empty() ? f.dst : f.hostname) << "</td><td>"
+        << XmlEscape(f.category) << "</td><td>" << XmlEscape(f.reason) << "</td><td class=\"num\">"
+        << g.items.size() << "</td><td class=\"num\">" << g.leaks << "</td><td class=\"num\">"
+        << g.bytes << "</td><td class=\"num\">" << f.first_packet
+        << (g.last_packet != f.first_packet ? "&ndash;" + std::to_string(g.last_packet) : "")
+        << "</td></tr>\n<tr class=\"detail\"><td colspan=\"7\"><details><summary>" << g.items.size()
+        << " attempt(s)</summary><table><tr><th>Packet</th><th>Time</th>"
+        << "<th>Kind</th><th>Destination</th><th>Host</th><th>Bytes out</th>"
+        << "<th>Data left?</th></tr>\n";
+    for (const Finding* a : g.items) {
+      out << "<tr" << (a->leaked ? " class=\"leak\"" : "") << "><td class=\"num\">"
+          << a->first_packet << "</td><td>" << FormatTime(a->first_time) << "</td><td>"
+          << XmlEscape(a->protocol) << "</td><td>" << XmlEscape(a->dst) << ":" << a->dport
+          << "</td><td>" << XmlEscape(a->hostname) << " <span class=\"muted\">("
+          << XmlEscape(a->name_source) << ")</span></td><td class=\"num\">" << a->bytes_out
+          << "</td><td>"
+          << (a->leaked ? "yes, packet " + std::to_string(a->evidence_packet) : std::string("no"))
+          << "</td></tr>\n";
+    }
+    out << "</table></details></td></tr>\n";
+  }
+  out << "</table>\n";
+}
+
 void WriteBaselineHtml(const BaselineDiff& b, std::ostream& out) {
   out << "<h2>Changes since the baseline</h2>\n<p class=\"muted\">" << XmlEscape(b.path)
       << " (its verdict: " << XmlEscape(b.verdict) << "; SHA-256 <code>" << XmlEscape(b.sha256)
@@ -237,19 +294,7 @@ void WriteReportHtml(const AuditReport& r, std::ostream& out) {
   if (r.AttemptCount() == 0) {
     out << "<p>None.</p>\n";
   } else {
-    out << "<table><tr><th>Packet</th><th>Time</th><th>Kind</th><th>Destination</th><th>Host</th>"
-        << "<th>Category</th><th>Reason</th><th>Bytes out</th><th>Data left?</th></tr>\n";
-    for (const Finding& f : r.Attempts()) {
-      out << "<tr" << (f.leaked ? " class=\"leak\"" : "") << "><td class=\"num\">" << f.first_packet
-          << "</td><td>" << FormatTime(f.first_time) << "</td><td>" << XmlEscape(f.protocol)
-          << "</td><td>" << XmlEscape(f.dst) << ":" << f.dport << "</td><td>"
-          << XmlEscape(f.hostname) << " <span class=\"muted\">(" << XmlEscape(f.name_source)
-          << ")</span></td><td>" << XmlEscape(f.category) << "</td><td>" << XmlEscape(f.reason)
-          << "</td><td class=\"num\">" << f.bytes_out << "</td><td>"
-          << (f.leaked ? "yes, packet " + std::to_string(f.evidence_packet) : std::string("no"))
-          << "</td></tr>\n";
-    }
-    out << "</table>\n";
+    WriteViolations(r, out);
     if (r.UnlistedAttempts() > 0) {
       out << "<p class=\"muted\">" << r.UnlistedAttempts()
           << " more attempt(s) are counted above but not listed one by one (the first "

@@ -114,7 +114,18 @@ def check_dom(dom_path, json_path):
     dest_rows = [r for r in d.rows.get("Destinations", []) if r[1] > 0]
     expect(len(dest_rows) == len(report["destinations"]),
            f"{len(dest_rows)} destination rows for {len(report['destinations'])} in the JSON")
-    viol = [r for r in d.rows.get("Violations", []) if r[1] > 0]
+    # Violations: one row per (host, reason) group, its attempts folded in
+    # a <details> beneath it (a "detail" row holding their own rows).
+    rows = [r for r in d.rows.get("Violations", []) if r[1] > 0]
+    groups = [r for r in rows if "group" in r[0].split()]
+    viol = [r for r in rows if not {"group", "detail"} & set(r[0].split())]
+    want_groups = {((a["hostname"] or a["dst"]), a["reason"]) for a in report["attempts"]}
+    expect(len(groups) == len(want_groups),
+           f"{len(groups)} violation groups for {len(want_groups)} (host, reason) pairs")
+    leaky_groups = {((a["hostname"] or a["dst"]), a["reason"])
+                    for a in report["attempts"] if a.get("leaked")}
+    expect(sum(1 for r in groups if "leak" in r[0].split()) == len(leaky_groups),
+           f"{len(leaky_groups)} groups marked leak")
     listed_leaks = sum(1 for a in report["attempts"] if a.get("leaked"))
     expect(len(viol) == len(report["attempts"]),
            f"{len(viol)} violation rows for {len(report['attempts'])} listed attempts")
