@@ -197,7 +197,7 @@ class AuditReport : public EventSink {
   // (bucket start, category) -> bytes; the bucket width doubles whenever
   // more than kSeriesBuckets keys would be needed.
   std::map<std::pair<Timestamp, std::string>, std::uint64_t> series_;
-  Timestamp series_width_ = kMicrosPerSecond;
+  Timestamp series_width_ = kMicrosPerSecond / 100;  // 10 ms: short captures get bars too
   std::uint64_t governed_flows_ = 0;
   std::uint64_t other_flows_ = 0;
   std::uint64_t dns_questions_ = 0;

@@ -73,8 +73,11 @@ std::string Chart(const AuditReport& r) {
   constexpr int kW = 800, kH = 220, kLeft = 70, kBottom = 30;
   const double bar_w = static_cast<double>(kW - kLeft - 10) / kBins;
   std::ostringstream svg;
-  svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << kW << "\" height=\""
-      << kH + 20 * ((categories.size() + 3) / 4) + 10 << "\" role=\"img\" "
+  // Scaled to the page's width (viewBox), so the bars are readable on a
+  // wide screen and still fit a narrow one.
+  const std::size_t height = kH + 20 * ((categories.size() + 3) / 4) + 10;
+  svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"100%\" viewBox=\"0 0 " << kW << " "
+      << height << "\" role=\"img\" "
       << "aria-label=\"bytes sent over time by destination category\">";
   svg << "<line x1=\"" << kLeft << "\" y1=\"" << kH - kBottom << "\" x2=\"" << kW - 10 << "\" y2=\""
       << kH - kBottom << "\" stroke=\"#888\"/>";
@@ -92,10 +95,23 @@ std::string Chart(const AuditReport& r) {
           << XmlEscape(categories[c] + ": " + Bytes(it->second)) << "</title></rect>";
     }
   }
-  svg << "<text x=\"" << kLeft << "\" y=\"" << kH - 10 << "\" font-size=\"11\">"
+  // A time axis: ticks at fifths of the span, in seconds after the start
+  // (printed under the axis), the start's wall-clock time in the title.
+  constexpr int kTicks = 5;
+  for (int t = 0; t <= kTicks; ++t) {
+    const double x = kLeft + (kW - kLeft - 10) * static_cast<double>(t) / kTicks;
+    char label[32];
+    std::snprintf(label, sizeof(label), "+%.3g s", span / kMicrosPerSecond * t / kTicks);
+    svg << "<line x1=\"" << x << "\" y1=\"" << kH - kBottom << "\" x2=\"" << x << "\" y2=\""
+        << kH - kBottom + 4 << "\" stroke=\"#888\"/><text x=\"" << x << "\" y=\"" << kH - 12
+        << "\" font-size=\"11\" text-anchor=\""
+        << (t == 0        ? "start"
+            : t == kTicks ? "end"
+                          : "middle")
+        << "\">" << label << "</text>";
+  }
+  svg << "<text x=\"" << kW - 10 << "\" y=\"14\" font-size=\"11\" text-anchor=\"end\">from "
       << XmlEscape(FormatTime(t0)) << "</text>";
-  svg << "<text x=\"" << kW - 10 << "\" y=\"" << kH - 10
-      << "\" font-size=\"11\" text-anchor=\"end\">" << XmlEscape(FormatTime(t1)) << "</text>";
   for (std::size_t c = 0; c < categories.size(); ++c) {
     const int x = kLeft + static_cast<int>(c % 4) * 180;
     const int y = kH + 5 + static_cast<int>(c / 4) * 20;
