@@ -350,18 +350,24 @@ def release(socks):
             pass
 
 
+def _holders_then_denied(ctx, name, holder_bytes):
+    """ctx.holders kernel connections that each send `holder_bytes` and stay
+    open, then an HTTPS upload naming the denied host on one more."""
+    socks, connected = hold_partial(ctx, ctx.shared, 443, holder_bytes, ctx.holders)
+    report = _kernel_tls(ctx, name, ctx.denied, ctx.denied, index=0)
+    report["sent"].update({"holders": ctx.holders, "holders_connected": connected,
+                           "holder_bytes": len(holder_bytes)})
+    report["holders"] = [ctx.flow("tcp", ctx.kport(1), ctx.shared, 443, last=ctx.kport(ctx.holders))]
+    release(socks)
+    return report
+
+
 def tls_pool_exhaustion(ctx):
     """Hundreds of connections that sent only the start of a ClientHello
     (every TLS stream buffer busy), then an HTTPS upload naming the denied
     host on one more connection."""
-    partial = tls_craft.build_client_hello(None)[:64]
-    socks, connected = hold_partial(ctx, ctx.shared, 443, partial, ctx.holders)
-    report = _kernel_tls(ctx, "tls-pool-exhaustion", ctx.denied, ctx.denied, index=0)
-    report["sent"].update({"holders": ctx.holders, "holders_connected": connected,
-                           "holder_bytes": len(partial)})
-    report["holders"] = [ctx.flow("tcp", ctx.kport(1), ctx.shared, 443, last=ctx.kport(ctx.holders))]
-    release(socks)
-    return report
+    return _holders_then_denied(ctx, "tls-pool-exhaustion",
+                                tls_craft.build_client_hello(None)[:64])
 
 
 def tls_denied_flood(ctx):
@@ -371,14 +377,7 @@ def tls_denied_flood(ctx):
     (an hour), and a burst of them had every allowed newcomer denied
     pool-exhausted. Then an HTTPS upload naming the denied host on one more
     connection, which must be judged by its name."""
-    hello = tls_craft.build_client_hello(ctx.denied)
-    socks, connected = hold_partial(ctx, ctx.shared, 443, hello, ctx.holders)
-    report = _kernel_tls(ctx, "tls-denied-flood", ctx.denied, ctx.denied, index=0)
-    report["sent"].update({"holders": ctx.holders, "holders_connected": connected,
-                           "holder_bytes": len(hello)})
-    report["holders"] = [ctx.flow("tcp", ctx.kport(1), ctx.shared, 443, last=ctx.kport(ctx.holders))]
-    release(socks)
-    return report
+    return _holders_then_denied(ctx, "tls-denied-flood", tls_craft.build_client_hello(ctx.denied))
 
 
 def http_no_host(ctx):
