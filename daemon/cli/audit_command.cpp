@@ -147,7 +147,8 @@ std::string ScenarioPage(const std::string& html, const std::string& name, std::
 }
 
 int RunCampaign(const AuditOptions& o, const Policy& policy, const CampaignInfo& info,
-                std::vector<Scenario> scenarios, OstreamLineWriter* events_writer) {
+                std::vector<Scenario> scenarios, const Baseline* baseline,
+                OstreamLineWriter* events_writer) {
   bool output_ok = true;
   for (Scenario& s : scenarios) {
     AuditOptions one = o;
@@ -162,6 +163,15 @@ int RunCampaign(const AuditOptions& o, const Policy& policy, const CampaignInfo&
       return kExitUsage;
     }
     output_ok &= fed.output_ok;
+    if (baseline == nullptr) continue;
+    // A campaign's baseline compares scenario by scenario (by name); a single
+    // audit's report is the baseline of every scenario.
+    if (const std::vector<BaselineDestination>* earlier = baseline->For(s.name)) {
+      s.report->SetBaseline(CompareWithBaseline(*baseline, *earlier, *s.report));
+    } else {
+      s.report->AddNote("the baseline " + baseline->path + " has no scenario '" + s.name +
+                        "': not compared");
+    }
   }
   bool ok = true;
   if (!o.report_json.empty())
@@ -241,7 +251,8 @@ int RunAudit(const AuditOptions& o) {
     return false;
   };
   if (!o.scenarios.empty()) {
-    const int rc = RunCampaign(o, policy, {}, ScenariosOf(o.scenarios), events_writer.get());
+    const int rc = RunCampaign(o, policy, {}, ScenariosOf(o.scenarios),
+                               o.baseline.empty() ? nullptr : &baseline, events_writer.get());
     return events_ok() ? rc : kExitUsage;
   }
   if (!o.campaign.empty()) {
@@ -253,11 +264,17 @@ int RunAudit(const AuditOptions& o) {
     for (const CampaignScenario& s : campaign.scenarios) {
       scenarios.push_back(Scenario{s.name, s.captures, nullptr, s.description});
     }
-    const int rc =
-        RunCampaign(with_vantage, policy, info, std::move(scenarios), events_writer.get());
+    const int rc = RunCampaign(with_vantage, policy, info, std::move(scenarios),
+                               o.baseline.empty() ? nullptr : &baseline, events_writer.get());
     return events_ok() ? rc : kExitUsage;
   }
 
+  if (!baseline.scenarios.empty()) {
+    std::cerr << "flightwall audit: --baseline " << o.baseline
+              << " is a campaign's report: compare it with a campaign (--scenario or "
+                 "--campaign), scenario by scenario\n";
+    return kExitUsage;
+  }
   AuditReport report(policy);
   const FeedResult fed = AuditInto(o, policy, report, events_writer.get());
   if (!fed.started) return kExitUsage;

@@ -119,15 +119,11 @@ int RunCli(int argc, char** argv) {
                    "audit inconclusive")
       ->needs(audit_live)
       ->check(CLI::Range(1, 1 << 22));
-  audit_cmd->callback([audit_captures, audit_live, audit_scenario, audit_campaign, &audit] {
+  audit_cmd->callback([audit_captures, audit_live, audit_scenario, audit_campaign] {
     if (audit_captures->count() == 0 && audit_live->count() == 0 && audit_scenario->count() == 0 &&
         audit_campaign->count() == 0) {
       throw CLI::RequiredError(
           "captures (files), --scenario NAME=CAPTURE, --campaign FILE or --live IFACE");
-    }
-    if ((audit_scenario->count() > 0 || audit_campaign->count() > 0) && !audit.baseline.empty()) {
-      throw CLI::ValidationError("--baseline",
-                                 "compares one audit; not with --scenario or --campaign");
     }
   });
 

@@ -26,6 +26,33 @@ std::string Text(const Json& o, const char* key) {
 
 }  // namespace
 
+namespace {
+
+// The destinations of one report object into *out; false with *error.
+bool ReadDestinations(const Json& report, const std::string& what,
+                      std::vector<BaselineDestination>* out, std::string* error) {
+  const auto dests = report.find("destinations");
+  if (dests == report.end() || !dests->is_array()) {
+    *error = what + "has no \"destinations\" list; write it again with flightwall audit " +
+             "--report-json";
+    return false;
+  }
+  std::size_t index = 0;
+  for (const Json& d : *dests) {
+    if (!d.is_object() || Text(d, "host").empty()) {
+      *error = what + "destination #" + std::to_string(index + 1) + " has no \"host\"";
+      return false;
+    }
+    ++index;
+    if (out->size() >= AuditReport::kMaxDestinations + 1) continue;  // as written
+    out->push_back({Text(d, "host"), Text(d, "category"), Count(d, "bytes_out"),
+                    Count(d, "attempts"), Count(d, "leaks")});
+  }
+  return true;
+}
+
+}  // namespace
+
 bool ParseBaseline(const std::string& text, const std::string& path, Baseline* out,
                    std::string* error) {
   const std::string what = "--baseline " + path + ": ";
@@ -41,30 +68,43 @@ bool ParseBaseline(const std::string& text, const std::string& path, Baseline* o
              "give the --report-json file of an earlier flightwall audit";
     return false;
   }
-  const auto dests = j.find("destinations");
-  if (dests == j.end() || !dests->is_array()) {
-    *error = what + "has no \"destinations\" list; write it again with flightwall audit " +
-             "--report-json";
-    return false;
-  }
   Baseline b;
   b.path = path;
   b.sha256 = Sha256Hex(text);
   b.verdict = Text(j, "verdict");
   if (const auto p = j.find("policy"); p != j.end() && p->is_object()) b.policy = Text(*p, "name");
-  std::size_t index = 0;
-  for (const Json& d : *dests) {
-    if (!d.is_object() || Text(d, "host").empty()) {
-      *error = what + "destination #" + std::to_string(index + 1) + " has no \"host\"";
+  const auto scenarios = j.find("scenarios");
+  if (scenarios == j.end()) {
+    if (!ReadDestinations(j, what, &b.destinations, error)) return false;
+    *out = std::move(b);
+    return true;
+  }
+  // A campaign's report: each scenario's own report, kept by name.
+  if (!scenarios->is_array() || scenarios->size() > kMaxBaselineScenarios) {
+    *error = what + "\"scenarios\" is not a campaign's list of scenarios";
+    return false;
+  }
+  for (const Json& s : *scenarios) {
+    const std::string name = s.is_object() ? Text(s, "name") : std::string();
+    const auto report = s.is_object() ? s.find("report") : s.end();
+    if (name.empty() || report == s.end() || !report->is_object()) {
+      *error = what + "a scenario has no \"name\" or no \"report\"";
       return false;
     }
-    ++index;
-    if (b.destinations.size() >= AuditReport::kMaxDestinations + 1) continue;  // as written
-    b.destinations.push_back({Text(d, "host"), Text(d, "category"), Count(d, "bytes_out"),
-                              Count(d, "attempts"), Count(d, "leaks")});
+    std::vector<BaselineDestination>& dests = b.scenarios[name];
+    dests.clear();
+    if (!ReadDestinations(*report, what + "scenario '" + name + "': ", &dests, error)) {
+      return false;
+    }
   }
   *out = std::move(b);
   return true;
+}
+
+const std::vector<BaselineDestination>* Baseline::For(const std::string& scenario) const {
+  if (scenarios.empty()) return &destinations;
+  const auto it = scenarios.find(scenario);
+  return it == scenarios.end() ? nullptr : &it->second;
 }
 
 bool LoadBaseline(const std::string& path, Baseline* out, std::string* error) {
@@ -87,12 +127,18 @@ bool LoadBaseline(const std::string& path, Baseline* out, std::string* error) {
 }
 
 BaselineDiff CompareWithBaseline(const Baseline& baseline, const AuditReport& report) {
+  return CompareWithBaseline(baseline, baseline.destinations, report);
+}
+
+BaselineDiff CompareWithBaseline(const Baseline& baseline,
+                                 const std::vector<BaselineDestination>& earlier,
+                                 const AuditReport& report) {
   BaselineDiff diff;
   diff.path = baseline.path;
   diff.sha256 = baseline.sha256;
   diff.verdict = baseline.verdict;
   std::map<std::string, const BaselineDestination*> before;
-  for (const BaselineDestination& d : baseline.destinations) {
+  for (const BaselineDestination& d : earlier) {
     if (d.host != AuditReport::kOtherDestinations) before.emplace(d.host, &d);
   }
   std::map<std::string, bool> seen;
@@ -108,7 +154,7 @@ BaselineDiff CompareWithBaseline(const Baseline& baseline, const AuditReport& re
       diff.more_bytes.push_back(std::move(c));
     }
   }
-  for (const BaselineDestination& d : baseline.destinations) {
+  for (const BaselineDestination& d : earlier) {
     if (d.host == AuditReport::kOtherDestinations || seen.count(d.host) != 0) continue;
     seen[d.host] = true;  // a host listed twice is reported once
     diff.removed.push_back({d.host, d.category, d.bytes_out, 0, 0, 0});

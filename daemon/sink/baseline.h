@@ -8,7 +8,9 @@
 // with its name and what is wrong.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <map>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -29,12 +31,19 @@ struct Baseline {
   std::string path;
   std::string sha256;  // of the file, so the report says which baseline it compared with
   std::string verdict;
-  std::string policy;  // the policy name it was audited with
-  std::vector<BaselineDestination> destinations;
+  std::string policy;                             // the policy name it was audited with
+  std::vector<BaselineDestination> destinations;  // a single audit's report
+  // A campaign's report (`--scenario`/`--campaign`): each scenario's, by name.
+  std::map<std::string, std::vector<BaselineDestination>> scenarios;
+
+  // What to compare scenario `name` with: the single report's destinations,
+  // or the campaign's scenario of that name (null when it had none).
+  const std::vector<BaselineDestination>* For(const std::string& name) const;
 };
 
 // The largest report `flightwall audit` writes is a few tens of MB.
 inline constexpr std::uint64_t kMaxBaselineBytes = 256ULL << 20;
+inline constexpr std::size_t kMaxBaselineScenarios = 64;
 
 // False with *error naming the file and what to do.
 bool LoadBaseline(const std::string& path, Baseline* out, std::string* error);
@@ -63,6 +72,10 @@ struct BaselineDiff {
 // Compares by destination host (name, or address when no name was known);
 // the report's "(other destinations)" fold is not a host and is skipped.
 BaselineDiff CompareWithBaseline(const Baseline& baseline, const AuditReport& report);
+// The same against `earlier` (Baseline::For a scenario).
+BaselineDiff CompareWithBaseline(const Baseline& baseline,
+                                 const std::vector<BaselineDestination>& earlier,
+                                 const AuditReport& report);
 
 // The changes for the terminal, after the audit's summary.
 void WriteBaselineSummary(const BaselineDiff& diff, std::ostream& out);

@@ -137,6 +137,11 @@ void WriteCampaignJunit(const std::vector<Scenario>& scenarios, std::ostream& ou
     total.tests += c.tests;
     total.failures += c.failures;
     total.errors += c.errors;
+    if (const BaselineDiff* b = s.report->BaselineChanges()) {
+      suites += JunitBaselineSuite(*b, s.name + ": changes since " + b->path, &c);
+      total.tests += c.tests;
+      total.failures += c.failures;
+    }
   }
   out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"flightwall audit "
          "campaign\" tests=\""
@@ -162,7 +167,8 @@ void WriteCampaignHtml(const CampaignInfo& info, const std::vector<Scenario>& sc
       << "</b> (the worst of the scenarios: leak &gt; inconclusive &gt; attempts &gt; "
          "clean)</div>\n";
   out << "<h2>Scenarios</h2>\n<table><tr><th>Scenario</th><th>Verdict</th><th>Captures</th>"
-      << "<th>Flight-app flows</th><th>Attempts</th><th>Leaks</th><th>Report</th></tr>\n";
+      << "<th>Flight-app flows</th><th>Attempts</th><th>Leaks</th><th>Since the baseline</th>"
+      << "<th>Report</th></tr>\n";
   for (std::size_t i = 0; i < scenarios.size(); ++i) {
     const Scenario& s = scenarios[i];
     const AuditReport& r = *s.report;
@@ -176,6 +182,14 @@ void WriteCampaignHtml(const CampaignInfo& info, const std::vector<Scenario>& sc
     }
     out << "</td><td class=\"num\">" << r.GovernedFlows() << "</td><td class=\"num\">"
         << r.AttemptCount() << "</td><td class=\"num\">" << r.LeakCount() << "</td><td>";
+    if (const BaselineDiff* b = r.BaselineChanges()) {
+      out << (b->added.empty() ? "" : "<b>") << b->added.size() << " new"
+          << (b->added.empty() ? "" : "</b>") << ", " << b->removed.size() << " gone, "
+          << b->more_bytes.size() << " with more bytes";
+    } else {
+      out << "<span class=\"muted\">not compared</span>";
+    }
+    out << "</td><td>";
     if (i < scenario_pages.size()) {
       out << "<a href=\"" << XmlEscape(scenario_pages[i]) << "\">full report</a>";
     }
@@ -220,6 +234,7 @@ void WriteCampaignSummary(const CampaignInfo& info, const std::vector<Scenario>&
     out << "  scenario " << s.name << ": " << r.Verdict() << " (" << s.captures.size()
         << " capture(s), " << r.GovernedFlows() << " flight-app flows, " << r.AttemptCount()
         << " attempts, " << r.LeakCount() << " leaks)\n";
+    if (const BaselineDiff* b = r.BaselineChanges()) WriteBaselineSummary(*b, out);
   }
   const std::vector<Row> rows = Matrix(scenarios);
   for (const Row& row : rows) {

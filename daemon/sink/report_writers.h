@@ -21,6 +21,10 @@ struct JunitCounts {
   std::size_t errors = 0;
 };
 std::string JunitSuite(const AuditReport& report, const std::string& name, JunitCounts* counts);
+// The <testsuite name="NAME"> of what changed since a baseline: each new
+// destination a failure, more bytes and gone destinations as output.
+std::string JunitBaselineSuite(const BaselineDiff& diff, const std::string& name,
+                               JunitCounts* counts);
 // The report page's style sheet, and bytes as people read them ("1.2 MiB"),
 // for pages that sit beside a report (campaigns).
 const char* ReportCss();

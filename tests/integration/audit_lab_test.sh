@@ -143,6 +143,23 @@ grep -q '<testsuite name="idle" ' "$WORK/campaign/c.xml" &&
 grep -q 'href="c-flying.html"' "$WORK/campaign/c.html" && [[ -s "$WORK/campaign/c-idle.html" ]] &&
   grep -q '<h1>Local data mode verification report</h1>' "$WORK/campaign/c-flying.html" &&
   pass "campaign: the HTML page links each scenario's full report" || fail "campaign: HTML pages"
+# A campaign's baseline is compared scenario by scenario: the earlier
+# release flew without uploading (tiles-only for both scenarios).
+"$FW" audit --policy "$POLICY" --scenario "idle=$DATA/tiles-only.pcap" \
+  --scenario "flying=$DATA/tiles-only.pcap" --report-json "$WORK/campaign/v1.json" -q >/dev/null 2>&1
+"$FW" audit --policy "$POLICY" --scenario "idle=$DATA/tiles-only.pcap" \
+  --scenario "flying=$DATA/leaky.pcap" --baseline "$WORK/campaign/v1.json" \
+  --report-json "$WORK/campaign/v2.json" --junit "$WORK/campaign/v2.xml" -q >/dev/null 2>&1
+python3 -c 'import json, sys
+c = json.load(open(sys.argv[1]))
+b = {s["name"]: s["report"]["baseline"] for s in c["scenarios"]}
+sys.exit(0 if not b["idle"]["added"]
+         and "flightlog.dji.com" in {d["host"] for d in b["flying"]["added"]} else 1)' \
+  "$WORK/campaign/v2.json" && grep -q '<testsuite name="flying: changes since .*v1.json" .*failures="[1-9]' \
+  "$WORK/campaign/v2.xml" &&
+  pass "campaign --baseline: new destinations only where the flight uploads, in JSON and JUnit" ||
+  fail "campaign --baseline"
+
 # The same campaign from a campaign file, captures named relative to it.
 ln -sf "$DATA/tiles-only.pcap" "$WORK/campaign/idle.pcap"
 ln -sf "$DATA/leaky.pcap" "$WORK/campaign/flight.pcap"

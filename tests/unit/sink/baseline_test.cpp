@@ -104,5 +104,28 @@ TEST(BaselineTest, ReadsBackTheReportItWroteAndFindsWhatChanged) {
   EXPECT_TRUE(none.added.empty() && none.removed.empty() && none.more_bytes.empty());
 }
 
+TEST(BaselineTest, ACampaignsReportIsComparedScenarioByScenario) {
+  Baseline b;
+  std::string why;
+  ASSERT_TRUE(ParseBaseline(R"({"tool": {"name": "flightwall"}, "verdict": "clean",
+      "scenarios": [
+        {"name": "idle", "report": {"destinations": [{"host": "tiles.example"}]}},
+        {"name": "flying", "report": {"destinations": [{"host": "tiles.example"},
+                                                       {"host": "logs.vendor.example"}]}}]})",
+                            "v1.json", &b, &why))
+      << why;
+  ASSERT_NE(b.For("idle"), nullptr);
+  EXPECT_EQ(b.For("idle")->size(), 1u);
+  EXPECT_EQ(b.For("flying")->size(), 2u);
+  EXPECT_EQ(b.For("mapping"), nullptr) << "no such scenario then: not compared";
+  EXPECT_FALSE(ParseBaseline(R"({"tool": {"name": "flightwall"}, "scenarios": [{"name": "x"}]})",
+                             "v1.json", &b, &why));
+  EXPECT_NE(why.find("no \"name\" or no \"report\""), std::string::npos) << why;
+  // A single audit's report is every scenario's baseline.
+  ASSERT_TRUE(ParseBaseline(R"({"tool": {"name": "flightwall"}, "destinations": []})", "v1.json",
+                            &b, &why));
+  EXPECT_EQ(b.For("anything"), &b.destinations);
+}
+
 }  // namespace
 }  // namespace flightwall
