@@ -36,6 +36,11 @@ std::string DidYouMean(std::string_view word, std::span<const std::string_view> 
   std::string_view best;
   std::size_t best_distance = kMaxSuggestDistance + 1;
   for (std::string_view candidate : candidates) {
+    // The distance is at least the difference in length: such a candidate
+    // cannot beat the best so far, so the quadratic table is not filled.
+    const std::size_t apart = word.size() > candidate.size() ? word.size() - candidate.size()
+                                                             : candidate.size() - word.size();
+    if (apart >= best_distance) continue;
     const std::size_t d = EditDistance(word, candidate);
     if (d < best_distance) {
       best = candidate;

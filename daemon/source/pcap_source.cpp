@@ -29,19 +29,21 @@ using FilePtr = std::unique_ptr<std::FILE, FileCloser>;
 bool HashStream(std::FILE* in, std::FILE* copy, std::string* sha256, std::uint64_t* size,
                 std::string* why) {
   Sha256Hasher hasher;
-  std::vector<std::uint8_t> buf(64 * 1024);
+  // Not zero-filled: only what fread wrote is read (a small file touches a page or two).
+  constexpr std::size_t kChunk = 64 * 1024;
+  const auto buf = std::make_unique_for_overwrite<std::uint8_t[]>(kChunk);
   *size = 0;
   for (;;) {
-    const std::size_t n = std::fread(buf.data(), 1, buf.size(), in);
+    const std::size_t n = std::fread(buf.get(), 1, kChunk, in);
     if (n > 0) {
-      hasher.Update(std::span<const std::uint8_t>(buf.data(), n));
+      hasher.Update(std::span<const std::uint8_t>(buf.get(), n));
       *size += n;
-      if (copy != nullptr && std::fwrite(buf.data(), 1, n, copy) != n) {
+      if (copy != nullptr && std::fwrite(buf.get(), 1, n, copy) != n) {
         *why = std::string("cannot write temporary copy: ") + std::strerror(errno);
         return false;
       }
     }
-    if (n < buf.size()) {
+    if (n < kChunk) {
       if (std::ferror(in)) {
         *why = std::string("read error: ") + std::strerror(errno);
         return false;
