@@ -192,6 +192,7 @@ int RunCampaign(const AuditOptions& o, const Policy& policy, const CampaignInfo&
   if (!o.quiet && o.report_json != "-") WriteCampaignSummary(info, scenarios, std::cout);
   if (!ok || !output_ok) return kExitUsage;
   std::vector<const AuditReport*> reports;
+  reports.reserve(scenarios.size());
   for (const Scenario& s : scenarios) reports.push_back(s.report.get());
   return ExitCodeFor(reports, o.fail_on);
 }

@@ -93,7 +93,11 @@ bool ParseBaseline(const std::string& text, const std::string& path, Baseline* o
     }
     std::vector<BaselineDestination>& dests = b.scenarios[name];
     dests.clear();
-    if (!ReadDestinations(*report, what + "scenario '" + name + "': ", &dests, error)) {
+    std::string where = what;
+    where += "scenario '";
+    where += name;
+    where += "': ";
+    if (!ReadDestinations(*report, where, &dests, error)) {
       return false;
     }
   }
