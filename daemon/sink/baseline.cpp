@@ -24,10 +24,6 @@ std::string Text(const Json& o, const char* key) {
   return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-}  // namespace
-
-namespace {
-
 // The destinations of one report object into *out; false with *error.
 bool ReadDestinations(const Json& report, const std::string& what,
                       std::vector<BaselineDestination>* out, std::string* error) {
