@@ -89,54 +89,33 @@ PacketOutcome Engine::Impl::Process(const RawPacket& packet) {
 }
 
 void Engine::Impl::SettleDecision(Flow& f, PacketOutcome* out) {
-  if (f.app < 0 || f.verdict == Verdict::kNotGoverned) return;
-  const bool has_payload = !pkt.payload.empty();
-  const bool stream = f.kind == FlowKind::kTcp || f.kind == FlowKind::kUdp;
-  // DNS is judged question by question and never bypassed; a DNS flow that
-  // is denied as a whole (TCP that carried a denied question, a stream that
-  // could not be read) is settled like any other denied flow.
-  if (out->is_dns && f.verdict != Verdict::kDeny) return;
-  // Payload passes only once its name check is over: the first payload
-  // until the inspection has an outcome, an HTTP request until its head is
-  // complete.
-  const bool unjudged = PayloadUnjudged(f);
-  out->unjudged = unjudged && f.verdict != Verdict::kDeny;
-  out->awaiting_name =
-      stream && out->to_server && has_payload && unjudged && f.verdict != Verdict::kDeny;
-  // Denials and non-stream flows (ICMP, other protocols) are final at once.
-  // UDP once judged. TCP once judged and the server acknowledged every byte
-  // that was judged (no retransmission can replace them then), except plain
-  // HTTP and DNS, which stay under inspection (a later request may name
-  // another host).
-  bool settled = false;
-  if (unjudged) {
-    settled = false;  // e.g. awaiting confirmation: its inspection is complete
-  } else if (f.kind == FlowKind::kUdp) {
-    settled = f.inspection != Inspection::kPending;
-  } else if (f.kind == FlowKind::kTcp) {
-    settled =
-        f.inspection != Inspection::kPending && f.judged_acked && f.http_requests == 0 && !f.is_dns;
-  }
-  if (f.verdict == Verdict::kDeny || !stream || settled) f.decision_final = true;
-  // A denied TLS/QUIC flow whose name was read has nothing left to read,
-  // and its server never acknowledges the bytes (they are dropped): its
-  // slot goes now, not at its idle timeout, or denied connections would
-  // starve allowed ones of inspection room. Denied flows still being read
-  // for evidence (the name of a flow denied at its SYN, later HTTP
-  // requests, DNS answers) keep theirs until a newcomer needs it (Reclaim).
-  if (f.verdict == Verdict::kDeny && f.inspection != Inspection::kPending && f.http_requests == 0 &&
-      !out->is_dns) {
-    ReleaseNameSlots(f);
-  }
-  // Allowed QUIC stays queued: a new connection on the same 5-tuple must
-  // have its ClientHello read too (RecheckQuic).
-  const bool keep_queued = f.verdict != Verdict::kDeny && f.name_source == NameSource::kQuicSni;
-  out->final = f.decision_final && !keep_queued;
-  if (f.decision_final) {
+  SettleFacts facts;
+  facts.governed = f.app >= 0;
+  facts.verdict = f.verdict;
+  facts.carrier = f.kind == FlowKind::kTcp   ? FlowCarrier::kTcp
+                  : f.kind == FlowKind::kUdp ? FlowCarrier::kUdp
+                                             : FlowCarrier::kSingle;
+  facts.to_server = out->to_server;
+  facts.has_payload = !pkt.payload.empty();
+  facts.carries_dns = out->is_dns;
+  facts.dns_seen = f.is_dns;
+  facts.payload_unjudged = PayloadUnjudged(f);
+  facts.inspection_pending = f.inspection == Inspection::kPending;
+  facts.judged_acked = f.judged_acked;
+  facts.reading_http = f.http_requests > 0;
+  facts.quic_named = f.name_source == NameSource::kQuicSni;
+  facts.already_final = f.decision_final;
+  facts.packet_refused = out->drop_packet;
+  const Settlement s = SettleFlow(facts);
+  out->unjudged = s.unjudged;
+  out->awaiting_name = s.awaiting_name;
+  out->final = s.kernel_may_apply;
+  if (s.release_name_room) ReleaseNameSlots(f);
+  if (s.decision_final) {
+    f.decision_final = true;
     ReportDecision(f);
-  } else if (f.kind == FlowKind::kTcp && f.http_requests > 0 && f.verdict == Verdict::kAllow &&
-             !out->awaiting_name && !out->drop_packet && !unjudged) {
-    ShapeReplyBypass(f, has_payload, out);
+  } else if (s.may_bypass_replies) {
+    ShapeReplyBypass(f, facts.has_payload, out);
   }
 }
 
@@ -316,7 +295,17 @@ void Engine::Impl::Decide(Flow& f) {
 }
 
 void Engine::Impl::Decide(Flow& f, std::span<const NameBinding> dst_names) {
-  if (f.app < 0) return;
+  if (f.app < 0 || f.kind == FlowKind::kIcmpError) return;  // errors: JudgeIcmpError
+  ApplyDecision(f, Judge(f, dst_names));
+  // Last: it may decide f again.
+  if (f.verdict == Verdict::kAllow && f.reason == Reason::kAwaitingConfirmation &&
+      f.name_source != NameSource::kNone && f.name_source != NameSource::kDns &&
+      f.inspection != Inspection::kNoName && !f.hostname.View().empty() && !f.confirming) {
+    AskConfirmation(f);
+  }
+}
+
+Decision Engine::Impl::Judge(const Flow& f, std::span<const NameBinding> dst_names) const {
   FlowFacts facts;
   facts.dst = f.server;
   facts.dst_port = f.server_port;
@@ -335,33 +324,22 @@ void Engine::Impl::Decide(Flow& f, std::span<const NameBinding> dst_names) {
     case FlowKind::kTcp:
     case FlowKind::kUdp:
       facts.transport = f.kind == FlowKind::kTcp ? Transport::kTcp : Transport::kUdp;
-      ApplyDecision(f, DecideFlow(*policy, facts));
-      // Last: it may decide f again (facts' view of the names is stale then).
-      if (f.verdict == Verdict::kAllow && f.reason == Reason::kAwaitingConfirmation &&
-          !facts.revealed_name.empty() && !f.confirming) {
-        AskConfirmation(f);
-      }
-      break;
+      return DecideFlow(*policy, facts);
     case FlowKind::kIcmpEcho:
-      ApplyDecision(f, DecideIcmpEcho(*policy, facts));
-      break;
+      return DecideIcmpEcho(*policy, facts);
     case FlowKind::kIcmpOther:
-      ApplyDecision(f, DecideIcmpOther(f.protocol == static_cast<std::uint8_t>(IpProto::kIcmpv6),
-                                       f.icmp_type));
-      break;
+      return DecideIcmpOther(f.protocol == static_cast<std::uint8_t>(IpProto::kIcmpv6),
+                             f.icmp_type);
     case FlowKind::kIcmpError:
       break;
     case FlowKind::kOther:
-      ApplyDecision(f, IsLocalOnlyDestination(f.server)
-                           ? Decision{Verdict::kNotGoverned, Reason::kLocalOnly, -1}
-                           : Decision{Verdict::kDeny, Reason::kProtocolNotAllowed, -1});
-      break;
+      return DecideOtherProtocol(f.server);
   }
+  return Decision{f.verdict, f.reason, f.rule};
 }
 
 void Engine::Impl::ApplyDecision(Flow& f, const Decision& d) {
-  // A deny is final: a later, more favourable observation cannot undo it.
-  if (f.verdict == Verdict::kDeny) return;
+  if (!MayReplace(f.verdict)) return;  // the deny stands, from the packet that made it
   f.verdict = d.verdict;
   f.reason = d.reason;
   f.rule = d.rule;

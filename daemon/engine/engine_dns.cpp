@@ -32,14 +32,13 @@ void Engine::Impl::HandleDnsPayload(Flow& f, bool to_server, std::span<const std
   const ParseStatus st = ParseDnsMessage(message, &dns_msg);
   if (st == ParseStatus::kMalformed) ++stats.dns_malformed;
   if (st != ParseStatus::kOk && dns_msg.questions_stored == 0) {
-    // Bytes on a DNS port that are not a DNS question cannot be judged by
-    // name: from a flight app they are denied (a tunnel needs no parser).
     if (to_server && f.app >= 0) {
+      const Decision d = DecideUnreadableDns();
       dns_denied_in_packet = true;
-      dns_denied_reason = Reason::kDnsMalformed;
+      dns_denied_reason = d.reason;
       // A TCP connection that carried a denied message is reset, so no
       // retransmission can carry it later.
-      if (tcp) ApplyDecision(f, Decision{Verdict::kDeny, Reason::kDnsMalformed, -1});
+      if (tcp) ApplyDecision(f, d);
     }
     return;
   }

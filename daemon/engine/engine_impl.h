@@ -13,6 +13,7 @@
 #include "engine/inspection_pools.h"
 #include "flow/shared_name_cache.h"
 #include "policy/decide.h"
+#include "policy/verdict_steps.h"
 #include "proto/dns_parser.h"
 #include "proto/http_request.h"
 #include "proto/quic_initial.h"
@@ -70,6 +71,8 @@ struct Engine::Impl {
   // With the destination's bindings already read (they live in
   // name_scratch until the next LookupNames).
   void Decide(Flow& f, std::span<const NameBinding> dst_names);
+  // What the policy says of f now (decide.h), without applying it.
+  Decision Judge(const Flow& f, std::span<const NameBinding> dst_names) const;
   void JudgeIcmpError(Flow& f);
   void ApplyDecision(Flow& f, const Decision& d);
   // Records how the inspection ended and decides again with it.

@@ -42,14 +42,11 @@ void Engine::Impl::Reveal(Flow& f, std::string_view name, NameSource source) {
     // Denied before the name was seen (e.g. the address was attested only
     // for a denied name). The revealed name gives the more precise reason:
     // an allowed SNI here is domain fronting, not just a denied host.
-    const Flow before = f;
-    f.verdict = Verdict::kNotGoverned;
-    Decide(f);
-    if (f.verdict != Verdict::kDeny) {  // a deny is final: keep the first one
-      f.verdict = before.verdict;
-      f.reason = before.reason;
-      f.rule = before.rule;
-      f.decision_packet = before.decision_packet;
+    const Decision with_name = Judge(f, LookupNames(f.server));
+    if (RefinesDenial(with_name)) {
+      f.reason = with_name.reason;
+      f.rule = with_name.rule;
+      f.decision_packet = pkt.number;
     }
     return;
   }

@@ -225,4 +225,11 @@ int CatalogIndex(const Policy& policy, std::string_view host) {
   return -1;
 }
 
+Decision DecideUnreadableDns() { return Deny(Reason::kDnsMalformed); }
+
+Decision DecideOtherProtocol(const IpAddress& dst) {
+  if (IsLocalOnlyDestination(dst)) return {Verdict::kNotGoverned, Reason::kLocalOnly, -1};
+  return {Verdict::kDeny, Reason::kProtocolNotAllowed, -1};
+}
+
 }  // namespace flightwall

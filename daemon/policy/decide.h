@@ -84,6 +84,9 @@ Decision DecideFlow(const Policy& policy, const FlowFacts& facts);
 
 // Rule 2: one DNS question from a flight app to `server`.
 Decision DecideDnsQuestion(const Policy& policy, const IpAddress& server, std::string_view qname);
+// Bytes on a DNS flow from a flight app that are not a readable DNS
+// question cannot be judged by name: denied (a tunnel needs no parser).
+Decision DecideUnreadableDns();
 
 // Rule 5: ICMP echo to dst (allowed only to attested, allowed hosts and only
 // if the policy enables it), ICMP errors about a flow (pass when that flow
@@ -109,6 +112,9 @@ struct QuotedFlow {
 };
 Decision DecideIcmpError(const QuotedFlow& quoted);
 Decision DecideIcmpOther(bool v6, std::uint8_t type);
+// Any other IP protocol (not TCP, UDP or ICMP) from a flight app: denied,
+// unless it stays on the local link.
+Decision DecideOtherProtocol(const IpAddress& dst);
 
 // Index into Policy::catalog of the first entry naming host, or -1.
 int CatalogIndex(const Policy& policy, std::string_view host);

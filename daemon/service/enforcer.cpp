@@ -11,7 +11,21 @@ namespace {
 // Conntrack counts an ICMP error as related to the connection it quotes: a
 // mark on the error's verdict would decide that connection. Errors are
 // judged one by one instead.
-bool MayMark(const Flow& f) { return f.kind != FlowKind::kIcmpError; }
+std::uint32_t ConnmarkFor(ConnMark mark) {
+  switch (mark) {
+    case ConnMark::kAllowed:
+      return kConnmarkAllowed;
+    case ConnMark::kDenied:
+      return kConnmarkDenied;
+    case ConnMark::kRequests:
+      return kConnmarkRequests;
+    case ConnMark::kInspect:
+      return kConnmarkInspect;
+    case ConnMark::kNone:
+      break;
+  }
+  return 0;
+}
 
 constexpr auto kRelaxed = std::memory_order_relaxed;
 
@@ -136,18 +150,32 @@ void Enforcer::ReleaseHeld(Worker& w, const FlowKey& key, NfqueueVerdict v) {
   for (const HeldPacket& p : w.scratch) Deliver(w, p.packet_id, v, 0);
 }
 
-void Enforcer::Inject(Worker& w, std::span<const std::uint8_t> datagram, const PacketOutcome& out) {
-  if (!w.injector || !out.to_server) return;
+void Enforcer::Reply(Worker& w, std::span<const std::uint8_t> datagram, PacketReply kind,
+                     DnsRefusal refusal) {
+  if (!w.injector || kind == PacketReply::kNone) return;
   std::uint8_t reply[kMaxInjectedPacket];
   std::size_t n = 0;
-  if (out.flow->kind == FlowKind::kTcp) {
-    n = BuildTcpReset(datagram, reply);
-    if (n) w.stats.resets_sent.fetch_add(1, kRelaxed);
-  } else if (out.flow->kind == FlowKind::kUdp) {
-    n = BuildIcmpUnreachable(datagram, reply);
-    if (n) w.stats.unreachables_sent.fetch_add(1, kRelaxed);
+  std::atomic<std::uint64_t>* sent = nullptr;
+  switch (kind) {
+    case PacketReply::kTcpReset:
+      n = BuildTcpReset(datagram, reply);
+      sent = &w.stats.resets_sent;
+      break;
+    case PacketReply::kIcmpUnreachable:
+      n = BuildIcmpUnreachable(datagram, reply);
+      sent = &w.stats.unreachables_sent;
+      break;
+    case PacketReply::kDnsRefusal:
+      n = BuildDnsRefusal(datagram, refusal == DnsRefusal::kNxdomain ? 3 : 5, reply);
+      sent = &w.stats.dns_refusals_sent;
+      break;
+    case PacketReply::kNone:
+      return;
   }
-  if (n && !w.injector->Send(std::span<const std::uint8_t>(reply, n))) {
+  if (n == 0) return;  // not a packet that may be answered
+  if (w.injector->Send(std::span<const std::uint8_t>(reply, n))) {
+    sent->fetch_add(1, kRelaxed);
+  } else {
     w.stats.inject_failures.fetch_add(1, kRelaxed);
   }
 }
@@ -157,59 +185,49 @@ Enforcer::Result Enforcer::Handle(std::uint16_t worker, const RawPacket& packet,
   Adopt(w);
   const DaemonConfig& config = w.snapshot->config;
   const PacketOutcome out = w.engine.Process(packet);
-  const bool enforce = w.snapshot->policy->mode != PolicyMode::kAudit;
-  if (out.decode != DecodeStatus::kOk || out.flow == nullptr) {
-    // Not IP at all cannot come from NFQUEUE; fragments are reassembled by
-    // conntrack before the queue; what is left is malformed: fail closed.
-    const bool drop =
-        enforce && (out.decode == DecodeStatus::kMalformed || out.decode == DecodeStatus::kHeld);
-    if (drop) w.stats.malformed_dropped.fetch_add(1, kRelaxed);
-    Deliver(w, id, drop ? NfqueueVerdict::kDrop : NfqueueVerdict::kAccept, 0);
-    return {drop ? Verdict::kDeny : Verdict::kNotGoverned, false};
+  // What the engine found, handed to the policy's last step
+  // (policy/verdict_steps.h), which says what to do with the packet.
+  PacketFacts facts;
+  facts.enforce = w.snapshot->policy->mode != PolicyMode::kAudit;
+  facts.decoded = out.decode == DecodeStatus::kOk && out.flow != nullptr;
+  facts.malformed = out.decode == DecodeStatus::kMalformed || out.decode == DecodeStatus::kHeld;
+  facts.verdict = out.verdict;
+  if (out.flow != nullptr) {
+    facts.carrier = out.flow->kind == FlowKind::kTcp   ? FlowCarrier::kTcp
+                    : out.flow->kind == FlowKind::kUdp ? FlowCarrier::kUdp
+                                                       : FlowCarrier::kSingle;
+    facts.icmp_error = out.flow->kind == FlowKind::kIcmpError;
   }
-  if (!enforce || out.verdict == Verdict::kNotGoverned) {
-    Deliver(w, id, NfqueueVerdict::kAccept, 0);
-    return {out.verdict, false};
+  facts.to_server = out.to_server;
+  facts.packet_refused = out.drop_packet;
+  facts.dns = out.is_dns;
+  facts.dns_question_denied = out.dns_question_denied;
+  facts.dns_reason = out.dns_reason;
+  facts.settled.kernel_may_apply = out.final;
+  facts.settled.awaiting_name = out.awaiting_name;
+  facts.settled.unjudged = out.unjudged;
+  facts.every_packet = config.intercept.every_packet;
+  facts.reply_bypass_on = out.reply_bypass == PacketOutcome::ReplyBypass::kOn;
+  facts.reply_bypass_off = out.reply_bypass == PacketOutcome::ReplyBypass::kOff;
+  const PacketAction act = ActOnPacket(facts);
+
+  switch (act.count) {
+    case PacketCount::kMalformedDropped:
+      w.stats.malformed_dropped.fetch_add(1, kRelaxed);
+      break;
+    case PacketCount::kSegmentRefused:
+      w.stats.segments_refused.fetch_add(1, kRelaxed);
+      break;
+    case PacketCount::kNone:
+      break;
   }
-  const Flow& f = *out.flow;
-  if (out.drop_packet && out.verdict != Verdict::kDeny) {
-    // Not judged yet (beyond a hole, or no room to keep its bytes): the
-    // client retransmits; the flow's verdict stands.
-    w.stats.segments_refused.fetch_add(1, kRelaxed);
-    Deliver(w, id, NfqueueVerdict::kDrop, 0);
-    return {Verdict::kDeny, false};
+  Reply(w, packet.data, act.reply, config.dns_refusal);
+  if (act.held != HeldFate::kStay) {
+    ReleaseHeld(w, KeyOf(*out.flow),
+                act.held == HeldFate::kAccept ? NfqueueVerdict::kAccept : NfqueueVerdict::kDrop);
   }
-  if (out.is_dns && !(f.kind == FlowKind::kTcp && out.verdict == Verdict::kDeny)) {
-    if (out.dns_question_denied) {
-      if (out.dns_reason == Reason::kDnsResolverNotAllowed) {
-        Inject(w, packet.data, out);  // fail fast: ICMP unreachable from that server
-      } else if (w.injector && out.dns_reason == Reason::kDnsNameNotAllowed) {
-        std::uint8_t reply[kMaxInjectedPacket];
-        const std::uint8_t rcode = config.dns_refusal == DnsRefusal::kNxdomain ? 3 : 5;
-        const std::size_t n = BuildDnsRefusal(packet.data, rcode, reply);
-        if (n && w.injector->Send(std::span<const std::uint8_t>(reply, n))) {
-          w.stats.dns_refusals_sent.fetch_add(1, kRelaxed);
-        } else if (n) {
-          w.stats.inject_failures.fetch_add(1, kRelaxed);
-        }
-      }
-      Deliver(w, id, NfqueueVerdict::kDrop, 0);
-      return {Verdict::kDeny, false};
-    }
-    Deliver(w, id, out.verdict == Verdict::kDeny ? NfqueueVerdict::kDrop : NfqueueVerdict::kAccept,
-            0);
-    return {out.verdict, false};
-  }
-  const FlowKey key = KeyOf(f);
-  if (out.verdict == Verdict::kDeny) {
-    const bool opening =
-        (f.kind == FlowKind::kTcp && out.to_server) || (f.kind == FlowKind::kUdp && out.to_server);
-    if (opening) Inject(w, packet.data, out);
-    ReleaseHeld(w, key, NfqueueVerdict::kDrop);
-    Deliver(w, id, NfqueueVerdict::kDrop, out.final && MayMark(f) ? kConnmarkDenied : 0);
-    return {Verdict::kDeny, false};
-  }
-  if (out.awaiting_name) {
+  if (act.queue == QueueVerdict::kHold) {
+    const FlowKey key = KeyOf(*out.flow);
     HeldPacket h{key, w.index, id, packet.monotonic != 0 ? packet.monotonic : packet.time};
     HeldPacket dropped;
     w.stats.held.fetch_add(1, kRelaxed);
@@ -217,24 +235,13 @@ Enforcer::Result Enforcer::Handle(std::uint16_t worker, const RawPacket& packet,
       w.stats.held_evicted.fetch_add(1, kRelaxed);
       Deliver(w, dropped.packet_id, NfqueueVerdict::kDrop, 0);
     }
-    AckHeld(w, packet.data, f);
-    return {out.verdict, true};
+    if (act.ack_held) AckHeld(w, packet.data, *out.flow);
+    return {act.judged, true};
   }
-  // Held payload passes only once every byte of it was judged: not while a
-  // name is still read or confirmed, whatever this packet (an ACK) is.
-  if (!out.unjudged) ReleaseHeld(w, key, NfqueueVerdict::kAccept);
-  std::uint32_t mark = 0;
-  if (!config.intercept.every_packet && MayMark(f)) {
-    if (out.final) {
-      mark = kConnmarkAllowed;
-    } else if (out.reply_bypass == PacketOutcome::ReplyBypass::kOn) {
-      mark = kConnmarkRequests;
-    } else if (out.reply_bypass == PacketOutcome::ReplyBypass::kOff) {
-      mark = kConnmarkInspect;
-    }
-  }
-  Deliver(w, id, NfqueueVerdict::kAccept, mark);
-  return {Verdict::kAllow, false};
+  Deliver(w, id,
+          act.queue == QueueVerdict::kAccept ? NfqueueVerdict::kAccept : NfqueueVerdict::kDrop,
+          ConnmarkFor(act.mark));
+  return {act.judged, false};
 }
 
 void Enforcer::AckHeld(Worker& w, std::span<const std::uint8_t> datagram, const Flow& f) {

@@ -46,6 +46,7 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "policy/verdict_steps.h"
 #include "service/daemon_config.h"
 #include "service/held_packets.h"
 #include "source/nfqueue_source.h"
@@ -146,7 +147,10 @@ class Enforcer {
   void Adopt(Worker& w);
   void Deliver(Worker& w, std::uint32_t id, NfqueueVerdict v, std::uint32_t mark);
   void ReleaseHeld(Worker& w, const FlowKey& key, NfqueueVerdict v);
-  void Inject(Worker& w, std::span<const std::uint8_t> datagram, const PacketOutcome& out);
+  // Sends the reply the policy asked for (a reset, an ICMP unreachable, a
+  // DNS refusal) in answer to `datagram`, when it may be answered; counted.
+  void Reply(Worker& w, std::span<const std::uint8_t> datagram, PacketReply kind,
+             DnsRefusal refusal);
   void AckHeld(Worker& w, std::span<const std::uint8_t> datagram, const Flow& f);
 
   std::size_t expected_workers_;
