@@ -145,14 +145,8 @@ DaemonConfigResult LoadDaemonConfigFromString(const std::string& text,
         cfg.intercept.every_packet = *i == "every-packet";
       }
       CheckBridgeSettings(c, in, &cfg.intercept);
-      if (auto h = c.Scalar(in, "hold_timeout_ms")) {
-        try {
-          const unsigned long v = std::stoul(*h);
-          if (v < 100 || v > 30000) throw std::out_of_range("range");
-          cfg.hold_timeout_ms = static_cast<std::uint32_t>(v);
-        } catch (const std::exception&) {
-          c.Error(in["hold_timeout_ms"], "'hold_timeout_ms' must be a number from 100 to 30000");
-        }
+      if (auto h = c.Number(in, "hold_timeout_ms", 100, 30000)) {
+        cfg.hold_timeout_ms = static_cast<std::uint32_t>(*h);
       }
       if (auto n = c.Number(in, "receive_buffer_bytes", 65536, 1u << 30)) {
         cfg.receive_buffer_bytes = static_cast<std::uint32_t>(*n);

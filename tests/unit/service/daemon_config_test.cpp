@@ -81,6 +81,16 @@ TEST(DaemonConfigTest, ErrorsNameLineColumnAndFix) {
     EXPECT_NE(r.errors[0].message.find("such as 127.0.0.1:9714 or [::1]:9714"), std::string::npos)
         << r.errors[0].message;
   }
+  // A number is a number: no unit suffix, no sign, no exponent.
+  for (const char* bad : {"150ms", "-150", "1e3", " ", "99", "30001"}) {
+    r = LoadDaemonConfigFromString(
+        std::string("policy: p.yaml\nintercept:\n  hold_timeout_ms: \"") + bad + "\"\n", "f.yaml",
+        "/");
+    ASSERT_FALSE(r.config) << bad;
+    EXPECT_EQ(r.errors[0].line, 3) << bad;
+    EXPECT_NE(r.errors[0].message.find("whole number from 100 to 30000"), std::string::npos)
+        << r.errors[0].message;
+  }
   r = LoadDaemonConfigFromString("policy: p.yaml\nmetrics:\n  listen: \"\"\n", "f.yaml", "/");
   ASSERT_TRUE(r.config);
   EXPECT_EQ(r.config->metrics_listen, "");
