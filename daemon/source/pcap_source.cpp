@@ -1,6 +1,9 @@
 #include "source/pcap_source.h"
 
+#include <fcntl.h>
 #include <pcap/pcap.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -13,6 +16,7 @@
 #include <vector>
 
 #include "common/sha256.h"
+#include "source/hashing_reader.h"
 
 namespace flightwall {
 namespace {
@@ -137,6 +141,8 @@ std::unique_ptr<PcapSource> PcapSource::Open(const std::vector<std::string>& pat
     PcapInputInfo info;
     info.path = path;
     std::string why;
+    // The reader outlives the FILE* over it (destroyed in reverse order).
+    std::unique_ptr<HashingReader> reader;
     FilePtr file;
     if (path == "-") {
       if (stdin_used) return fail("-: standard input can be read only once; give it once");
@@ -150,17 +156,37 @@ std::unique_ptr<PcapSource> PcapSource::Open(const std::vector<std::string>& pat
       }
       std::rewind(file.get());
     } else {
-      file.reset(std::fopen(path.c_str(), "rb"));
-      if (!file) {
-        return fail(path + ": cannot open: " + std::strerror(errno) +
+      const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      struct stat st {};
+      if (fd < 0 || fstat(fd, &st) != 0) {
+        const int err = errno;
+        if (fd >= 0) close(fd);
+        return fail(path + ": cannot open: " + std::strerror(err) +
                     "; check the path and permissions");
       }
-      if (!HashStream(file.get(), nullptr, &info.sha256, &info.size_bytes, &why)) {
-        std::string msg = path;
-        msg.append(": ").append(why);
-        return fail(msg);
+      if (S_ISREG(st.st_mode)) {
+        // Hashed as libpcap reads it: one pass over the file.
+        info.size_bytes = static_cast<std::uint64_t>(st.st_size);
+        reader = HashingReader::Open(fd, &why);
+        if (!reader) {
+          std::string msg = path;
+          msg.append(": ").append(why);
+          return fail(msg);
+        }
+        file.reset(reader->File());
+      } else {
+        file.reset(fdopen(fd, "rb"));
+        if (!file) {
+          close(fd);
+          return fail(path + ": cannot open: " + std::strerror(errno));
+        }
+        if (!HashStream(file.get(), nullptr, &info.sha256, &info.size_bytes, &why)) {
+          std::string msg = path;
+          msg.append(": ").append(why);
+          return fail(msg);
+        }
+        std::rewind(file.get());
       }
-      std::rewind(file.get());
     }
     if (info.size_bytes == 0)
       return fail(path + ": the file is empty; expected a pcap or pcapng capture");
@@ -170,6 +196,7 @@ std::unique_ptr<PcapSource> PcapSource::Open(const std::vector<std::string>& pat
     if (handle == nullptr) return fail(NotACapture(path, errbuf));
     static_cast<void>(file.release());  // pcap_close() closes it from now on
     source->handles_.push_back(handle);
+    source->readers_.push_back(std::move(reader));
     info.link_type_number = LinkTypeFromDlt(pcap_datalink(handle));
     info.link = static_cast<LinkType>(info.link_type_number);
     info.link_type_name = LinkTypeName(info.link_type_number);
@@ -193,7 +220,9 @@ std::uint64_t PcapSource::TotalBytes() const {
 std::uint64_t PcapSource::BytesRead() const {
   std::uint64_t done = 0;
   for (std::size_t i = 0; i < inputs_.size() && i < current_; ++i) done += inputs_[i].size_bytes;
-  if (current_ < handles_.size() && handles_[current_] != nullptr) {
+  if (current_ < readers_.size() && readers_[current_] != nullptr) {
+    done += readers_[current_]->BytesRead();
+  } else if (current_ < handles_.size() && handles_[current_] != nullptr) {
     const long pos = std::ftell(pcap_file(handles_[current_]));
     if (pos > 0) done += static_cast<std::uint64_t>(pos);
   }
@@ -232,7 +261,16 @@ bool PcapSource::Next(RawPacket* out) {
           std::to_string(info.packets + 1) + " (libpcap: " + std::string(libpcap_says) +
           "); the packets before it were used, the rest of this file is lost");
     }
-    // End of this input (normal or not): release it early and go on.
+    // End of this input (normal or not): the hash takes in what libpcap
+    // left unread, then the input is released early and reading goes on.
+    if (HashingReader* r = readers_[current_].get()) {
+      std::string why;
+      if (!r->Finish(&info.sha256, &info.size_bytes, &why)) {
+        info.sha256.clear();
+        warnings_.push_back(info.path + ": " + why +
+                            "; its SHA-256 is unknown, so the report cannot identify it");
+      }
+    }
     pcap_close(handle);
     handles_[current_] = nullptr;
     ++current_;

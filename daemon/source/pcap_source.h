@@ -6,10 +6,11 @@
 // "-" reads standard input: it is copied to an anonymous temporary file first
 // so it can be hashed like any other input and reopened by libpcap.
 //
-// Open() validates every input up front (readable, a capture, hash computed)
-// so a typo in the fifth path fails before any packet is processed. Per-input
-// counts and first/last timestamps are complete once Next() has returned
-// false. A damaged input (truncated last record, read error) does not stop the
+// Open() validates every input up front (readable, a capture) so a typo in
+// the fifth path fails before any packet is processed. A file is hashed as
+// libpcap reads it (source/hashing_reader.h): read once, not twice. Per-input
+// counts, first/last timestamps and SHA-256 are complete once Next() has
+// returned false. A damaged input (truncated last record, read error) does not stop the
 // run: it ends that input, adds a warning for the operator, and Next() moves
 // on to the following input.
 //
@@ -28,6 +29,8 @@
 typedef struct pcap pcap_t;
 
 namespace flightwall {
+
+class HashingReader;
 
 // What a report says about one input file.
 struct PcapInputInfo {
@@ -76,6 +79,10 @@ class PcapSource {
 
   std::vector<PcapInputInfo> inputs_;
   std::vector<pcap_t*> handles_;
+  // Per input, the hashing stream libpcap reads from (null for standard
+  // input, hashed while it was copied). The destructor closes the handles
+  // (and with them these streams) before these go.
+  std::vector<std::unique_ptr<HashingReader>> readers_;
   std::vector<std::string> warnings_;
   std::size_t current_ = 0;
   std::uint64_t next_number_ = 1;

@@ -233,6 +233,10 @@ TEST_F(PcapSourceTest, TruncatedLastRecordIsAWarningNotACrash) {
   EXPECT_LE(source->Inputs()[0].damage_offset, bytes.size());
   EXPECT_FALSE(source->Inputs()[1].damaged);
   EXPECT_EQ(source->Inputs()[0].packets, 2u);
+  // Hashed as it was read, and the part libpcap did not read is in the
+  // digest too: it identifies the whole file.
+  EXPECT_EQ(source->Inputs()[0].sha256, Sha256(bytes));
+  EXPECT_EQ(source->Inputs()[0].size_bytes, bytes.size());
 }
 
 TEST_F(PcapSourceTest, CountsBytesReadForAProgressBar) {
