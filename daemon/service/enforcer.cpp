@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "firewall/rule_backend.h"
+#include "reply/reply_builder.h"
 
 namespace flightwall {
 namespace {
@@ -136,18 +137,30 @@ void Enforcer::ReleaseHeld(Worker& w, const FlowKey& key, NfqueueVerdict v) {
   for (const HeldPacket& p : w.scratch) Deliver(w, p.packet_id, v, 0);
 }
 
-void Enforcer::Inject(Worker& w, std::span<const std::uint8_t> datagram, const PacketOutcome& out) {
+void Enforcer::Inject(Worker& w, const PacketOutcome& out, std::span<const std::uint8_t> datagram) {
   if (!w.injector || !out.to_server) return;
   std::uint8_t reply[kMaxInjectedPacket];
   std::size_t n = 0;
   if (out.flow->kind == FlowKind::kTcp) {
-    n = BuildTcpReset(datagram, reply);
+    n = BuildTcpReset(*out.packet, reply);
     if (n) w.stats.resets_sent.fetch_add(1, kRelaxed);
   } else if (out.flow->kind == FlowKind::kUdp) {
-    n = BuildIcmpUnreachable(datagram, reply);
+    n = BuildIcmpUnreachable(*out.packet, datagram, reply);
     if (n) w.stats.unreachables_sent.fetch_add(1, kRelaxed);
   }
   if (n && !w.injector->Send(std::span<const std::uint8_t>(reply, n))) {
+    w.stats.inject_failures.fetch_add(1, kRelaxed);
+  }
+}
+
+void Enforcer::RefuseDns(Worker& w, const DecodedPacket& pkt, DnsRefusal refusal) {
+  if (!w.injector) return;
+  std::uint8_t reply[kMaxInjectedPacket];
+  const std::uint8_t rcode = refusal == DnsRefusal::kNxdomain ? 3 : 5;
+  const std::size_t n = BuildDnsRefusal(pkt, rcode, reply);
+  if (n && w.injector->Send(std::span<const std::uint8_t>(reply, n))) {
+    w.stats.dns_refusals_sent.fetch_add(1, kRelaxed);
+  } else if (n) {
     w.stats.inject_failures.fetch_add(1, kRelaxed);
   }
 }
@@ -182,16 +195,9 @@ Enforcer::Result Enforcer::Handle(std::uint16_t worker, const RawPacket& packet,
   if (out.is_dns && !(f.kind == FlowKind::kTcp && out.verdict == Verdict::kDeny)) {
     if (out.dns_question_denied) {
       if (out.dns_reason == Reason::kDnsResolverNotAllowed) {
-        Inject(w, packet.data, out);  // fail fast: ICMP unreachable from that server
-      } else if (w.injector && out.dns_reason == Reason::kDnsNameNotAllowed) {
-        std::uint8_t reply[kMaxInjectedPacket];
-        const std::uint8_t rcode = config.dns_refusal == DnsRefusal::kNxdomain ? 3 : 5;
-        const std::size_t n = BuildDnsRefusal(packet.data, rcode, reply);
-        if (n && w.injector->Send(std::span<const std::uint8_t>(reply, n))) {
-          w.stats.dns_refusals_sent.fetch_add(1, kRelaxed);
-        } else if (n) {
-          w.stats.inject_failures.fetch_add(1, kRelaxed);
-        }
+        Inject(w, out, packet.data);  // fail fast: ICMP unreachable from that server
+      } else if (out.dns_reason == Reason::kDnsNameNotAllowed) {
+        RefuseDns(w, *out.packet, config.dns_refusal);
       }
       Deliver(w, id, NfqueueVerdict::kDrop, 0);
       return {Verdict::kDeny, false};
@@ -204,7 +210,7 @@ Enforcer::Result Enforcer::Handle(std::uint16_t worker, const RawPacket& packet,
   if (out.verdict == Verdict::kDeny) {
     const bool opening =
         (f.kind == FlowKind::kTcp && out.to_server) || (f.kind == FlowKind::kUdp && out.to_server);
-    if (opening) Inject(w, packet.data, out);
+    if (opening) Inject(w, out, packet.data);
     ReleaseHeld(w, key, NfqueueVerdict::kDrop);
     Deliver(w, id, NfqueueVerdict::kDrop, out.final && MayMark(f) ? kConnmarkDenied : 0);
     return {Verdict::kDeny, false};
@@ -217,7 +223,7 @@ Enforcer::Result Enforcer::Handle(std::uint16_t worker, const RawPacket& packet,
       w.stats.held_evicted.fetch_add(1, kRelaxed);
       Deliver(w, dropped.packet_id, NfqueueVerdict::kDrop, 0);
     }
-    AckHeld(w, packet.data, f);
+    AckHeld(w, *out.packet, f);
     return {out.verdict, true};
   }
   // Held payload passes only once every byte of it was judged: not while a
@@ -237,7 +243,7 @@ Enforcer::Result Enforcer::Handle(std::uint16_t worker, const RawPacket& packet,
   return {Verdict::kAllow, false};
 }
 
-void Enforcer::AckHeld(Worker& w, std::span<const std::uint8_t> datagram, const Flow& f) {
+void Enforcer::AckHeld(Worker& w, const DecodedPacket& pkt, const Flow& f) {
   // A ClientHello larger than the client's initial congestion window (ten
   // segments) only arrives whole if its first segments are acknowledged.
   // They are held, so the server cannot; the daemon does, on its behalf.
@@ -248,7 +254,7 @@ void Enforcer::AckHeld(Worker& w, std::span<const std::uint8_t> datagram, const 
     return;
   }
   std::uint8_t reply[kMaxInjectedPacket];
-  const std::size_t n = BuildTcpAck(datagram, f.server_stream.next_seq, f.server_window, reply);
+  const std::size_t n = BuildTcpAck(pkt, f.server_stream.next_seq, f.server_window, reply);
   if (n && w.injector->Send(std::span<const std::uint8_t>(reply, n))) {
     w.stats.held_acked.fetch_add(1, kRelaxed);
   } else if (n) {

@@ -46,10 +46,10 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "reply/packet_injector.h"
 #include "service/daemon_config.h"
 #include "service/held_packets.h"
 #include "source/nfqueue_source.h"
-#include "source/packet_injector.h"
 
 namespace flightwall {
 
@@ -146,8 +146,9 @@ class Enforcer {
   void Adopt(Worker& w);
   void Deliver(Worker& w, std::uint32_t id, NfqueueVerdict v, std::uint32_t mark);
   void ReleaseHeld(Worker& w, const FlowKey& key, NfqueueVerdict v);
-  void Inject(Worker& w, std::span<const std::uint8_t> datagram, const PacketOutcome& out);
-  void AckHeld(Worker& w, std::span<const std::uint8_t> datagram, const Flow& f);
+  void Inject(Worker& w, const PacketOutcome& out, std::span<const std::uint8_t> datagram);
+  void RefuseDns(Worker& w, const DecodedPacket& pkt, DnsRefusal refusal);
+  void AckHeld(Worker& w, const DecodedPacket& pkt, const Flow& f);
 
   std::size_t expected_workers_;
   SharedNameCache names_;
