@@ -1,7 +1,7 @@
 // DecodedPacket: the network and transport view of one IP datagram, filled by
-// PacketDecoder and consumed by the flow stage. Payload views point into the
-// frame or into the fragment reassembler's buffer, and are valid only until
-// the decoder is called again.
+// PacketDecoder and consumed by the flow stage and the reply builders. Payload
+// views point into the frame or into the fragment reassembler's buffer, and
+// are valid only until the decoder is called again.
 #pragma once
 
 #include <cstdint>
@@ -51,6 +51,9 @@ struct DecodedPacket {
   // The capture (snap length) or the IP/UDP length cut the datagram short:
   // the payload is only what was captured.
   bool truncated = false;
+  // Where the transport header starts in the datagram: the IPv4 header with
+  // its options, or the IPv6 header with its extension headers.
+  std::uint32_t transport_offset = 0;
 
   // TCP / UDP
   std::uint16_t src_port = 0;
@@ -72,6 +75,10 @@ struct DecodedPacket {
 
   // TCP/UDP payload, or ICMP data after the 8-byte ICMP header.
   std::span<const std::uint8_t> payload;
+  // The payload's length as the headers declare it (TCP: the IP length less
+  // the headers; UDP: its length field less 8); `payload` is shorter when the
+  // datagram is truncated. Other protocols: payload.size().
+  std::uint32_t payload_length = 0;
 };
 
 }  // namespace flightwall

@@ -48,6 +48,7 @@ const char* WalkIpv6Extensions(std::uint8_t next_header, std::span<const std::ui
         out->more_fragments = (offset_flags & 1) != 0;
         out->protocol = following;
         out->payload = cur.Rest();
+        out->header_length = static_cast<std::uint32_t>(cur.Position());
         if (out->IsRealFragment()) return nullptr;
         // An atomic fragment (RFC 6946) is a whole datagram: keep walking.
         next_header = following;
@@ -56,6 +57,7 @@ const char* WalkIpv6Extensions(std::uint8_t next_header, std::span<const std::ui
       default:  // upper layer, ESP (50) or no next header (59)
         out->protocol = next_header;
         out->payload = cur.Rest();
+        out->header_length = static_cast<std::uint32_t>(cur.Position());
         return nullptr;
     }
   }

@@ -21,6 +21,7 @@ struct Ipv6Chain {
   // ESP / no-next-header, where the walk stops), and the bytes after it.
   std::uint8_t protocol = 0;
   std::span<const std::uint8_t> payload;
+  std::uint32_t header_length = 0;  // bytes of extension headers before `payload`
   // A fragment header ends the walk: what follows is fragment data.
   bool fragment = false;
   std::uint32_t fragment_id = 0;

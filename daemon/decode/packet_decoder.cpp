@@ -7,6 +7,23 @@
 #include "decode/transport_decoder.h"
 
 namespace flightwall {
+namespace {
+
+// DecodeTransport() on the IP payload `transport`. A capture may cut the
+// datagram short: the bytes it lacks still count as TCP payload (UDP
+// declares its own length), so a reply acknowledges what was sent.
+const char* DecodeTransportOf(std::span<const std::uint8_t> transport, DecodedPacket* out) {
+  if (const char* why = DecodeTransport(transport, out)) return why;
+  if (out->protocol == static_cast<std::uint8_t>(IpProto::kTcp) &&
+      out->ip_length >= out->transport_offset &&
+      out->ip_length - out->transport_offset > transport.size()) {
+    out->payload_length +=
+        out->ip_length - out->transport_offset - static_cast<std::uint32_t>(transport.size());
+  }
+  return nullptr;
+}
+
+}  // namespace
 
 PacketDecoder::PacketDecoder(const DecoderLimits& limits)
     : reassembler_(std::make_unique<IpReassembler>(limits)) {}
@@ -51,6 +68,7 @@ DecodeStatus PacketDecoder::DecodeIpv4(std::span<const std::uint8_t> data, Decod
   out->ttl = ip.ttl;
   out->ip_length = ip.total_length;
   out->truncated = ip.truncated;
+  out->transport_offset = ip.header_length;
   std::span<const std::uint8_t> payload = ip.payload;
   if (ip.IsFragment()) {
     if (ip.truncated) return Fail(DecodeStatus::kMalformed, "IP fragment truncated by the capture");
@@ -70,7 +88,7 @@ DecodeStatus PacketDecoder::DecodeIpv4(std::span<const std::uint8_t> data, Decod
     if (status != DecodeStatus::kOk) return status;
     out->ip_length = ip.header_length + static_cast<std::uint32_t>(payload.size());
   }
-  if (const char* why = DecodeTransport(payload, out)) return Fail(DecodeStatus::kMalformed, why);
+  if (const char* why = DecodeTransportOf(payload, out)) return Fail(DecodeStatus::kMalformed, why);
   return DecodeStatus::kOk;
 }
 
@@ -83,6 +101,7 @@ DecodeStatus PacketDecoder::DecodeIpv6(std::span<const std::uint8_t> data, Decod
   out->ttl = ip.hop_limit;
   out->ip_length = ip.total_length;
   out->truncated = ip.truncated;
+  out->transport_offset = 40 + ip.chain.header_length;
   std::span<const std::uint8_t> payload = ip.chain.payload;
   if (ip.chain.IsRealFragment()) {
     if (ip.truncated) return Fail(DecodeStatus::kMalformed, "IP fragment truncated by the capture");
@@ -105,10 +124,11 @@ DecodeStatus PacketDecoder::DecodeIpv6(std::span<const std::uint8_t> data, Decod
     if (rest.fragment) return Fail(DecodeStatus::kMalformed, "IPv6 fragment inside a fragment");
     out->protocol = rest.protocol;
     payload = rest.payload;
+    out->transport_offset += rest.header_length;
     out->ip_length =
         static_cast<std::uint32_t>(ip.total_length - ip.chain.payload.size() + datagram.size());
   }
-  if (const char* why = DecodeTransport(payload, out)) return Fail(DecodeStatus::kMalformed, why);
+  if (const char* why = DecodeTransportOf(payload, out)) return Fail(DecodeStatus::kMalformed, why);
   return DecodeStatus::kOk;
 }
 

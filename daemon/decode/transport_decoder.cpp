@@ -35,6 +35,7 @@ const char* DecodeTcp(std::span<const std::uint8_t> data, DecodedPacket* out) {
   if (header_length < 20) return "TCP data offset is below 20 bytes";
   if (header_length > data.size()) return "TCP options truncated";
   out->payload = data.subspan(header_length);
+  out->payload_length = static_cast<std::uint32_t>(out->payload.size());
   return nullptr;
 }
 
@@ -52,6 +53,7 @@ const char* DecodeUdp(std::span<const std::uint8_t> data, DecodedPacket* out) {
   } else {
     out->payload = cur.Bytes(length - 8u);
   }
+  out->payload_length = length - 8u;
   return nullptr;
 }
 
@@ -112,6 +114,7 @@ const char* DecodeIcmp(bool v6, std::span<const std::uint8_t> data, DecodedPacke
     out->icmp_seq = seq;
   }
   out->payload = cur.Rest();
+  out->payload_length = static_cast<std::uint32_t>(out->payload.size());
   if (out->icmp_is_error) DecodeQuoted(v6, out->payload, &out->icmp_quoted);
   return nullptr;
 }
@@ -130,6 +133,7 @@ const char* DecodeTransport(std::span<const std::uint8_t> data, DecodedPacket* o
       return DecodeIcmp(true, data, out);
   }
   out->payload = data;
+  out->payload_length = static_cast<std::uint32_t>(data.size());
   return nullptr;
 }
 

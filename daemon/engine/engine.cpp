@@ -44,6 +44,7 @@ PacketOutcome Engine::Impl::Process(const RawPacket& packet) {
   raw = &packet;
   out.decode = decoder.Decode(packet, &pkt);
   if (out.decode != DecodeStatus::kOk) return out;
+  out.packet = &pkt;
   dns_denied_in_packet = false;
   drop_packet = false;
   ++stats.ip_packets;

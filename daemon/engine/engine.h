@@ -96,7 +96,11 @@ struct PacketOutcome {
   Verdict verdict = Verdict::kNotGoverned;
   Reason reason = Reason::kNotFlightApp;
   const Flow* flow = nullptr;  // valid until the next Process()
-  bool to_server = true;       // packet direction within the flow
+  // The packet as decoded (kOk only, else null), for the replies an enforcer
+  // builds from it (reply/reply_builder.h). Valid until the next Process();
+  // its payload views also need the RawPacket's bytes.
+  const DecodedPacket* packet = nullptr;
+  bool to_server = true;  // packet direction within the flow
   // The flow's verdict cannot change any more: an enforcer may let the
   // kernel apply it to the rest of the connection (connmark).
   bool final = false;

@@ -73,9 +73,9 @@ Settlement SettleFlow(const SettleFacts& facts) {
 
 PacketAction ActOnPacket(const PacketFacts& facts) {
   if (!facts.decoded) {
-    // Not IP cannot come from NFQUEUE; fragments are reassembled by
-    // conntrack before the queue; what is left is malformed: fail closed.
-    if (!facts.enforce || !facts.malformed) return Pass(Verdict::kNotGoverned);
+    // Only IP reaches the queue and conntrack reassembles fragments before
+    // it, so what does not decode is malformed or a trick: fail closed.
+    if (!facts.enforce) return Pass(Verdict::kNotGoverned);
     PacketAction a = Drop(Verdict::kDeny);
     a.count = PacketCount::kMalformedDropped;
     return a;

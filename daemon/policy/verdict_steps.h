@@ -95,11 +95,10 @@ Settlement SettleFlow(const SettleFacts& facts);
 // What the engine said about one queued packet, and how the daemon runs.
 struct PacketFacts {
   bool enforce = true;  // mode enforce (audit: every packet passes, decisions are logged)
-  // The packet decoded into a flow. When not, `malformed` says whether it
-  // was bytes that cannot be read (or a fragment the decoder could not
-  // place), which a governed queue never carries legitimately.
+  // The packet decoded into a flow. A queued packet that did not (malformed
+  // headers, a fragment the decoder could not place, a version or link the
+  // decoder does not read) cannot be judged: dropped when enforcing.
   bool decoded = false;
-  bool malformed = false;
   Verdict verdict = Verdict::kNotGoverned;
   FlowCarrier carrier = FlowCarrier::kSingle;
   bool icmp_error = false;  // the flow is an ICMP error (never connmarked)

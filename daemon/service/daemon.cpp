@@ -17,6 +17,7 @@
 #include "common/time_format.h"
 #include "firewall/bridge_netfilter.h"
 #include "firewall/rule_backend.h"
+#include "reply/packet_injector.h"
 #include "service/control_socket.h"
 #include "service/daemon_config.h"
 #include "service/dns_name_confirmer.h"
@@ -26,7 +27,6 @@
 #include "service/status_report.h"
 #include "sink/metrics.h"
 #include "source/nfqueue_source.h"
-#include "source/packet_injector.h"
 
 namespace flightwall {
 namespace {

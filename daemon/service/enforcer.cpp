@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "firewall/rule_backend.h"
+#include "reply/reply_builder.h"
 
 namespace flightwall {
 namespace {
@@ -150,23 +151,23 @@ void Enforcer::ReleaseHeld(Worker& w, const FlowKey& key, NfqueueVerdict v) {
   for (const HeldPacket& p : w.scratch) Deliver(w, p.packet_id, v, 0);
 }
 
-void Enforcer::Reply(Worker& w, std::span<const std::uint8_t> datagram, PacketReply kind,
-                     DnsRefusal refusal) {
+void Enforcer::Reply(Worker& w, const DecodedPacket& pkt, std::span<const std::uint8_t> datagram,
+                     PacketReply kind, DnsRefusal refusal) {
   if (!w.injector || kind == PacketReply::kNone) return;
   std::uint8_t reply[kMaxInjectedPacket];
   std::size_t n = 0;
   std::atomic<std::uint64_t>* sent = nullptr;
   switch (kind) {
     case PacketReply::kTcpReset:
-      n = BuildTcpReset(datagram, reply);
+      n = BuildTcpReset(pkt, reply);
       sent = &w.stats.resets_sent;
       break;
     case PacketReply::kIcmpUnreachable:
-      n = BuildIcmpUnreachable(datagram, reply);
+      n = BuildIcmpUnreachable(pkt, datagram, reply);
       sent = &w.stats.unreachables_sent;
       break;
     case PacketReply::kDnsRefusal:
-      n = BuildDnsRefusal(datagram, refusal == DnsRefusal::kNxdomain ? 3 : 5, reply);
+      n = BuildDnsRefusal(pkt, refusal == DnsRefusal::kNxdomain ? 3 : 5, reply);
       sent = &w.stats.dns_refusals_sent;
       break;
     case PacketReply::kNone:
@@ -189,8 +190,7 @@ Enforcer::Result Enforcer::Handle(std::uint16_t worker, const RawPacket& packet,
   // (policy/verdict_steps.h), which says what to do with the packet.
   PacketFacts facts;
   facts.enforce = w.snapshot->policy->mode != PolicyMode::kAudit;
-  facts.decoded = out.decode == DecodeStatus::kOk && out.flow != nullptr;
-  facts.malformed = out.decode == DecodeStatus::kMalformed || out.decode == DecodeStatus::kHeld;
+  facts.decoded = out.decode == DecodeStatus::kOk && out.flow != nullptr && out.packet != nullptr;
   facts.verdict = out.verdict;
   if (out.flow != nullptr) {
     facts.carrier = out.flow->kind == FlowKind::kTcp   ? FlowCarrier::kTcp
@@ -221,7 +221,7 @@ Enforcer::Result Enforcer::Handle(std::uint16_t worker, const RawPacket& packet,
     case PacketCount::kNone:
       break;
   }
-  Reply(w, packet.data, act.reply, config.dns_refusal);
+  if (out.packet != nullptr) Reply(w, *out.packet, packet.data, act.reply, config.dns_refusal);
   if (act.held != HeldFate::kStay) {
     ReleaseHeld(w, KeyOf(*out.flow),
                 act.held == HeldFate::kAccept ? NfqueueVerdict::kAccept : NfqueueVerdict::kDrop);
@@ -235,7 +235,7 @@ Enforcer::Result Enforcer::Handle(std::uint16_t worker, const RawPacket& packet,
       w.stats.held_evicted.fetch_add(1, kRelaxed);
       Deliver(w, dropped.packet_id, NfqueueVerdict::kDrop, 0);
     }
-    if (act.ack_held) AckHeld(w, packet.data, *out.flow);
+    if (act.ack_held && out.packet != nullptr) AckHeld(w, *out.packet, *out.flow);
     return {act.judged, true};
   }
   Deliver(w, id,
@@ -244,7 +244,7 @@ Enforcer::Result Enforcer::Handle(std::uint16_t worker, const RawPacket& packet,
   return {act.judged, false};
 }
 
-void Enforcer::AckHeld(Worker& w, std::span<const std::uint8_t> datagram, const Flow& f) {
+void Enforcer::AckHeld(Worker& w, const DecodedPacket& pkt, const Flow& f) {
   // A ClientHello larger than the client's initial congestion window (ten
   // segments) only arrives whole if its first segments are acknowledged.
   // They are held, so the server cannot; the daemon does, on its behalf.
@@ -255,7 +255,7 @@ void Enforcer::AckHeld(Worker& w, std::span<const std::uint8_t> datagram, const 
     return;
   }
   std::uint8_t reply[kMaxInjectedPacket];
-  const std::size_t n = BuildTcpAck(datagram, f.server_stream.next_seq, f.server_window, reply);
+  const std::size_t n = BuildTcpAck(pkt, f.server_stream.next_seq, f.server_window, reply);
   if (n && w.injector->Send(std::span<const std::uint8_t>(reply, n))) {
     w.stats.held_acked.fetch_add(1, kRelaxed);
   } else if (n) {

@@ -47,10 +47,10 @@
 
 #include "engine/engine.h"
 #include "policy/verdict_steps.h"
+#include "reply/packet_injector.h"
 #include "service/daemon_config.h"
 #include "service/held_packets.h"
 #include "source/nfqueue_source.h"
-#include "source/packet_injector.h"
 
 namespace flightwall {
 
@@ -148,10 +148,11 @@ class Enforcer {
   void Deliver(Worker& w, std::uint32_t id, NfqueueVerdict v, std::uint32_t mark);
   void ReleaseHeld(Worker& w, const FlowKey& key, NfqueueVerdict v);
   // Sends the reply the policy asked for (a reset, an ICMP unreachable, a
-  // DNS refusal) in answer to `datagram`, when it may be answered; counted.
-  void Reply(Worker& w, std::span<const std::uint8_t> datagram, PacketReply kind,
-             DnsRefusal refusal);
-  void AckHeld(Worker& w, std::span<const std::uint8_t> datagram, const Flow& f);
+  // DNS refusal) to the packet `pkt` decoded from `datagram`, when it may
+  // be answered; counted.
+  void Reply(Worker& w, const DecodedPacket& pkt, std::span<const std::uint8_t> datagram,
+             PacketReply kind, DnsRefusal refusal);
+  void AckHeld(Worker& w, const DecodedPacket& pkt, const Flow& f);
 
   std::size_t expected_workers_;
   SharedNameCache names_;

@@ -15,8 +15,9 @@
 #include <vector>
 
 #include "decode/packet_decoder.h"
+#include "reply/packet_injector.h"
+#include "reply/reply_builder.h"
 #include "source/nfqueue_source.h"
-#include "source/packet_injector.h"
 
 namespace {
 
@@ -107,7 +108,7 @@ int main(int argc, char** argv) {
   std::uint8_t reply[flightwall::kMaxInjectedPacket];
   struct timespec start {};
   clock_gettime(CLOCK_MONOTONIC, &start);
-  std::uint64_t accepted = 0, dropped = 0, injected = 0, timeouts = 0;
+  std::uint64_t accepted = 0, dropped = 0, injected = 0, inject_failures = 0, timeouts = 0;
   while (g_stop == 0) {
     struct timespec now {};
     clock_gettime(CLOCK_MONOTONIC, &now);
@@ -137,8 +138,8 @@ int main(int argc, char** argv) {
       continue;
     }
     flightwall::DecodedPacket decoded;
-    const bool ok = decoder.Decode(raw, &decoded) == flightwall::DecodeStatus::kOk &&
-                    Contains(decoded.payload, "ok");
+    const bool decoded_ok = decoder.Decode(raw, &decoded) == flightwall::DecodeStatus::kOk;
+    const bool ok = decoded_ok && Contains(decoded.payload, "ok");
     const char* inject = "none";
     if (ok) {
       source->Verdict(meta.packet_id, NfqueueVerdict::kAccept, mark, mask);
@@ -147,18 +148,22 @@ int main(int argc, char** argv) {
       source->Verdict(meta.packet_id, NfqueueVerdict::kDrop);
       ++dropped;
       std::size_t n = 0;
-      if (decoded.protocol == 6) {
-        n = flightwall::BuildTcpReset(raw.data, reply);
+      if (!decoded_ok) {
+        // Replies are built from the decoded packet: none for this one.
+      } else if (decoded.protocol == 6) {
+        n = flightwall::BuildTcpReset(decoded, reply);
         inject = "rst";
       } else if (decoded.protocol == 17 && decoded.dst_port == 53) {
-        n = flightwall::BuildDnsRefusal(raw.data, 5, reply);
+        n = flightwall::BuildDnsRefusal(decoded, 5, reply);
         inject = "dns";
       } else {
-        n = flightwall::BuildIcmpUnreachable(raw.data, reply);
+        n = flightwall::BuildIcmpUnreachable(decoded, raw.data, reply);
         inject = "icmp";
       }
-      if (n == 0 || !injector->Send({reply, n})) inject = "failed";
+      const bool sent = n != 0 && injector->Send({reply, n});
+      if (!sent) inject = "failed";
       if (n != 0) ++injected;
+      if (n != 0 && !sent) ++inject_failures;
     }
     std::printf("packet id=%u len=%zu in=%s proto=%u dport=%u mark=0x%x verdict=%s inject=%s\n",
                 meta.packet_id, raw.data.size(), meta.in_interface, decoded.protocol,
@@ -177,7 +182,7 @@ int main(int argc, char** argv) {
       (unsigned long long)s.batches.load(), (unsigned long long)s.enobufs.load(),
       (unsigned long long)s.receive_errors.load(), (unsigned long long)s.verdict_errors.load(),
       (unsigned long long)accepted, (unsigned long long)dropped, (unsigned long long)injected,
-      (unsigned long long)injector->Failures(), kernel.found ? 1 : 0,
+      (unsigned long long)inject_failures, kernel.found ? 1 : 0,
       (unsigned long long)kernel.queue_dropped, (unsigned long long)kernel.user_dropped);
   std::fflush(stdout);
   (void)timeouts;

@@ -44,8 +44,35 @@ TEST(PacketDecoderTest, EthernetVlanIpv4OptionsTcp) {
   EXPECT_EQ(d.dst_port, 443);
   EXPECT_EQ(d.tcp_flags_value, tcp_flags::kPsh | tcp_flags::kAck);
   EXPECT_EQ(Payload(d), testing::Text("GET"));
+  EXPECT_EQ(d.payload_length, 3u);
+  EXPECT_EQ(d.transport_offset, 24u);  // IPv4 header with 4 bytes of options
   EXPECT_FALSE(d.reassembled);
   EXPECT_EQ(decoder.Stats().packets, 1u);
+}
+
+// Replies need the declared lengths: a reset acknowledges every byte sent,
+// and an ICMP error quotes the headers up to the transport header.
+TEST(PacketDecoderTest, CutCaptureKeepsDeclaredPayloadLengthAndTransportOffset) {
+  const Bytes tcp = testing::Ipv4("192.0.2.10", "198.51.100.20", 6,
+                                  testing::Tcp(50000, 443, tcp_flags::kAck, Bytes(500, 'x')));
+  PacketDecoder decoder;
+  DecodedPacket d;
+  ASSERT_EQ(decoder.Decode(Raw(LinkType::kRaw, Bytes(tcp.begin(), tcp.begin() + 60)), &d),
+            DecodeStatus::kOk);
+  EXPECT_TRUE(d.truncated);
+  EXPECT_EQ(d.payload.size(), 20u);
+  EXPECT_EQ(d.payload_length, 500u);
+  EXPECT_EQ(d.transport_offset, 20u);
+
+  const Bytes udp =
+      testing::Ipv6("2001:db8::1", "2001:db8::2", 60,
+                    testing::Ipv6Ext(17, 0, testing::Udp(40000, 53, Bytes(100, 'q'))));
+  ASSERT_EQ(decoder.Decode(Raw(LinkType::kRaw, Bytes(udp.begin(), udp.begin() + 70)), &d),
+            DecodeStatus::kOk);
+  EXPECT_TRUE(d.truncated);
+  EXPECT_EQ(d.payload.size(), 14u);
+  EXPECT_EQ(d.payload_length, 100u);
+  EXPECT_EQ(d.transport_offset, 48u);  // IPv6 header and destination options
 }
 
 TEST(PacketDecoderTest, EthernetPaddingDoesNotBecomeUdpPayload) {
@@ -129,6 +156,8 @@ TEST(PacketDecoderTest, Ipv6FragmentsWithExtensionHeadersAfterTheFragmentHeader)
   EXPECT_EQ(d.ttl, 255);
   EXPECT_EQ(d.payload.size(), 2000u);
   EXPECT_EQ(d.ip_length, 40u + 8u + 8u + fragmentable.size());
+  EXPECT_EQ(d.transport_offset, 40u + 8u + 8u + 8u);  // hop-by-hop, fragment, destination
+  EXPECT_EQ(d.payload_length, 2000u);
 }
 
 TEST(PacketDecoderTest, ConflictingFragmentsAreMalformedAndCounted) {

@@ -110,14 +110,12 @@ TEST(VerdictStepsTest, AuditModePassesEverything) {
   EXPECT_EQ(a.queue, QueueVerdict::kAccept);
   EXPECT_EQ(a.reply, PacketReply::kNone);
   p.decoded = false;
-  p.malformed = true;
   a = ActOnPacket(p);
   EXPECT_EQ(a.queue, QueueVerdict::kAccept);
 }
 
 TEST(VerdictStepsTest, UnreadablePacketsAreDroppedAndCounted) {
-  PacketFacts p;
-  p.malformed = true;
+  PacketFacts p;  // malformed, not IP, or a link or version the decoder does not read
   const PacketAction a = ActOnPacket(p);
   EXPECT_EQ(a.queue, QueueVerdict::kDrop);
   EXPECT_EQ(a.count, PacketCount::kMalformedDropped);
