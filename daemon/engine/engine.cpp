@@ -7,8 +7,6 @@
 namespace flightwall {
 namespace {
 
-bool SeqAfter(std::uint32_t a, std::uint32_t b) { return static_cast<std::int32_t>(a - b) > 0; }
-
 bool IsIcmp(std::uint8_t proto) {
   return proto == static_cast<std::uint8_t>(IpProto::kIcmp) ||
          proto == static_cast<std::uint8_t>(IpProto::kIcmpv6);
@@ -22,6 +20,7 @@ Engine::Impl::Impl(const Policy& p, Vantage v, const EngineLimits& l, const Engi
       vantage(v),
       limits(l),
       timeouts(t),
+      idle_timeouts{t.tcp_opening, t.tcp_established, t.tcp_closed, t.udp, t.dns, t.icmp},
       decoder(l.decoder),
       flows(l.max_flows),
       own_names(shared_names ? nullptr : std::make_unique<SharedNameCache>(l.max_named_addresses)),
@@ -34,7 +33,6 @@ Engine::Impl::Impl(const Policy& p, Vantage v, const EngineLimits& l, const Engi
       dns_tcp_owners(l.dns_tcp_reassemblers),
       quic(l.quic_parsers),
       dns_tcp(l.dns_tcp_reassemblers) {
-  finish_order.reserve(l.max_flows);
   confirming.reserve(l.awaiting_confirmation);
 }
 
@@ -50,19 +48,18 @@ PacketOutcome Engine::Impl::Process(const RawPacket& packet) {
   ++stats.ip_packets;
   ExpireIdle(pkt.time);
 
-  bool to_server = true;
-  Flow* f = FlowFor(&to_server);
-  DirectionStats& ds = to_server ? f->to_server : f->to_client;
-  ++ds.packets;
-  ds.payload_bytes += pkt.payload.size();
-  ds.ip_bytes += pkt.ip_length;
-  f->last_time = pkt.time;
-  f->last_packet = pkt.number;
+  const FlowLookup found = flows.Lookup(pkt, *this);
+  Flow* f = found.flow;
+  const bool to_server = found.to_server;
+  if (found.created) {
+    ++stats.flows_created;
+    StartFlow(*f);
+  }
   if (f->confirming) PollConfirmation(*f);
 
   if (f->kind == FlowKind::kIcmpError && f->first_packet != pkt.number) JudgeIcmpError(*f);
   if (pkt.protocol == static_cast<std::uint8_t>(IpProto::kTcp)) {
-    TrackTcp(*f, to_server);
+    HandleTcp(*f, to_server);
   } else if (pkt.protocol == static_cast<std::uint8_t>(IpProto::kUdp)) {
     if (CarriesDns(*f)) {
       HandleDnsPayload(*f, to_server, pkt.payload, false);
@@ -75,7 +72,7 @@ PacketOutcome Engine::Impl::Process(const RawPacket& packet) {
   } else if (IsIcmp(pkt.protocol)) {
     HandleIcmp(*f);
   }
-  TrackDelivery(*f, to_server);
+  TrackDelivery(*f, pkt, to_server);
 
   out.verdict = f->verdict;
   out.reason = f->reason;
@@ -149,74 +146,6 @@ int Engine::Impl::CatalogFor(const Flow& f) const {
   int catalog = CatalogIndex(*policy, f.hostname.View());
   if (catalog < 0) catalog = CatalogIndex(*policy, f.dns_name.View());
   return catalog;
-}
-
-Flow* Engine::Impl::FlowFor(bool* to_server) {
-  std::uint16_t sport = pkt.src_port;
-  std::uint16_t dport = pkt.dst_port;
-  FlowKind kind = FlowKind::kOther;
-  if (pkt.protocol == static_cast<std::uint8_t>(IpProto::kTcp)) {
-    kind = FlowKind::kTcp;
-  } else if (pkt.protocol == static_cast<std::uint8_t>(IpProto::kUdp)) {
-    kind = FlowKind::kUdp;
-  } else if (IsIcmp(pkt.protocol)) {
-    if (pkt.icmp_is_echo_request || pkt.icmp_is_echo_reply) {
-      kind = FlowKind::kIcmpEcho;
-      sport = dport = pkt.icmp_id;
-    } else {
-      kind = pkt.icmp_is_error ? FlowKind::kIcmpError : FlowKind::kIcmpOther;
-      sport = pkt.icmp_type;
-      dport = pkt.icmp_code;
-    }
-  } else {
-    sport = dport = 0;
-  }
-  bool src_is_a = true;
-  const FlowKey key = MakeFlowKey(pkt.src, sport, pkt.dst, dport, pkt.protocol, &src_is_a);
-  auto r = flows.FindOrInsert(key);
-  if (r.evicted) {
-    ++stats.flows_evicted;
-    FinalizeFlow(r.evicted_value);
-  }
-  Flow& f = *r.value;
-  bool fresh = r.inserted;
-  if (!fresh && kind == FlowKind::kTcp && (pkt.tcp_flags_value & tcp_flags::kSyn) &&
-      !(pkt.tcp_flags_value & tcp_flags::kAck) && f.tcp_state != TcpState::kSynSent) {
-    // A new connection reusing the 5-tuple of one we still hold (its end
-    // may never have been seen: decided flows bypass user space). It must
-    // be judged afresh, not inherit the old connection's verdict.
-    ++stats.flows_reused;
-    FinalizeFlow(f);
-    f = Flow{};
-    fresh = true;
-  }
-  if (fresh) {
-    ++stats.flows_created;
-    f.kind = kind;
-    // Orientation: the side that started the conversation is the client.
-    bool src_is_client = true;
-    if (kind == FlowKind::kTcp) {
-      const std::uint8_t syn_ack = tcp_flags::kSyn | tcp_flags::kAck;
-      src_is_client = (pkt.tcp_flags_value & syn_ack) != syn_ack;
-    } else if (kind == FlowKind::kUdp) {
-      src_is_client = !(pkt.src_port < 1024 && pkt.dst_port >= 1024);
-    } else if (kind == FlowKind::kIcmpEcho) {
-      src_is_client = !pkt.icmp_is_echo_reply;
-    }
-    f.client = src_is_client ? pkt.src : pkt.dst;
-    f.server = src_is_client ? pkt.dst : pkt.src;
-    f.client_port = src_is_client ? sport : dport;
-    f.server_port = src_is_client ? dport : sport;
-    f.protocol = pkt.protocol;
-    f.icmp_type = pkt.icmp_type;
-    f.icmp_code = pkt.icmp_code;
-    f.first_time = pkt.time;
-    f.first_packet = pkt.number;
-    StartFlow(f);
-  }
-  *to_server = pkt.src == f.client && sport == f.client_port;
-  if (f.client == f.server && f.client_port == f.server_port) *to_server = true;
-  return &f;
 }
 
 void Engine::Impl::StartFlow(Flow& f) {
@@ -365,36 +294,6 @@ void Engine::Impl::SetInspection(Flow& f, Inspection outcome) {
   Decide(f);
 }
 
-void Engine::Impl::TrackDelivery(Flow& f, bool to_server) {
-  if (to_server) {
-    const bool carries_data =
-        !pkt.payload.empty() || f.kind == FlowKind::kIcmpEcho || f.kind == FlowKind::kOther;
-    if (carries_data && f.first_payload_packet == 0) {
-      f.first_payload_packet = pkt.number;
-      f.first_payload_time = pkt.time;
-      f.first_payload_seq = pkt.tcp_seq;
-    }
-    return;
-  }
-  if (f.first_payload_packet == 0 || f.delivered_packet != 0) return;
-  bool delivered = false;
-  switch (f.kind) {
-    case FlowKind::kTcp:
-      delivered =
-          (pkt.tcp_flags_value & tcp_flags::kAck) && SeqAfter(pkt.tcp_ack, f.first_payload_seq);
-      break;
-    case FlowKind::kIcmpEcho:
-      delivered = pkt.icmp_is_echo_reply;
-      break;
-    default:
-      delivered = true;  // the peer answered after data reached it
-  }
-  if (delivered) {
-    f.delivered_packet = pkt.number;
-    f.delivered_time = pkt.time;
-  }
-}
-
 void Engine::Impl::HandleIcmp(Flow& f) {
   if (f.kind == FlowKind::kIcmpEcho && f.app >= 0 && f.verdict == Verdict::kNotGoverned) Decide(f);
 }
@@ -407,36 +306,31 @@ bool Engine::Impl::CarriesDns(const Flow& f) const {
   return f.is_dns || flightwall::CarriesDns(*policy, t, f.server_port);
 }
 
-Timestamp Engine::Impl::IdleTimeout(const Flow& f) const {
-  switch (f.kind) {
-    case FlowKind::kTcp:
-      if (f.tcp_state == TcpState::kClosed || f.tcp_state == TcpState::kReset) {
-        return timeouts.tcp_closed;
-      }
-      return f.tcp_state == TcpState::kEstablished || f.tcp_state == TcpState::kClosing
-                 ? timeouts.tcp_established
-                 : timeouts.tcp_opening;
-    case FlowKind::kUdp:
-      return f.is_dns ? timeouts.dns : timeouts.udp;
-    default:
-      return timeouts.icmp;
-  }
-}
-
 void Engine::Impl::ExpireIdle(Timestamp now) {
-  while (Flow* oldest = flows.OldestValue()) {
-    if (now - oldest->last_time <= IdleTimeout(*oldest)) break;
-    ++stats.flows_expired;
-    const FlowKey key = *flows.OldestKey();
-    FinalizeFlow(*oldest);
-    flows.Erase(key);
-  }
+  flows.ExpireIdle(now, idle_timeouts, *this);
   while (DnsPending* p = dns_pending.OldestValue()) {
     if (p->count == 0 || now - p->questions[0].time <= timeouts.dns) break;
     const DnsPendingKey key = *dns_pending.OldestKey();
     FinalizeDns(*p);
     dns_pending.Erase(key);
   }
+}
+
+void Engine::Impl::OnFlowEnd(Flow& f, FlowEnd why) {
+  switch (why) {
+    case FlowEnd::kEvicted:
+      ++stats.flows_evicted;
+      break;
+    case FlowEnd::kReused:
+      ++stats.flows_reused;
+      break;
+    case FlowEnd::kExpired:
+      ++stats.flows_expired;
+      break;
+    case FlowEnd::kFinished:
+      break;
+  }
+  FinalizeFlow(f);
 }
 
 void Engine::Impl::FinalizeFlow(Flow& f) {
@@ -455,14 +349,7 @@ void Engine::Impl::FinalizeFlow(Flow& f) {
 }
 
 void Engine::Impl::Finish() {
-  finish_order.clear();
-  flows.ForEach([&](const FlowKey&, Flow& f) { finish_order.push_back(&f); });
-  std::sort(finish_order.begin(), finish_order.end(),
-            [](const Flow* a, const Flow* b) { return a->first_packet < b->first_packet; });
-  for (Flow* f : finish_order) FinalizeFlow(*f);
-  std::vector<FlowKey> keys;
-  flows.ForEach([&](const FlowKey& k, Flow&) { keys.push_back(k); });
-  for (const auto& k : keys) flows.Erase(k);
+  flows.FinishAll(*this);
 
   std::vector<std::pair<DnsPendingKey, DnsPending*>> pending;
   dns_pending.ForEach([&](const DnsPendingKey& k, DnsPending& p) { pending.emplace_back(k, &p); });

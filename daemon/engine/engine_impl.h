@@ -1,8 +1,12 @@
-// Engine internals shared by engine.cpp (packets and flow lifecycle),
-// engine_tcp.cpp (the client's stream as judged, server acknowledgements),
+// Engine internals shared by engine.cpp (the pipeline for one packet,
+// decisions, flows' start and end), engine_tcp.cpp (what the TCP tracker
+// reports turned into slot, inspection and DNS work),
 // engine_slots.cpp (inspection pool slots), engine_dns.cpp (DNS questions,
 // answers, name binding) and engine_inspect.cpp (TLS, HTTP and QUIC name
-// extraction). Not a public API.
+// extraction). The flow table (keying, eviction, expiry) is flow/flow_table,
+// TCP state and sequence tracking flow/tcp_tracker, delivery evidence
+// flow/delivery: they know nothing of policy, pools or sinks. Not a public
+// API.
 #pragma once
 
 #include <array>
@@ -11,6 +15,8 @@
 #include "common/bounded_table.h"
 #include "engine/engine.h"
 #include "engine/inspection_pools.h"
+#include "flow/delivery.h"
+#include "flow/flow_table.h"
 #include "flow/shared_name_cache.h"
 #include "policy/decide.h"
 #include "policy/verdict_steps.h"
@@ -57,7 +63,7 @@ struct SlotOwners {
   std::vector<bool> used;
 };
 
-struct Engine::Impl {
+struct Engine::Impl final : FlowEndHandler {
   Impl(const Policy& p, Vantage v, const EngineLimits& l, const EngineTimeouts& t,
        SharedNameCache* shared_names);
 
@@ -65,8 +71,10 @@ struct Engine::Impl {
   void Finish();
 
   // engine.cpp
-  Flow* FlowFor(bool* to_server);
+  // A flow the table created: its app, its name from DNS, its first decision.
   void StartFlow(Flow& f);
+  // A flow leaving the table: counted, then finalized.
+  void OnFlowEnd(Flow& f, FlowEnd why) override;
   void Decide(Flow& f);
   // With the destination's bindings already read (they live in
   // name_scratch until the next LookupNames).
@@ -77,7 +85,6 @@ struct Engine::Impl {
   void ApplyDecision(Flow& f, const Decision& d);
   // Records how the inspection ended and decides again with it.
   void SetInspection(Flow& f, Inspection outcome);
-  void TrackDelivery(Flow& f, bool to_server);
   void HandleIcmp(Flow& f);
   void FinalizeFlow(Flow& f);
   int CatalogFor(const Flow& f) const;
@@ -85,18 +92,16 @@ struct Engine::Impl {
   void ShapeReplyBypass(Flow& f, bool has_payload, PacketOutcome* out);
   // Tells the sinks a flow's final decision, once.
   void ReportDecision(Flow& f);
+  // Idle flows and DNS questions whose answer never came.
   void ExpireIdle(Timestamp now);
-  Timestamp IdleTimeout(const Flow& f) const;
   // Whether f carries DNS (policy/dns_rules.h), or already carried DNS
   // messages: read as DNS, judged question by question, never bypassed.
   bool CarriesDns(const Flow& f) const;
 
   // engine_tcp.cpp
-  void TrackTcp(Flow& f, bool to_server);
+  void HandleTcp(Flow& f, bool to_server);
   void TakeClientPayload(Flow& f);
   void OnServerAck(Flow& f);
-  std::span<const std::uint8_t> ServerInOrder(StreamPosition& pos,
-                                              std::span<const std::uint8_t> payload);
   bool NeedsInspection(const Flow& f) const;
   std::uint32_t KeepFrom(const Flow& f) const;
 
@@ -149,10 +154,11 @@ struct Engine::Impl {
   Vantage vantage;
   EngineLimits limits;
   EngineTimeouts timeouts;
+  FlowIdleTimeouts idle_timeouts;  // from timeouts
   PacketDecoder decoder;
   const RawPacket* raw = nullptr;  // the packet being processed
   DecodedPacket pkt;
-  BoundedTable<FlowKey, Flow, FlowKeyHash> flows;
+  FlowTable flows;
   std::unique_ptr<SharedNameCache> own_names;  // when no shared cache was given
   SharedNameCache* names;
   std::array<NameBinding, NameCache::kNamesPerAddress> name_scratch{};
@@ -172,7 +178,6 @@ struct Engine::Impl {
   HttpRequestInfo http;
   std::vector<EventSink*> sinks;
   EngineStats stats;
-  std::vector<Flow*> finish_order;  // reused by Finish()
   // Set by HandleDnsPayload for the packet being processed.
   bool dns_denied_in_packet = false;
   Reason dns_denied_reason = Reason::kNotFlightApp;

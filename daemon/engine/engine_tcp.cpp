@@ -1,70 +1,21 @@
-// TCP in the engine: the client's stream as judged (flow/client_stream),
-// the server's acknowledgements that make a decision final, and the server's
-// stream for DNS answers over TCP.
+// TCP in the engine: what flow/tcp_tracker reports turned into engine
+// work: the client's payload taken into its stream slot and inspected
+// (flow/client_stream), the server's acknowledgements that free held bytes
+// and make a decision final, the server's in-order bytes read as DNS
+// answers, slots freed on a reset.
 #include "engine/engine_impl.h"
+#include "flow/tcp_tracker.h"
 
 namespace flightwall {
 
-std::span<const std::uint8_t> Engine::Impl::ServerInOrder(StreamPosition& pos,
-                                                          std::span<const std::uint8_t> payload) {
-  if (payload.empty() || pos.gap) return {};
-  if (!pos.known) {
-    pos.known = true;
-    pos.next_seq = pkt.tcp_seq;
-  }
-  const std::int32_t delta = static_cast<std::int32_t>(pkt.tcp_seq - pos.next_seq);
-  if (delta > 0) {
-    pos.gap = true;  // a segment is missing; we never guess across a hole
-    ++stats.stream_gaps;
-    return {};
-  }
-  const std::size_t old = static_cast<std::size_t>(-static_cast<std::int64_t>(delta));
-  if (old >= payload.size()) return {};  // pure retransmission
-  auto fresh = payload.subspan(old);
-  pos.next_seq += static_cast<std::uint32_t>(fresh.size());
-  return fresh;
-}
-
-void Engine::Impl::TrackTcp(Flow& f, bool to_server) {
-  const std::uint8_t fl = pkt.tcp_flags_value;
-  if (fl & tcp_flags::kSyn) {
-    if (to_server) {
-      StartClientStream(f.client_stream, pkt.tcp_seq);
-    } else {
-      f.server_stream.known = true;
-      f.server_stream.next_seq = pkt.tcp_seq + 1;
-      // A SYN-ACK says where the client's stream starts when its SYN was
-      // not seen (a capture that began a moment late).
-      if ((fl & tcp_flags::kAck) && !f.client_stream.start_known) {
-        StartClientStream(f.client_stream, pkt.tcp_ack - 1);
-      }
-    }
-    if (to_server && !(fl & tcp_flags::kAck)) f.tcp_state = TcpState::kSynSent;
-    if (!to_server && (fl & tcp_flags::kAck)) f.tcp_state = TcpState::kSynReceived;
-  } else if (fl & tcp_flags::kRst) {
-    f.tcp_state = TcpState::kReset;
-    ReleaseSlots(f);  // the connection is gone; its inspection with it
-  } else if (f.tcp_state == TcpState::kSynReceived || f.tcp_state == TcpState::kNone ||
-             f.tcp_state == TcpState::kSynSent) {
-    if (fl & tcp_flags::kAck) f.tcp_state = TcpState::kEstablished;
-  }
-  if (fl & tcp_flags::kFin) {
-    (to_server ? f.client_fin : f.server_fin) = true;
-    f.tcp_state = f.client_fin && f.server_fin ? TcpState::kClosed : TcpState::kClosing;
-  }
+void Engine::Impl::HandleTcp(Flow& f, bool to_server) {
+  const TcpStep step = TrackTcp(f, pkt, to_server);
+  if (step.reset) ReleaseSlots(f);  // the connection is gone; its inspection with it
   if (!to_server) {
-    f.server_window = pkt.tcp_window;
-    if (fl & tcp_flags::kAck) OnServerAck(f);
-    const auto fresh = ServerInOrder(f.server_stream, pkt.payload);
-    if (CarriesDns(f)) HandleDnsTcp(f, false, fresh);
+    if (step.server.gap) ++stats.stream_gaps;
+    if (pkt.tcp_flags_value & tcp_flags::kAck) OnServerAck(f);
+    if (CarriesDns(f)) HandleDnsTcp(f, false, step.server.fresh);
     return;
-  }
-  // While the server's data passes in the kernel (reply bypass), the
-  // client's acknowledgements say where the server's stream stands, so an
-  // ACK forged for held bytes (Enforcer::AckHeld) carries a current seq.
-  if (f.reply_bypass && (fl & tcp_flags::kAck) && f.server_stream.known &&
-      SeqBefore(f.server_stream.next_seq, pkt.tcp_ack)) {
-    f.server_stream.next_seq = pkt.tcp_ack;
   }
   if (!pkt.payload.empty()) TakeClientPayload(f);
 }
