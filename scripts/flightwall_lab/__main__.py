@@ -118,7 +118,10 @@ def cmd_daemon(lab: Lab, args) -> int:
     if sub == "status":
         return 0 if daemon.status() else 1
     if sub == "metrics":
-        return daemon.metrics()
+        rc, out, err = daemon.scrape()
+        sys.stdout.write(out)
+        sys.stderr.write(err)
+        return rc
     raise LabError(DAEMON_USAGE)
 
 

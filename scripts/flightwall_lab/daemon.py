@@ -33,6 +33,10 @@ class Daemon:
         self.config = os.path.join(self.dir, "flightwall.yaml")
         self.log_path = lab.path("logs", "daemon.log")
         self.out_path = lab.path("logs", "daemon.stdout")
+        # Set when this process started the daemon: its exit status is then
+        # known once it stopped (None while unknown).
+        self.proc = None
+        self.exit_status = None
 
     def binary(self) -> str:
         fw = os.environ.get("FLIGHTWALL") or os.path.join(
@@ -97,6 +101,7 @@ class Daemon:
                 ["ip", "netns", "exec", self.lab.gw, fw, "run", "--config",
                  self.config], stdin=subprocess.DEVNULL, stdout=out,
                 stderr=err, start_new_session=True)
+        self.proc, self.exit_status = proc, None
         with open(self.pid_file, "w", encoding="ascii") as f:
             f.write(f"{proc.pid}\n")
         tenths = int(os.environ.get("FW_LAB_DAEMON_WAIT") or 200)
@@ -133,6 +138,9 @@ class Daemon:
             time.sleep(0.1)
         if alive(pid):
             return False
+        if self.proc is not None and self.proc.pid == pid:
+            self.exit_status = self.proc.wait()
+            self.proc = None
         _unlink(self.pid_file)
         log(self.lab.prefix, f"daemon (pid {pid}) stopped by "
             f"{signal.Signals(sig).name}")
@@ -195,8 +203,9 @@ class Daemon:
               f"{self.log_path})", flush=True)
         return True
 
-    def metrics(self) -> int:
-        """Prints the Prometheus scrape from inside the gw namespace."""
+    def scrape(self):
+        """(curl's exit status, its stdout, its stderr): the Prometheus
+        scrape from inside the gw namespace."""
         if not ns_exists(self.lab.gw):
             raise LabError("lab is not up (scripts/lab up)")
         listen = "127.0.0.1:9714"
@@ -209,9 +218,10 @@ class Daemon:
                         break
         except OSError:
             pass
-        return run("ip", "netns", "exec", self.lab.gw, "curl", "-sS",
+        done = run("ip", "netns", "exec", self.lab.gw, "curl", "-sS",
                    "--max-time", "3", f"http://{listen}/metrics",
-                   check=False).returncode
+                   check=False, capture_output=True, text=True)
+        return done.returncode, done.stdout, done.stderr
 
 
 def _unlink(path: str) -> None:

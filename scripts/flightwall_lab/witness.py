@@ -80,8 +80,15 @@ class Capture:
 
 
 def count(pcap: str, display_filter: str) -> int:
-    """Packets of PCAP that tshark's display filter matches."""
+    """Packets of PCAP that tshark's display filter matches. LabError when
+    the capture is missing or tshark fails (a bad filter must never read as
+    "0 packets")."""
     if not os.path.exists(pcap):
-        return 0
-    return len(output("tshark", "-n", "-r", pcap, "-Y", display_filter,
-                      "-T", "fields", "-e", "frame.number").splitlines())
+        raise LabError(f"no capture at {pcap}")
+    done = subprocess.run(["tshark", "-n", "-r", pcap, "-Y", display_filter,
+                           "-T", "fields", "-e", "frame.number"],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise LabError(f"tshark -Y '{display_filter}' on {pcap} exited "
+                       f"{done.returncode}: {done.stderr.strip()}")
+    return len(done.stdout.splitlines())
