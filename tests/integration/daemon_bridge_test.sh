@@ -386,7 +386,7 @@ check "stop: the tablet reaches the hard-coded IP again (the bridge is plain aga
   eval '[[ $(dl_c curl -s --max-time 4 http://203.0.113.77:8443/) == "upload ok" ]]'
 check "the root namespace's netfilter state is unchanged" dl_root_unchanged
 
-if ((DL_FAILED)); then
+if ((FAILED)); then
   echo "--- daemon log"
   tail -n 30 "$DL_DAEMON_LOG"
 fi

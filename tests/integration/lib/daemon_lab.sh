@@ -566,28 +566,8 @@ dl_down() {
   return "$rc"
 }
 
-# Test bookkeeping shared by the daemon tests.
-DL_PASSED=0
-DL_FAILED=0
-check() { # check DESC CMD...
-  local desc="$1"
-  shift
-  if "$@"; then
-    echo "PASS: $desc"
-    DL_PASSED=$((DL_PASSED + 1))
-  else
-    echo "FAIL: $desc"
-    DL_FAILED=$((DL_FAILED + 1))
-  fi
-}
-equals() { # equals EXPECTED ACTUAL
-  [[ "$1" == "$2" ]] || {
-    echo "  expected '$1', got '$2'"
-    return 1
-  }
-}
+# Test bookkeeping shared by the daemon tests: check, equals, PASSED, FAILED.
+# shellcheck source=tests/integration/lib/check.sh
+source "$DL_SRC/tests/integration/lib/check.sh"
 dl_not() { ! "$@"; }
-dl_summary() {
-  echo "$DL_PASSED passed, $DL_FAILED failed"
-  ((DL_FAILED == 0))
-}
+dl_summary() { summary; }
