@@ -12,6 +12,11 @@ map-tile, vendor-cloud, analytics, CDN and side-channel servers).
   scripts/lab daemon start [CONFIG] | stop | kill | reload | status | metrics
                                   flightwall run in the gw namespace
                                   (`down` stops it)
+  scripts/lab wire [--offloads on|off] TABLET GW INET SERVER_CIDR...
+                                  only the namespaces and their wiring, under
+                                  names of the caller's choosing (for
+                                  tests/integration/lib/daemon_lab.sh, which
+                                  runs its own servers and deletes them)
 
 Environment: FW_LAB_PREFIX (default fwlab) names the namespaces
 ${prefix}-tablet, ${prefix}-gw, ${prefix}-inet, so tests can run their own
@@ -32,7 +37,7 @@ import sys
 import time
 
 from . import lab as lab_mod
-from . import services
+from . import services, topology
 from .daemon import Daemon
 from .names import SCRIPTS_DIR, Lab
 from .procs import LabError, exit_on_term, log, ns_exists
@@ -125,6 +130,21 @@ def cmd_daemon(lab: Lab, args) -> int:
     raise LabError(DAEMON_USAGE)
 
 
+def cmd_wire(lab: Lab, args) -> int:
+    lab_mod.need_root()
+    offloads_off = True
+    if args[:1] == ["--offloads"] and len(args) > 1:
+        if args[1] not in ("on", "off"):
+            raise LabError("--offloads takes on or off")
+        offloads_off, args = args[1] == "off", args[2:]
+    if len(args) < 3:
+        raise LabError("usage: scripts/lab wire [--offloads on|off] TABLET "
+                       "GW INET SERVER_CIDR...")
+    topology.wire(args[0], args[1], args[2], tuple(args[3:]),
+                  log_name=lab.prefix, offloads_off=offloads_off)
+    return 0
+
+
 def usage() -> str:
     return __doc__.split("Same as `", maxsplit=1)[0].rstrip() + "\n"
 
@@ -142,6 +162,7 @@ def main(argv) -> int:
         "exec": cmd_exec,
         "record": cmd_record,
         "daemon": cmd_daemon,
+        "wire": cmd_wire,
     }
     if cmd not in commands:
         sys.stderr.write(usage())

@@ -41,7 +41,16 @@ def _addr(ns: str, cidr: str, dev: str) -> None:
 
 
 def make_namespaces(lab: Lab) -> None:
-    for ns in lab.all_ns:
+    wire(lab.tablet, lab.gw, lab.inet, SERVER_ADDRS, lab.prefix)
+
+
+def wire(t: str, g: str, i: str, server_addrs=SERVER_ADDRS,
+         log_name: str = "", offloads_off: bool = True) -> None:
+    """Creates namespaces T (tablet), G (gateway), I (internet) wired as
+    above, with SERVER_ADDRS on I's srv0. OFFLOADS_OFF: checksum and
+    segmentation offloads off on the four veth ends (wire-sized packets).
+    On failure the namespaces made so far stay: the caller deletes them."""
+    for ns in (t, g, i):
         run("ip", "netns", "add", ns, capture_output=True)
         _ipn(ns, "link", "set", "lo", "up")
         # No DAD (addresses usable at once), no RA/RS chatter in captures.
@@ -52,7 +61,6 @@ def make_namespaces(lab: Lab) -> None:
               "net.ipv6.conf.default.router_solicitations=0",
               capture_output=True)
 
-    t, g, i = lab.tablet, lab.gw, lab.inet
     _ipn(t, "link", "add", "eth0", "type", "veth", "peer", "name", "lan0",
          "netns", g)
     _ipn(g, "link", "add", "wan0", "type", "veth", "peer", "name", "eth0",
@@ -83,17 +91,19 @@ def make_namespaces(lab: Lab) -> None:
     _addr(i, "203.0.113.242/30", "eth0")
     _addr(i, "2001:db8:ff::2/64", "eth0")
     _ipn(i, "link", "set", "eth0", "up")
-    for cidr in SERVER_ADDRS:
+    for cidr in server_addrs:
         _addr(i, cidr, "srv0")
     _ipn(i, "link", "set", "srv0", "up")
     _ipn(i, "route", "add", "192.0.2.0/24", "via", "203.0.113.241")
     _ipn(i, "-6", "route", "add", "2001:db8:1::/64", "via", "2001:db8:ff::1")
 
     # Wire-like captures: filled-in checksums, no 64 KB offload super-packets.
+    if not offloads_off:
+        return
     for ns, ifc in ((t, "eth0"), (g, "lan0"), (g, "wan0"), (i, "eth0")):
         if in_ns(ns, sys.executable, os.path.join(LAB_D, "no_offload.py"),
                  ifc, check=False).returncode != 0:
-            log(lab.prefix, f"warning: offloads still on for {ns}:{ifc}: "
+            log(log_name or t, f"warning: offloads still on for {ns}:{ifc}: "
                 "captures may hold bad checksums")
 
 
