@@ -51,21 +51,7 @@ TOOLS = ("ip", "iptables", "dnsmasq", "nginx", "openssl", "curl", "dig", "nc",
          "ping", "tcpdump", "tshark", "python3", "ss")
 INET, TABLET = "inet", "tablet"  # which capture a packet witness reads
 
-UDP_PROBE = '''
-import socket, sys, time
-fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
-s = socket.socket(fam, socket.SOCK_DGRAM)
-s.settimeout(2.0)
-s.connect((sys.argv[1], 9999))
-s.send(b"FWLAB-UDP lat=46.51234 lon=6.63201 alt=118")
-try:
-    s.recv(2048)
-    print("echoed")
-except socket.timeout:
-    print("timeout")
-except OSError as e:
-    print("icmp-error errno=%d" % e.errno)
-'''
+UDP_PROBE = os.path.join(SRC, "scripts", "lab.d", "udp_probe.py")
 
 
 # --- the table's vocabulary ----------------------------------------------------
@@ -381,7 +367,7 @@ def cases(ctx: Ctx, payload: str) -> list:
         ]),
         Case("udp", [
             Client(f"UDP side channel {a}:9999: ICMP unreachable, not an echo "
-                   "({out}, {ms} ms)", [["python3", "-c", UDP_PROBE, a]],
+                   "({out}, {ms} ms)", [["python3", UDP_PROBE, a]],
                    lambda r: re.search(r"(?m)^icmp-error", r.out) is not None
                    and r.ms < 1500)
             for a in ("203.0.113.88", "2001:db8:88::88")
