@@ -12,6 +12,7 @@ and side-channel servers). The modules follow the lab's own data flow:
   daemon.py    `flightwall run` in the gateway namespace
   witness.py   tcpdump captures (ready once "listening on") and tshark counts
   checks.py    one PASS/FAIL counter and the "N passed, M failed" line
+  cases.py     a test as a table of cases: clients, expectations, witnesses
   __main__.py  the command line scripts/lab delegates to
 
 Nothing is configured in the root namespace except /etc/netns/<tablet>

@@ -21,7 +21,6 @@ captures on; the witnesses read the evidence once the daemon has stopped.
 Exit 77 (skip) without root or a needed tool.
 """
 
-import hashlib
 import json
 import os
 import re
@@ -30,7 +29,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 
 SRC = os.environ.get("FLIGHTWALL_SOURCE_DIR") or os.path.dirname(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -38,143 +36,35 @@ sys.path.insert(0, os.path.join(SRC, "scripts"))
 
 # pylint: disable=wrong-import-position
 from flightwall_lab import lab as lab_mod  # noqa: E402
+from flightwall_lab.cases import (INET, TABLET, Case, Client,  # noqa: E402
+                                  Evidence, Witness, chain_intact,
+                                  dig_status, event, http_200, lines_with,
+                                  log_has, log_lacks, matches, none_in,
+                                  reset_fast, run_client, some_in)
 from flightwall_lab.checks import Checks  # noqa: E402
 from flightwall_lab.daemon import Daemon  # noqa: E402
 from flightwall_lab.names import Lab  # noqa: E402
 from flightwall_lab.procs import LabError, exit_on_term, output  # noqa: E402
 from flightwall_lab.services import exfil_names  # noqa: E402
-from flightwall_lab.witness import Capture, count  # noqa: E402
+from flightwall_lab.witness import Capture  # noqa: E402
 
 FW = os.environ.get("FLIGHTWALL") or os.path.join(SRC, "build", "daemon",
                                                   "flightwall")
 TOOLS = ("ip", "iptables", "dnsmasq", "nginx", "openssl", "curl", "dig", "nc",
          "ping", "tcpdump", "tshark", "python3", "ss")
-INET, TABLET = "inet", "tablet"  # which capture a packet witness reads
-
 UDP_PROBE = os.path.join(SRC, "scripts", "lab.d", "udp_probe.py")
 
 
-# --- the table's vocabulary ----------------------------------------------------
-
-
-@dataclass
-class Result:
-    """What the tablet saw: exit status of the last command, wall time of
-    all of them, and each one's output (stdout and stderr)."""
-    rc: int = 0
-    ms: int = 0
-    outs: list = field(default_factory=list)
-
-    @property
-    def out(self) -> str:
-        return self.outs[-1] if self.outs else ""
-
-
-@dataclass
-class Client:
-    """Commands run in the tablet, then EXPECT(result) -> bool. DESC is a
-    format string over the result (rc, ms, out) or a callable of it."""
-    desc: object
-    cmds: list
-    expect: object
-    stdin: str = ""
-
-
-@dataclass
-class Witness:
-    """A judgement of evidence gathered outside the client: PROBE(ctx) ->
-    bool or (bool, detail)."""
-    desc: str
-    probe: object
-
-
-@dataclass
-class Case:
-    name: str
-    clients: list
-    witnesses: list
-
-
-@dataclass
-class Ctx:
-    """Where the evidence lives."""
-    lab: Lab
-    work: str
-    pcaps: dict = field(default_factory=dict)
-    events: list = field(default_factory=list)
-
-    def log(self, name: str) -> str:
-        try:
-            with open(os.path.join(self.lab.logs, name), encoding="utf-8",
-                      errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
-
-
-def dig_status(out: str) -> str:
-    m = re.search(r"status: ([A-Z]*),", out)
-    return m.group(1) if m else ""
-
-
-def lines_with(out: str, text: str) -> int:
-    return sum(1 for line in out.splitlines() if text in line)
-
-
-def http_200(r: Result) -> bool:
-    return r.rc == 0 and r.out.strip() == "200"
-
-
-def reset_fast(what: str, cmd: list) -> Client:
-    """A denied TCP connection must end at once with a reset (curl 7
-    connect, 35 TLS handshake, 56 receive), well before the 3 s connect
-    timeout."""
-    return Client(what + ": fails fast with a reset (curl exit {rc} after "
-                  "{ms} ms; want 7/35/56 in < 2000 ms)", [cmd],
-                  lambda r: r.rc in (7, 35, 56) and r.ms < 2000)
-
-
-def packets(side: str, display_filter: str, want_some: bool):
-    def probe(ctx: Ctx):
-        n = count(ctx.pcaps[side], display_filter)
-        label = f"{n} packets" if n else ("no packet" if want_some
-                                          else "0 packets")
-        return (n > 0) == want_some, f"({label}: {display_filter})"
-    return probe
-
-
-def some_in(desc: str, side: str, display_filter: str) -> Witness:
-    return Witness(desc, packets(side, display_filter, True))
-
-
-def none_in(desc: str, side: str, display_filter: str) -> Witness:
-    return Witness(desc, packets(side, display_filter, False))
-
-
-def matches(e: dict, fields: dict) -> bool:
-    return all(e.get(k) == v for k, v in fields.items())
-
-
-def event(desc: str, **fields) -> Witness:
-    """Some event of the daemon has all FIELDS."""
-    def probe(ctx: Ctx):
-        found = any(matches(e, fields) for e in ctx.events)
-        return found, "" if found else f"(no event with {fields})"
-    return Witness(desc, probe)
-
-
-def log_has(name: str, *texts: str):
-    return lambda ctx: all(t in ctx.log(name) for t in texts)
-
-
-def log_lacks(name: str, pattern: str):
-    return lambda ctx: re.search(pattern, ctx.log(name)) is None
+def unattested(desc: str, dst: str, **more) -> Witness:
+    """A flow denied because DNS never attested its address."""
+    return event(desc, event="flow", verdict="deny", dst=dst,
+                 reason="no-dns-attestation", **more)
 
 
 # --- the cases -------------------------------------------------------------------
 
 
-def cases(ctx: Ctx, payload: str) -> list:
+def rules_table(ctx: Evidence, payload: str) -> list:
     ca = ctx.lab.ca
     mb = "v4/mapbox.satellite"
     front = "a.tiles.mapbox.com"
@@ -291,15 +181,12 @@ def cases(ctx: Ctx, payload: str) -> list:
                     "ipv6.src == 2001:db8:77::77 && tcp.flags.reset == 1"),
             Witness("hard-coded IP: nginx logged no request on 203.0.113.77 / 2001:db8:77::77",
                     log_lacks("nginx-access.log", r"203\.0\.113\.77|2001:db8:77::77")),
-            event("hard-coded IP v4: event deny 203.0.113.77:443 no-dns-attestation",
-                  event="flow", verdict="deny", dst="203.0.113.77", dport=443,
-                  reason="no-dns-attestation"),
-            event("hard-coded IP v4: event deny 203.0.113.77:8443 no-dns-attestation",
-                  event="flow", verdict="deny", dst="203.0.113.77", dport=8443,
-                  reason="no-dns-attestation"),
-            event("hard-coded IP v6: event deny [2001:db8:77::77]:443 no-dns-attestation",
-                  event="flow", verdict="deny", dst="2001:db8:77::77",
-                  reason="no-dns-attestation"),
+            unattested("hard-coded IP v4: event deny 203.0.113.77:443 no-dns-attestation",
+                       "203.0.113.77", dport=443),
+            unattested("hard-coded IP v4: event deny 203.0.113.77:8443 no-dns-attestation",
+                       "203.0.113.77", dport=8443),
+            unattested("hard-coded IP v6: event deny [2001:db8:77::77]:443 no-dns-attestation",
+                       "2001:db8:77::77"),
         ]),
         # The allowed name as SNI, sent to the vendor's address: DNS never
         # attested that address (the daemon refused the vendor's names), so
@@ -329,12 +216,10 @@ def cases(ctx: Ctx, payload: str) -> list:
                     fronted_hello),
             Witness("fronting: nginx logged no /front request",
                     log_lacks("nginx-access.log", "/front")),
-            event("fronting v4: event deny 198.51.100.20:443 no-dns-attestation",
-                  event="flow", verdict="deny", dst="198.51.100.20", dport=443,
-                  reason="no-dns-attestation"),
-            event("fronting v6: event deny [2001:db8:100::20]:443 no-dns-attestation",
-                  event="flow", verdict="deny", dst="2001:db8:100::20",
-                  reason="no-dns-attestation"),
+            unattested("fronting v4: event deny 198.51.100.20:443 no-dns-attestation",
+                       "198.51.100.20", dport=443),
+            unattested("fronting v6: event deny [2001:db8:100::20]:443 no-dns-attestation",
+                       "2001:db8:100::20"),
             event(f"fronting via CDN: event deny {front} on 198.51.100.40 "
                   "name-not-attested-for-address", event="flow", verdict="deny",
                   hostname=front, dst="198.51.100.40", reason="name-not-attested-for-address"),
@@ -381,9 +266,8 @@ def cases(ctx: Ctx, payload: str) -> list:
             some_in("UDP v6: the tablet got ICMPv6 unreachable from 2001:db8:88::88", TABLET,
                     "icmpv6.type == 1 && ipv6.src == 2001:db8:88::88"),
         ] + [
-            event(f"UDP: event deny udp {a}:9999 no-dns-attestation", event="flow",
-                  verdict="deny", protocol="udp", dst=a, dport=9999,
-                  reason="no-dns-attestation")
+            unattested(f"UDP: event deny udp {a}:9999 no-dns-attestation", a,
+                       protocol="udp", dport=9999)
             for a in ("203.0.113.88", "2001:db8:88::88")
         ]),
         Case("icmp", [
@@ -430,39 +314,6 @@ def cases(ctx: Ctx, payload: str) -> list:
 # --- running the table ------------------------------------------------------------
 
 
-def run_client(lab: Lab, client: Client, checks: Checks) -> None:
-    r = Result()
-    t0 = time.monotonic()
-    for cmd in client.cmds:
-        with open(client.stdin or os.devnull, "rb") as stdin:
-            done = subprocess.run(["ip", "netns", "exec", lab.tablet, *cmd],
-                                  stdin=stdin, stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, check=False)
-        r.rc = done.returncode
-        r.outs.append(done.stdout.decode(errors="replace"))
-    r.ms = int((time.monotonic() - t0) * 1000)
-    desc = (client.desc(r) if callable(client.desc)
-            else client.desc.format(rc=r.rc, ms=r.ms, out=r.out.strip()))
-    ok = checks.check(desc, lambda: client.expect(r))
-    if not ok:
-        print("  tablet saw: " + r.out.strip().replace("\n", " ")[:300])
-
-
-def chain_intact(path: str):
-    """The event log's hash chain, recomputed independently of flightwall."""
-    prev, n = "", 0
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            obj = json.loads(line)
-            h = obj.pop("hash")
-            body = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
-            if obj["seq"] != n or obj["prev"] != prev or hashlib.sha256(
-                    (prev + "\n" + body).encode()).hexdigest() != h:
-                return False, f"(chain broken at line {n})"
-            prev = h
-    return (True, "") if n > 0 else (False, "(empty event log)")
-
-
 def rules_in_gw(lab: Lab, text: str) -> list:
     """Whether iptables-save / ip6tables-save in the gw hold TEXT."""
     return [text in output("ip", "netns", "exec", lab.gw, tool)
@@ -489,7 +340,7 @@ def requirements() -> None:
     subprocess.run(["ip", "netns", "del", probe], check=False)
 
 
-def enforce_and_witness(ctx: Ctx, checks: Checks) -> None:
+def enforce_and_witness(ctx: Evidence, checks: Checks) -> None:
     lab = ctx.lab
     daemon = Daemon(lab)
     try:
@@ -506,7 +357,7 @@ def enforce_and_witness(ctx: Ctx, checks: Checks) -> None:
     with open(payload, "wb") as f:
         f.write(b"FWLAB-UPLOAD serial=1ZNBJ7A00C0001 lat=46.51234 lon=6.63201\n"
                 + os.urandom(4000).hex().encode())
-    table = cases(ctx, payload)
+    table = rules_table(ctx, payload)
     captures = []
     try:
         for side, ns in ((INET, lab.inet), (TABLET, lab.tablet)):
@@ -575,7 +426,7 @@ def main() -> int:
         except LabError as err:
             checks.record(False, f"lab up: {err}")
             return checks.summary()
-        enforce_and_witness(Ctx(lab, work), checks)
+        enforce_and_witness(Evidence(lab, work), checks)
         return checks.summary()
     finally:
         try:
