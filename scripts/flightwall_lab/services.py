@@ -14,13 +14,6 @@ import sys
 from .names import LAB_D, Lab
 from .procs import LabError, in_ns, output, run, wait_until
 
-# What scripts/lab.d/exfil.sh defines for scripts/lab-app: the payload a
-# "flight app" smuggles out through DNS questions, and the names carrying it.
-EXFIL_PAYLOAD = ("SN=1ZNBJ7A00C0001;lat=46.51234;lon=6.63201;alt=118;"
-                 "t=1732580000")
-EXFIL_ZONE = "dns-tunnel.example"
-EXFIL_CHUNK_HEX = 30  # hex characters per label (15 payload bytes)
-
 # addr:port pairs (as ss prints them) nginx must listen on before `up` ends.
 NGINX_LISTEN = (
     "198.51.100.10:443", "[2001:db8:100::10]:443", "198.51.100.10:80",
@@ -48,11 +41,14 @@ CERTS = (
 
 
 def exfil_names() -> list:
-    """<hex-chunk>.<seq>.dns-tunnel.example, as lab.d/exfil.sh prints them."""
-    hexed = EXFIL_PAYLOAD.encode().hex()
-    chunks = [hexed[i:i + EXFIL_CHUNK_HEX]
-              for i in range(0, len(hexed), EXFIL_CHUNK_HEX)]
-    return [f"{c}.{seq}.{EXFIL_ZONE}" for seq, c in enumerate(chunks)]
+    """The DNS-exfiltration query names (<hex-chunk>.<seq>.dns-tunnel.example)
+    that scripts/lab-app sends, from their one definition, lab.d/exfil.sh."""
+    done = run("bash", "-c", 'source "$1" && fw_exfil_names', "exfil",
+               os.path.join(LAB_D, "exfil.sh"), capture_output=True, text=True)
+    names = done.stdout.split()
+    if not names:
+        raise LabError("lab.d/exfil.sh printed no exfil names")
+    return names
 
 
 def _openssl(*args: str) -> None:
