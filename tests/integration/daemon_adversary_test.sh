@@ -98,7 +98,7 @@ NEAR_CAP=$DL_CAPTURE_PID
 
 if ! dl_start_daemon "$CFG" daemon; then
   echo "FAIL: flightwall run reaches READY"
-  echo "$DL_PASSED passed, $((DL_FAILED + 1)) failed"
+  echo "$PASSED passed, $((FAILED + 1)) failed"
   exit 1
 fi
 
@@ -362,7 +362,7 @@ done
 check "root namespace: mangle tables and queue bindings unchanged" dl_root_unchanged
 echo "  ran in $((SECONDS - T0)) s"
 
-if ((DL_FAILED)); then
+if ((FAILED)); then
   echo "--- daemon stderr (last lines) ---"
   tail -n 10 "$DL_DIR"/logs/*.stderr 2>/dev/null
 fi

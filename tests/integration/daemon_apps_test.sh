@@ -239,9 +239,9 @@ check "events: api.mapbox.com was asked by pilot only" \
   equals "pilot allow" "$(dns_app api.mapbox.com)"
 check "events: nothing logged for the process of neither app" equals "" "$(flow_app 41009)"
 
-if ((DL_FAILED)); then
+if ((FAILED)); then
   echo "--- events" && cat "$EVENTS" 2>/dev/null
   echo "--- daemon log" && tail -n 20 "$DL_DAEMON_LOG" 2>/dev/null
 fi
-dl_root_unchanged >/dev/null || { echo "FAIL: the root namespace's netfilter state changed"; DL_FAILED=$((DL_FAILED + 1)); }
+dl_root_unchanged >/dev/null || { echo "FAIL: the root namespace's netfilter state changed"; FAILED=$((FAILED + 1)); }
 dl_summary

@@ -126,7 +126,7 @@ CLIENT_CAP=$DL_CAPTURE_PID
 
 if ! dl_start_daemon "$CLOSED" closed; then
   echo "FAIL: flightwall run (on_failure: closed) reaches READY"
-  echo "$DL_PASSED passed, $((DL_FAILED + 1)) failed"
+  echo "$PASSED passed, $((FAILED + 1)) failed"
   exit 1
 fi
 check "closed: daemon READY, queue 0 bound in the gateway" queue_bound
@@ -367,7 +367,7 @@ fi
 
 check "root namespace: mangle tables and queue bindings unchanged" dl_root_unchanged
 
-if ((DL_FAILED)); then
+if ((FAILED)); then
   echo "--- daemon stderr (last lines) ---"
   tail -n 20 "$DL_DIR"/logs/*.stderr 2>/dev/null
 fi

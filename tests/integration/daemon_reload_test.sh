@@ -199,7 +199,7 @@ fi
 
 check "root namespace: mangle tables and queue bindings unchanged" dl_root_unchanged
 
-if ((DL_FAILED)); then
+if ((FAILED)); then
   echo "--- daemon stderr (last lines) ---"
   tail -n 20 "$DL_DIR"/logs/*.stderr 2>/dev/null
 fi

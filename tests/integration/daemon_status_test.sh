@@ -67,7 +67,7 @@ check "not started: --json says running false" equals False "$(json 'j["running"
 # --- running ------------------------------------------------------------------
 if ! dl_start_daemon "$CFG" status; then
   echo "FAIL: flightwall run reaches READY"
-  echo "$DL_PASSED passed, $((DL_FAILED + 1)) failed"
+  echo "$PASSED passed, $((FAILED + 1)) failed"
   exit 1
 fi
 check "running: the control socket exists with mode 0660" equals 660 "$(stat -c %a "$SOCK" 2>&1)"

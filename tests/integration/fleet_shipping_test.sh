@@ -100,7 +100,7 @@ trap 'exit 130' INT TERM
 fail_setup() {
   echo "FAIL: $1"
   [[ -n "${2:-}" && -f "$2" ]] && tail -n 20 "$2"
-  echo "$DL_PASSED passed, $((DL_FAILED + 1)) failed"
+  echo "$PASSED passed, $((FAILED + 1)) failed"
   exit 1
 }
 

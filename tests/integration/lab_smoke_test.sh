@@ -39,15 +39,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# shellcheck source=lib/check.sh
+# shellcheck source=tests/integration/lib/check.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/check.sh"
-
-equals() { # equals EXPECTED ACTUAL
-  [[ "$1" == "$2" ]] || {
-    echo "  expected '$1', got '$2'"
-    return 1
-  }
-}
 
 # The root namespace's links, addresses and routes that could be the lab's
 # (its address ranges, its interface names). Other engineers' tests may

@@ -54,8 +54,6 @@ if ! ip netns add "$NS_C" 2>/dev/null; then
 fi
 WORK=$(mktemp -d)
 PIDS=()
-PASSED=0
-FAILED=0
 
 cleanup() {
   local pid
@@ -68,17 +66,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-check() { # check DESC CMD...
-  local desc="$1"
-  shift
-  if "$@"; then
-    echo "PASS: $desc"
-    PASSED=$((PASSED + 1))
-  else
-    echo "FAIL: $desc"
-    FAILED=$((FAILED + 1))
-  fi
-}
+# shellcheck source=tests/integration/lib/check.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/check.sh"
 in_c() { ip netns exec "$NS_C" "$@"; }
 in_s() { ip netns exec "$NS_S" "$@"; }
 # wait_for FILE PATTERN [TENTHS]: bounded poll for a line in FILE.

@@ -18,7 +18,7 @@ PY=python3
 MINUTES="${SOAK_MINUTES:-3}"
 OUT=$(mktemp -d /tmp/flightwall-soak-test.XXXXXX)
 # Kept when a check failed (soak.csv, summary.json, soak.png, daemon.stderr).
-trap '((DL_FAILED)) && echo "  soak output kept in $OUT" || rm -rf -- "$OUT"' EXIT
+trap '((FAILED)) && echo "  soak output kept in $OUT" || rm -rf -- "$OUT"' EXIT
 T0=$SECONDS
 FLIGHTWALL="$FLIGHTWALL" "$DL_SRC/scripts/soak" "$MINUTES" --out "$OUT" >"$OUT/soak.log" 2>&1
 RC=$?

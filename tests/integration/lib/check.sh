@@ -1,6 +1,8 @@
-# Shared by integration scripts: `check DESC CMD...` runs CMD and records a
-# PASS or FAIL line; the caller prints "$PASSED passed, $FAILED failed" and
-# exits non-zero when FAILED > 0.
+# shellcheck shell=bash
+# The one PASS/FAIL bookkeeping of the integration scripts (lib/daemon_lab.sh
+# sources it too): `check DESC CMD...` runs CMD and records a PASS or FAIL
+# line; `summary` prints "$PASSED passed, $FAILED failed" and returns
+# non-zero when FAILED > 0 (end a test with it).
 PASSED=0
 FAILED=0
 
@@ -14,4 +16,16 @@ check() { # check DESC CMD...: runs CMD, records pass/fail.
     echo "FAIL: $desc"
     FAILED=$((FAILED + 1))
   fi
+}
+
+equals() { # equals EXPECTED ACTUAL: true if equal, else says what differs.
+  [[ "$1" == "$2" ]] || {
+    echo "  expected '$1', got '$2'"
+    return 1
+  }
+}
+
+summary() {
+  echo "$PASSED passed, $FAILED failed"
+  ((FAILED == 0))
 }

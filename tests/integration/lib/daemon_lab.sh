@@ -134,62 +134,16 @@ dl_listening() { # NS PROTO(t|u) ADDR:PORT
   ip netns exec "$1" ss -Hln"$2" | awk '{print $4}' | grep -cxF "$3" >/dev/null
 }
 
+# The client/gateway/server wiring is the lab library's (scripts/lab wire,
+# scripts/flightwall_lab/topology.py), with this lab's server addresses.
+# DL_OFFLOADS=on keeps the veths' checksum/segmentation offloads (faster,
+# but the daemon and tcpdump then see 64 KB super-packets). Default off,
+# like scripts/lab, so every packet looks like one on a wire.
 _dl_make_namespaces() {
-  local ns
-  for ns in "$DL_NS_C" "$DL_NS_G" "$DL_NS_S"; do
-    ip netns add "$ns"
-    ip -n "$ns" link set lo up
-    ip netns exec "$ns" sysctl -q -w net.ipv6.conf.all.accept_dad=0 \
-      net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_ra=0 \
-      net.ipv6.conf.default.accept_ra=0
-  done
-  ip -n "$DL_NS_C" link add eth0 type veth peer name lan0 netns "$DL_NS_G"
-  ip -n "$DL_NS_G" link add wan0 type veth peer name eth0 netns "$DL_NS_S"
-  if ! ip -n "$DL_NS_S" link add srv0 type dummy 2>/dev/null; then
-    ip -n "$DL_NS_S" link add srv0 type veth peer name srv0-peer
-    ip -n "$DL_NS_S" link set srv0-peer up
-  fi
-
-  ip -n "$DL_NS_C" addr add 192.0.2.10/24 dev eth0
-  ip -n "$DL_NS_C" addr add 2001:db8:1::10/64 dev eth0 nodad
-  ip -n "$DL_NS_C" link set eth0 up
-  ip -n "$DL_NS_C" route add default via 192.0.2.1
-  ip -n "$DL_NS_C" -6 route add default via 2001:db8:1::1
-
-  ip -n "$DL_NS_G" addr add 192.0.2.1/24 dev lan0
-  ip -n "$DL_NS_G" addr add 2001:db8:1::1/64 dev lan0 nodad
-  ip -n "$DL_NS_G" addr add 203.0.113.241/30 dev wan0
-  ip -n "$DL_NS_G" addr add 2001:db8:ff::1/64 dev wan0 nodad
-  ip -n "$DL_NS_G" link set lan0 up
-  ip -n "$DL_NS_G" link set wan0 up
-  ip -n "$DL_NS_G" route add default via 203.0.113.242
-  ip -n "$DL_NS_G" -6 route add default via 2001:db8:ff::2
-  dl_g sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
-
-  ip -n "$DL_NS_S" addr add 203.0.113.242/30 dev eth0
-  ip -n "$DL_NS_S" addr add 2001:db8:ff::2/64 dev eth0 nodad
-  ip -n "$DL_NS_S" link set eth0 up
-  local a
-  for a in 203.0.113.53/32 198.51.100.10/32 198.51.100.20/32 203.0.113.77/32 203.0.113.88/32; do
-    ip -n "$DL_NS_S" addr add "$a" dev srv0
-  done
-  for a in 2001:db8:53::53/128 2001:db8:100::10/128 2001:db8:100::20/128; do
-    ip -n "$DL_NS_S" addr add "$a" dev srv0 nodad
-  done
-  ip -n "$DL_NS_S" link set srv0 up
-  ip -n "$DL_NS_S" route add 192.0.2.0/24 via 203.0.113.241
-  ip -n "$DL_NS_S" -6 route add 2001:db8:1::/64 via 2001:db8:ff::1
-
-  # DL_OFFLOADS=on keeps the veths' checksum/segmentation offloads (faster,
-  # but the daemon and tcpdump then see 64 KB super-packets). Default off,
-  # like scripts/lab, so every packet looks like one on a wire.
-  if [[ "${DL_OFFLOADS:-off}" == off ]]; then
-    local n
-    for n in "$DL_NS_C:eth0" "$DL_NS_G:lan0" "$DL_NS_G:wan0" "$DL_NS_S:eth0"; do
-      ip netns exec "${n%%:*}" python3 "$DL_SRC/scripts/lab.d/no_offload.py" "${n##*:}" ||
-        dl_log "warning: offloads still on for $n"
-    done
-  fi
+  FW_LAB_PREFIX="$DL_PREFIX" "$DL_SRC/scripts/lab" wire --offloads "${DL_OFFLOADS:-off}" \
+    "$DL_NS_C" "$DL_NS_G" "$DL_NS_S" \
+    203.0.113.53/32 198.51.100.10/32 198.51.100.20/32 203.0.113.77/32 203.0.113.88/32 \
+    2001:db8:53::53/128 2001:db8:100::10/128 2001:db8:100::20/128 || return 1
   mkdir -p "/etc/netns/$DL_NS_C"
   echo "nameserver 203.0.113.53" >"/etc/netns/$DL_NS_C/resolv.conf"
 }
@@ -566,28 +520,8 @@ dl_down() {
   return "$rc"
 }
 
-# Test bookkeeping shared by the daemon tests.
-DL_PASSED=0
-DL_FAILED=0
-check() { # check DESC CMD...
-  local desc="$1"
-  shift
-  if "$@"; then
-    echo "PASS: $desc"
-    DL_PASSED=$((DL_PASSED + 1))
-  else
-    echo "FAIL: $desc"
-    DL_FAILED=$((DL_FAILED + 1))
-  fi
-}
-equals() { # equals EXPECTED ACTUAL
-  [[ "$1" == "$2" ]] || {
-    echo "  expected '$1', got '$2'"
-    return 1
-  }
-}
+# Test bookkeeping shared by the daemon tests: check, equals, PASSED, FAILED.
+# shellcheck source=tests/integration/lib/check.sh
+source "$DL_SRC/tests/integration/lib/check.sh"
 dl_not() { ! "$@"; }
-dl_summary() {
-  echo "$DL_PASSED passed, $DL_FAILED failed"
-  ((DL_FAILED == 0))
-}
+dl_summary() { summary; }
