@@ -19,6 +19,11 @@ enum class IpProto : std::uint8_t {
   kIcmpv6 = 58,
 };
 
+constexpr bool IsIcmp(std::uint8_t proto) {
+  return proto == static_cast<std::uint8_t>(IpProto::kIcmp) ||
+         proto == static_cast<std::uint8_t>(IpProto::kIcmpv6);
+}
+
 namespace tcp_flags {
 constexpr std::uint8_t kFin = 0x01;
 constexpr std::uint8_t kSyn = 0x02;

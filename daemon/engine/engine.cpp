@@ -5,14 +5,6 @@
 #include "engine/engine_impl.h"
 
 namespace flightwall {
-namespace {
-
-bool IsIcmp(std::uint8_t proto) {
-  return proto == static_cast<std::uint8_t>(IpProto::kIcmp) ||
-         proto == static_cast<std::uint8_t>(IpProto::kIcmpv6);
-}
-
-}  // namespace
 
 Engine::Impl::Impl(const Policy& p, Vantage v, const EngineLimits& l, const EngineTimeouts& t,
                    SharedNameCache* shared_names)

@@ -1,8 +1,9 @@
 // Flow: everything the engine knows about one bidirectional conversation.
 //
 // A flow is oriented: `client` is the side that started it (the flight app,
-// for governed traffic). The flow table owns Flow values; pointers to them
-// are valid until the next table insertion. Plain data, no allocation.
+// for governed traffic). The flow table (flow_table.h) owns Flow values;
+// pointers to them stay valid until the flow leaves the table (evicted,
+// expired, finished). Plain data, no allocation.
 #pragma once
 
 #include <cstddef>

@@ -5,11 +5,6 @@
 namespace flightwall {
 namespace {
 
-bool IsIcmp(std::uint8_t proto) {
-  return proto == static_cast<std::uint8_t>(IpProto::kIcmp) ||
-         proto == static_cast<std::uint8_t>(IpProto::kIcmpv6);
-}
-
 // Identity and orientation of a flow begun by pkt.
 void StartIdentity(Flow& f, const DecodedPacket& pkt, const PacketKey& pk) {
   f.kind = pk.kind;
