@@ -98,8 +98,12 @@ class [[nodiscard]] Result {
 
   // NOLINTBEGIN(readability-identifier-naming): see Status::ok().
   bool ok() const { return state_.index() == 0; }
-  // Ok status when there is a value.
-  Status status() const { return ok() ? Status() : std::get<1>(state_); }
+  // An ok Status when there is a value. A reference, like value(): it lives
+  // as long as this Result, so `result.status().message()` may be kept.
+  const Status& status() const {
+    static const Status kOk;
+    return ok() ? kOk : std::get<1>(state_);
+  }
 
   T& value() & {
     Check();

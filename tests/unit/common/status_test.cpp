@@ -65,7 +65,10 @@ TEST(ResultTest, HoldsAValue) {
 TEST(ResultTest, HoldsTheStatusWhenThereIsNoValue) {
   Result<int> r = Half(3);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().message(), "3 is odd: pass an even number");
+  // status() is a reference into the Result, so its message may be kept.
+  const std::string& kept = r.status().message();
+  EXPECT_EQ(kept, "3 is odd: pass an even number");
+  EXPECT_TRUE(Half(4).status().ok());
 }
 
 TEST(ResultTest, MoveOnlyValuesAndArrow) {
