@@ -222,11 +222,12 @@ int RunAudit(const AuditOptions& o) {
   }
   Baseline baseline;
   if (!o.baseline.empty()) {
-    std::string why;
-    if (!LoadBaseline(o.baseline, &baseline, &why)) {
-      std::cerr << "flightwall audit: " << why << "\n";
+    Result<Baseline> read = LoadBaseline(o.baseline);
+    if (!read.ok()) {
+      std::cerr << "flightwall audit: " << read.status().ToString() << "\n";
       return kExitUsage;
     }
+    baseline = std::move(read).value();
   }
 
   std::ofstream events_file;

@@ -12,12 +12,12 @@
 namespace flightwall {
 
 FeedResult FeedCaptureFiles(const AuditOptions& o, Engine& engine, AuditReport& report) {
-  std::string error;
-  auto source = PcapSource::Open(o.captures, &error);
-  if (!source) {
-    std::cerr << "flightwall audit: " << error << "\n";
+  Result<std::unique_ptr<PcapSource>> opened = PcapSource::Open(o.captures);
+  if (!opened.ok()) {
+    std::cerr << "flightwall audit: " << opened.status().ToString() << "\n";
     return {};
   }
+  const std::unique_ptr<PcapSource> source = std::move(opened).value();
   ProgressBar progress(std::cerr, source->TotalBytes(), !o.quiet && isatty(STDERR_FILENO) == 1);
   RawPacket raw;
   while (source->Next(&raw)) {

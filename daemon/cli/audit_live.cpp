@@ -82,12 +82,12 @@ FeedResult FeedLiveCapture(const AuditOptions& o, const Policy& policy, Vantage 
   lo.write_path = o.write;
   lo.rotate_bytes = o.rotate_mb * 1000 * 1000;
   lo.buffer_kb = o.buffer_kb;
-  std::string error;
-  auto capture = LiveCapture::Open(lo, &error);
-  if (!capture) {
-    std::cerr << "flightwall audit: " << error << "\n";
+  Result<std::unique_ptr<LiveCapture>> opened = LiveCapture::Open(lo);
+  if (!opened.ok()) {
+    std::cerr << "flightwall audit: " << opened.status().ToString() << "\n";
     return {};
   }
+  const std::unique_ptr<LiveCapture> capture = std::move(opened).value();
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   const std::uint64_t seconds = o.duration.empty() ? 0 : ParseDurationSeconds(o.duration).value();
@@ -142,8 +142,8 @@ FeedResult FeedLiveCapture(const AuditOptions& o, const Policy& policy, Vantage 
   stats.dropped_kernel = counts.dropped_kernel;
   stats.dropped_interface = counts.dropped_interface;
   FeedResult result{true, true};
-  if (!capture->FinishWriting(&error)) {
-    std::cerr << "flightwall audit: " << error << "\n";
+  if (const Status written = capture->FinishWriting(); !written.ok()) {
+    std::cerr << "flightwall audit: " << written.ToString() << "\n";
     result.output_ok = false;
   }
   stats.files = capture->WrittenFiles();

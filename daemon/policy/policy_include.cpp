@@ -39,36 +39,31 @@ std::string CycleText(const LoadState& state, std::size_t first, const std::stri
 
 }  // namespace
 
-bool ReadPolicyBytes(const std::string& path, std::string* bytes, std::string* why) {
+Result<std::string> ReadPolicyBytes(const std::string& path) {
   std::error_code ec;
   const fs::file_status status = fs::status(path, ec);
   if (ec || !fs::exists(status)) {
-    *why = "not found";
-    return false;
+    return Status::InFile(path, std::string(kPolicyFileNotFound));
   }
   if (!fs::is_regular_file(status)) {
-    *why = "not a regular file";
-    return false;
+    return Status::InFile(path, "not a regular file");
   }
   const std::uintmax_t size = fs::file_size(path, ec);
   if (ec || size > kMaxPolicyFileBytes) {
-    *why = "larger than 1 MiB; a policy file never needs to be that big";
-    return false;
+    return Status::InFile(path, "larger than 1 MiB; a policy file never needs to be that big");
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    *why = "cannot be opened (check its permissions)";
-    return false;
+    return Status::InFile(path, "cannot be opened (check its permissions)");
   }
   // Read at most one byte past the limit in case the file grew meanwhile.
-  bytes->assign(static_cast<std::size_t>(size), '\0');
-  in.read(bytes->data(), static_cast<std::streamsize>(bytes->size()));
-  bytes->resize(static_cast<std::size_t>(in.gcount()));
+  std::string bytes(static_cast<std::size_t>(size), '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  bytes.resize(static_cast<std::size_t>(in.gcount()));
   if (in.bad()) {
-    *why = "could not be read";
-    return false;
+    return Status::InFile(path, "could not be read");
   }
-  return true;
+  return bytes;
 }
 
 std::string CanonicalKey(const std::string& path) {
@@ -102,10 +97,10 @@ void FollowInclude(YamlFile& from, const YAML::Node& include_value, std::string_
                                   " files read for one policy; include each file once");
     return;
   }
-  std::string bytes;
-  std::string why;
-  if (!ReadPolicyBytes(display, &bytes, &why)) {
-    if (why == "not found") {
+  Result<std::string> read = ReadPolicyBytes(display);
+  if (!read.ok()) {
+    const std::string& why = read.status().message();
+    if (why == kPolicyFileNotFound) {
       from.Error(include_value, "include '" + *relative + "' not found (looked for " +
                                     AbsolutePath(display) +
                                     "): check the path, relative to this file");
@@ -122,7 +117,7 @@ void FollowInclude(YamlFile& from, const YAML::Node& include_value, std::string_
   }
 
   YamlFile file(&state, display, fs::path(display).parent_path().generic_string());
-  const auto root = ParseYaml(file, bytes);
+  const auto root = ParseYaml(file, *read);
   if (!root) return;
   if (!root->IsMap()) {
     file.Error(*root, "an included file must be a map with a '" + std::string(list_key) +

@@ -7,13 +7,19 @@
 #include <string>
 #include <string_view>
 
+#include "common/status.h"
 #include "policy/yaml_helpers.h"
 
 namespace flightwall {
 
+// The message of ReadPolicyBytes' error when there is no such file.
+inline constexpr std::string_view kPolicyFileNotFound = "not found";
+
 // Reads a regular file of at most kMaxPolicyFileBytes. Devices and FIFOs are
-// refused so an include cannot block or read forever.
-bool ReadPolicyBytes(const std::string& path, std::string* bytes, std::string* why);
+// refused so an include cannot block or read forever. The error's file() is
+// `path` and its message() completes "the file is ...", e.g. "not found" (for
+// callers to say which file it was: the policy, or an include of it).
+Result<std::string> ReadPolicyBytes(const std::string& path);
 
 // The identity used for cycle detection: the canonical absolute path.
 std::string CanonicalKey(const std::string& path);

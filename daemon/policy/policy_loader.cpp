@@ -110,15 +110,14 @@ std::string PolicyError::ToString() const {
 
 PolicyLoadResult LoadPolicy(const std::string& path) {
   LoadState state;
-  std::string bytes;
-  std::string why;
-  if (!ReadPolicyBytes(path, &bytes, &why)) {
+  const Result<std::string> bytes = ReadPolicyBytes(path);
+  if (!bytes.ok()) {
     PolicyLoadResult result;
-    result.errors.push_back(PolicyError{path, 0, 0, "policy file is " + why});
+    result.errors.push_back(PolicyError{path, 0, 0, "policy file is " + bytes.status().message()});
     return result;
   }
   const std::string base_dir = std::filesystem::path(path).parent_path().generic_string();
-  return LoadText(state, bytes, path, base_dir, CanonicalKey(path));
+  return LoadText(state, *bytes, path, base_dir, CanonicalKey(path));
 }
 
 PolicyLoadResult LoadPolicyFromString(const std::string& text, const std::string& display_name,

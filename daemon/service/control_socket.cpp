@@ -55,38 +55,34 @@ bool WaitFor(int fd, short events, std::chrono::steady_clock::time_point deadlin
 
 }  // namespace
 
-std::unique_ptr<ControlSocket> ControlSocket::Open(const std::string& path, Handler handler,
-                                                   std::string* error) {
+Result<std::unique_ptr<ControlSocket>> ControlSocket::Open(const std::string& path,
+                                                           Handler handler) {
   sockaddr_un addr{};
   if (!FillAddress(path, &addr)) {
-    *error = "control socket path '" + path + "' is empty or longer than " +
-             std::to_string(sizeof(addr.sun_path) - 1) + " bytes; set a shorter control.socket";
-    return nullptr;
+    return Status::Error("control socket path '" + path + "' is empty or longer than " +
+                         std::to_string(sizeof(addr.sun_path) - 1) +
+                         " bytes; set a shorter control.socket");
   }
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();
   if (!parent.empty() && mkdir(parent.c_str(), 0750) != 0 && errno != EEXIST) {
-    *error = "cannot create the control socket's directory " + parent.string() + ": " +
-             Errno(errno) + "; create it (root only) or set control.socket";
-    return nullptr;
+    return Status::Error("cannot create the control socket's directory " + parent.string() + ": " +
+                         Errno(errno) + "; create it (root only) or set control.socket");
   }
   struct stat st {};
   if (lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) {
-      *error = "control socket path " + path +
-               " exists and is not a socket; remove it or set another control.socket";
-      return nullptr;
+      return Status::Error("control socket path " + path +
+                           " exists and is not a socket; remove it or set another control.socket");
     }
     if (Answers(addr)) {
-      *error = "another flightwall already serves the control socket " + path +
-               "; stop it, or give each daemon its own control.socket";
-      return nullptr;
+      return Status::Error("another flightwall already serves the control socket " + path +
+                           "; stop it, or give each daemon its own control.socket");
     }
     unlink(path.c_str());  // left by a daemon that crashed
   }
   const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) {
-    *error = "cannot create the control socket: " + Errno(errno);
-    return nullptr;
+    return Status::Error("cannot create the control socket: " + Errno(errno));
   }
   // The file is created 0660 at bind (umask), never wider for a moment.
   const mode_t old_mask = umask(0117);
@@ -94,19 +90,19 @@ std::unique_ptr<ControlSocket> ControlSocket::Open(const std::string& path, Hand
   const int bind_errno = errno;
   umask(old_mask);
   if (bound != 0 || listen(fd, 8) != 0) {
-    *error = "cannot listen on the control socket " + path + ": " +
-             Errno(bound != 0 ? bind_errno : errno) +
-             "; check the directory's permissions or set control.socket";
+    Status error = Status::Error("cannot listen on the control socket " + path + ": " +
+                                 Errno(bound != 0 ? bind_errno : errno) +
+                                 "; check the directory's permissions or set control.socket");
     close(fd);
-    return nullptr;
+    return error;
   }
   chmod(path.c_str(), 0660);
   const int stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (stop_fd < 0) {
-    *error = "cannot create the control socket's eventfd: " + Errno(errno);
+    Status error = Status::Error("cannot create the control socket's eventfd: " + Errno(errno));
     close(fd);
     unlink(path.c_str());
-    return nullptr;
+    return error;
   }
   std::unique_ptr<ControlSocket> s(new ControlSocket(path, fd, stop_fd, std::move(handler)));
   if (stat(path.c_str(), &st) == 0) {

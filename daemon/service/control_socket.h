@@ -27,6 +27,8 @@
 #include <string_view>
 #include <thread>
 
+#include "common/status.h"
+
 namespace flightwall {
 
 class ControlSocket {
@@ -37,9 +39,8 @@ class ControlSocket {
   // The request line without its newline -> the reply (a newline is added).
   using Handler = std::function<std::string(std::string_view request)>;
 
-  // nullptr with *error naming the path and what to do.
-  static std::unique_ptr<ControlSocket> Open(const std::string& path, Handler handler,
-                                             std::string* error);
+  // On failure the Status names the path and what to do.
+  static Result<std::unique_ptr<ControlSocket>> Open(const std::string& path, Handler handler);
   ~ControlSocket();
   ControlSocket(const ControlSocket&) = delete;
   ControlSocket& operator=(const ControlSocket&) = delete;

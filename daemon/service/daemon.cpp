@@ -201,19 +201,21 @@ int RunDaemon(const std::string& config_path) {
   // dns.confirm_revealed_names: engines ask the policy's resolver through it
   // (idle while the policy does not opt in). Set before the workers.
   DnsNameConfirmer confirmer(DnsConfirmerLimits{.socket_mark = kPacketMarkInjected});
-  const bool confirming = confirmer.Start(&error);
-  if (confirming) {
+  const Status confirming = confirmer.Start();
+  if (confirming.ok()) {
     enforcer.SetNameConfirmer(&confirmer);
   } else {
-    Log("warning: dns.confirm_revealed_names will deny every unattested address: " + error);
+    Log("warning: dns.confirm_revealed_names will deny every unattested address: " +
+        confirming.ToString());
   }
-  auto sinks = DaemonSinks::Open(
+  Result<std::unique_ptr<DaemonSinks>> opened_sinks = DaemonSinks::Open(
       current.config, current.policy,
-      current.config.intercept.queue_last - current.config.intercept.queue_first + 1u, &error);
-  if (!sinks) {
-    Log(error);
+      current.config.intercept.queue_last - current.config.intercept.queue_first + 1u);
+  if (!opened_sinks.ok()) {
+    Log(opened_sinks.status().ToString());
     return 2;
   }
+  const std::unique_ptr<DaemonSinks> sinks = std::move(opened_sinks).value();
   // Names attested before a restart attest again, before any packet is judged.
   NameCacheStore names_store(
       current.config.names_state_file,
@@ -241,11 +243,12 @@ int RunDaemon(const std::string& config_path) {
     opts.socket_buffer_bytes = current.config.receive_buffer_bytes;
     opts.receive_timeout_ms = static_cast<int>(kTickUs / 1000);
     auto w = std::make_unique<Worker>();
-    w->source = NfqueueSource::Open(opts, &error);
-    if (!w->source) {
-      Log(error);
+    Result<std::unique_ptr<NfqueueSource>> source = NfqueueSource::Open(opts);
+    if (!source.ok()) {
+      Log(source.status().ToString());
       return 2;
     }
+    w->source = std::move(source).value();
     w->verdicts = std::make_unique<QueueVerdicts>(w->source.get());
     // Injected replies carry a mark the rules let through (output mode).
     w->injector = PacketInjector::Open(&error, kPacketMarkInjected);
@@ -277,13 +280,14 @@ int RunDaemon(const std::string& config_path) {
   std::unique_ptr<ControlSocket> control;
   if (!current.config.control_socket.empty()) {
     publish_status(0);
-    control = ControlSocket::Open(
-        current.config.control_socket,
-        [&status](std::string_view request) { return status.Answer(request); }, &error);
-    if (control) {
+    Result<std::unique_ptr<ControlSocket>> opened =
+        ControlSocket::Open(current.config.control_socket,
+                            [&status](std::string_view request) { return status.Answer(request); });
+    if (opened.ok()) {
+      control = std::move(opened).value();
       control->Start();
     } else {
-      Log("warning: `flightwall status` will not work: " + error);
+      Log("warning: `flightwall status` will not work: " + opened.status().ToString());
     }
   }
   std::atomic<bool> stop{false};
@@ -355,7 +359,7 @@ int RunDaemon(const std::string& config_path) {
       sinks->PolicyReload(ok, ClockNow(CLOCK_REALTIME));
     }
     const DnsConfirmerStats confirmations = confirmer.Stats();
-    sinks->Update(enforcer, sources, confirming ? &confirmations : nullptr);
+    sinks->Update(enforcer, sources, confirming.ok() ? &confirmations : nullptr);
     std::vector<std::string> bridge_notes;
     if (!bridge.Reassert(&bridge_notes, &error)) {
       Log("bridge mode: bridged traffic may bypass the rules: " + error);

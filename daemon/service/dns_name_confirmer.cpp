@@ -82,14 +82,13 @@ DnsNameConfirmer::DnsNameConfirmer(const DnsConfirmerLimits& limits)
 
 DnsNameConfirmer::~DnsNameConfirmer() { Stop(); }
 
-bool DnsNameConfirmer::Start(std::string* error) {
+Status DnsNameConfirmer::Start() {
   try {
     thread_ = std::thread(&DnsNameConfirmer::Run, this);
   } catch (const std::system_error& e) {
-    *error = std::string("cannot start the name confirmation thread: ") + e.what();
-    return false;
+    return Status::Error(std::string("cannot start the name confirmation thread: ") + e.what());
   }
-  return true;
+  return Status();
 }
 
 void DnsNameConfirmer::Stop() {

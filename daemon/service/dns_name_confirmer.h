@@ -29,6 +29,7 @@
 #include <string>
 #include <thread>
 
+#include "common/status.h"
 #include "engine/name_confirmer.h"
 
 namespace flightwall {
@@ -50,8 +51,8 @@ class DnsNameConfirmer : public NameConfirmer {
   DnsNameConfirmer(const DnsNameConfirmer&) = delete;
   DnsNameConfirmer& operator=(const DnsNameConfirmer&) = delete;
 
-  // Starts the resolver thread; false with *error when it cannot.
-  bool Start(std::string* error);
+  // Starts the resolver thread; an error when it cannot.
+  Status Start();
   void Stop();
 
   ConfirmResult Confirm(std::string_view name, const IpAddress& address,

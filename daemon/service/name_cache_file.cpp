@@ -196,13 +196,11 @@ NameCacheFileContents ReadNameCacheFile(const std::string& path, std::size_t max
   return DecodeNameCacheFile(bytes, max_names);
 }
 
-bool ReplaceFileAtomically(const std::string& path, std::string_view bytes, std::string* error) {
+Status ReplaceFileAtomically(const std::string& path, std::string_view bytes) {
   const std::string temp = path + ".tmp";
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) {
-    *error = Errno("cannot create " + temp);
-    return false;
-  }
+  if (fd < 0) return Status::Error(Errno("cannot create " + temp));
+  std::string error;
   bool ok = ::fchmod(fd, 0600) == 0;
   std::size_t done = 0;
   while (ok && done < bytes.size()) {
@@ -211,22 +209,22 @@ bool ReplaceFileAtomically(const std::string& path, std::string_view bytes, std:
     if (n <= 0) ok = false;
     if (n > 0) done += static_cast<std::size_t>(n);
   }
-  if (!ok) *error = Errno("cannot write " + temp);
+  if (!ok) error = Errno("cannot write " + temp);
   if (ok && ::fsync(fd) != 0) {
-    *error = Errno("cannot fsync " + temp);
+    error = Errno("cannot fsync " + temp);
     ok = false;
   }
   if (::close(fd) != 0 && ok) {
-    *error = Errno("cannot close " + temp);
+    error = Errno("cannot close " + temp);
     ok = false;
   }
   if (ok && ::rename(temp.c_str(), path.c_str()) != 0) {
-    *error = Errno("cannot rename " + temp + " to " + path);
+    error = Errno("cannot rename " + temp + " to " + path);
     ok = false;
   }
   if (!ok) {
     ::unlink(temp.c_str());
-    return false;
+    return Status::Error(std::move(error));
   }
   // The rename itself must reach the disk, or a power cut can bring back
   // the previous file (or none).
@@ -236,7 +234,7 @@ bool ReplaceFileAtomically(const std::string& path, std::string_view bytes, std:
     ::fsync(dfd);
     ::close(dfd);
   }
-  return true;
+  return Status();
 }
 
 }  // namespace flightwall

@@ -28,6 +28,7 @@
 
 #include "common/ip_address.h"
 #include "common/name_binding.h"
+#include "common/status.h"
 
 namespace flightwall {
 
@@ -63,7 +64,7 @@ NameCacheFileContents ReadNameCacheFile(const std::string& path, std::size_t max
 // Atomic replace: writes `bytes` to a temporary file beside `path` (mode
 // 0600), fsyncs it, renames it over `path` and fsyncs the directory. On
 // failure the previous file is left as it was, the temporary file is
-// removed and *error says what failed.
-bool ReplaceFileAtomically(const std::string& path, std::string_view bytes, std::string* error);
+// removed and the Status says what failed.
+Status ReplaceFileAtomically(const std::string& path, std::string_view bytes);
 
 }  // namespace flightwall

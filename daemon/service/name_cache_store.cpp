@@ -88,11 +88,10 @@ bool NameCacheStore::Save(const Policy& policy, const SharedNameCache& cache, Ti
   if (!force && saved_once_ && monotonic_now - last_save_ < kSaveInterval) return true;
   SnapshotNames(policy, cache, now, max_names_, &scratch_);
   const std::string bytes = EncodeNameCacheFile(scratch_, now);
-  std::string error;
   last_save_ = monotonic_now;
-  if (!ReplaceFileAtomically(path_, bytes, &error)) {
+  if (const Status saved = ReplaceFileAtomically(path_, bytes); !saved.ok()) {
     if (!failing_) {
-      *log = "warning: cannot save the name cache to " + path_ + ": " + error +
+      *log = "warning: cannot save the name cache to " + path_ + ": " + saved.ToString() +
              "; names stay in memory only (check that the directory exists and is writable, "
              "e.g. StateDirectory=flightwall)";
     }

@@ -149,31 +149,34 @@ void DaemonSinks::Impl::ReportEventLog() {
 DaemonSinks::DaemonSinks() : impl_(std::make_unique<Impl>()) {}
 DaemonSinks::~DaemonSinks() = default;
 
-std::unique_ptr<DaemonSinks> DaemonSinks::Open(const DaemonConfig& config,
-                                               const std::shared_ptr<const Policy>& policy,
-                                               std::size_t workers, std::string* error) {
+Result<std::unique_ptr<DaemonSinks>> DaemonSinks::Open(const DaemonConfig& config,
+                                                       const std::shared_ptr<const Policy>& policy,
+                                                       std::size_t workers) {
   std::unique_ptr<DaemonSinks> s(new DaemonSinks());
   Impl& d = *s->impl_;
   d.policy = policy;
   d.ring_capacity =
       std::max<std::size_t>(kMinEventRing, config.event_queue / std::max<std::size_t>(workers, 1));
   if (!config.events_path.empty()) {
-    d.file = EventLogFile::Open(config.events_path, error);
-    if (!d.file) return nullptr;
+    Result<std::unique_ptr<EventLogFile>> file = EventLogFile::Open(config.events_path);
+    if (!file.ok()) return file.status();
+    d.file = std::move(file).value();
     if (!d.file->ResumeNote().empty()) {
       std::cerr << "flightwall: event log: " << d.file->ResumeNote() << std::endl;
     }
     ChainKey key;
     if (!config.events_hmac_key_file.empty()) {
-      *error = ReadChainKey(config.events_hmac_key_file, KeyFileCheck::kPrivate, &key);
-      if (!error->empty()) return nullptr;
+      std::string error = ReadChainKey(config.events_hmac_key_file, KeyFileCheck::kPrivate, &key);
+      if (!error.empty()) return Status::Error(std::move(error));
     }
     d.chain = std::make_unique<EventChain>(*d.file, d.file->ResumePosition(), key.Bytes());
     PublishChainHead(*d.file, d.chain->Mode(), "start");
   }
   d.metrics = std::make_unique<Metrics>(*policy);
-  if (!config.metrics_listen.empty() && !d.metrics->Listen(config.metrics_listen, error)) {
-    return nullptr;
+  if (!config.metrics_listen.empty()) {
+    if (Status listening = d.metrics->Listen(config.metrics_listen); !listening.ok()) {
+      return listening;
+    }
   }
   d.writer = std::make_unique<EventWriter>(d.chain.get(), d.metrics.get(), d.ring_capacity);
   d.writer->SetRecentDenials(d.denials.get());
@@ -191,8 +194,9 @@ void DaemonSinks::Start() { impl_->writer->Start(); }
 
 void DaemonSinks::Reopen() {
   if (!impl_->file) return;
-  std::string error;
-  if (!impl_->file->Reopen(&error)) std::cerr << "flightwall: " << error << std::endl;
+  if (const Status reopened = impl_->file->Reopen(); !reopened.ok()) {
+    std::cerr << "flightwall: " << reopened.ToString() << std::endl;
+  }
   PublishChainHead(*impl_->file, impl_->chain->Mode(), "reopen");
 }
 

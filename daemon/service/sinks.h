@@ -53,12 +53,12 @@ struct WorkerOutputs {
 
 class DaemonSinks {
  public:
-  // nullptr with *error naming what could not be opened and what to do.
+  // On failure the Status names what could not be opened and what to do.
   // `workers`: how many ForWorker calls follow (they share
   // config.event_queue).
-  static std::unique_ptr<DaemonSinks> Open(const DaemonConfig& config,
-                                           const std::shared_ptr<const Policy>& policy,
-                                           std::size_t workers, std::string* error);
+  static Result<std::unique_ptr<DaemonSinks>> Open(const DaemonConfig& config,
+                                                   const std::shared_ptr<const Policy>& policy,
+                                                   std::size_t workers);
   ~DaemonSinks();
   DaemonSinks(const DaemonSinks&) = delete;
   DaemonSinks& operator=(const DaemonSinks&) = delete;

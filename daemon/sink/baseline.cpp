@@ -49,20 +49,19 @@ bool ReadDestinations(const Json& report, const std::string& what,
 
 }  // namespace
 
-bool ParseBaseline(const std::string& text, const std::string& path, Baseline* out,
-                   std::string* error) {
+Result<Baseline> ParseBaseline(const std::string& text, const std::string& path) {
   const std::string what = "--baseline " + path + ": ";
   const Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
-    *error = what + "not JSON; give the --report-json file of an earlier flightwall audit";
-    return false;
+    return Status::Error(what +
+                         "not JSON; give the --report-json file of an earlier flightwall audit");
   }
   const auto tool = j.is_object() ? j.find("tool") : j.end();
   if (!j.is_object() || tool == j.end() || !tool->is_object() ||
       Text(*tool, "name") != "flightwall") {
-    *error = what + "not a flightwall audit report (no \"tool\": {\"name\": \"flightwall\"}); " +
-             "give the --report-json file of an earlier flightwall audit";
-    return false;
+    return Status::Error(
+        what + "not a flightwall audit report (no \"tool\": {\"name\": \"flightwall\"}); " +
+        "give the --report-json file of an earlier flightwall audit");
   }
   Baseline b;
   b.path = path;
@@ -71,21 +70,19 @@ bool ParseBaseline(const std::string& text, const std::string& path, Baseline* o
   if (const auto p = j.find("policy"); p != j.end() && p->is_object()) b.policy = Text(*p, "name");
   const auto scenarios = j.find("scenarios");
   if (scenarios == j.end()) {
-    if (!ReadDestinations(j, what, &b.destinations, error)) return false;
-    *out = std::move(b);
-    return true;
+    std::string error;
+    if (!ReadDestinations(j, what, &b.destinations, &error)) return Status::Error(error);
+    return b;
   }
   // A campaign's report: each scenario's own report, kept by name.
   if (!scenarios->is_array() || scenarios->size() > kMaxBaselineScenarios) {
-    *error = what + "\"scenarios\" is not a campaign's list of scenarios";
-    return false;
+    return Status::Error(what + "\"scenarios\" is not a campaign's list of scenarios");
   }
   for (const Json& s : *scenarios) {
     const std::string name = s.is_object() ? Text(s, "name") : std::string();
     const auto report = s.is_object() ? s.find("report") : s.end();
     if (name.empty() || report == s.end() || !report->is_object()) {
-      *error = what + "a scenario has no \"name\" or no \"report\"";
-      return false;
+      return Status::Error(what + "a scenario has no \"name\" or no \"report\"");
     }
     std::vector<BaselineDestination>& dests = b.scenarios[name];
     dests.clear();
@@ -93,12 +90,11 @@ bool ParseBaseline(const std::string& text, const std::string& path, Baseline* o
     where += "scenario '";
     where += name;
     where += "': ";
-    if (!ReadDestinations(*report, where, &dests, error)) {
-      return false;
+    if (std::string error; !ReadDestinations(*report, where, &dests, &error)) {
+      return Status::Error(error);
     }
   }
-  *out = std::move(b);
-  return true;
+  return b;
 }
 
 const std::vector<BaselineDestination>* Baseline::For(const std::string& scenario) const {
@@ -107,23 +103,22 @@ const std::vector<BaselineDestination>* Baseline::For(const std::string& scenari
   return it == scenarios.end() ? nullptr : &it->second;
 }
 
-bool LoadBaseline(const std::string& path, Baseline* out, std::string* error) {
+Result<Baseline> LoadBaseline(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    *error = "--baseline " + path + ": cannot be read; check the path";
-    return false;
+    return Status::Error("--baseline " + path + ": cannot be read; check the path");
   }
   in.seekg(0, std::ios::end);
   const std::streamoff size = in.tellg();
   in.seekg(0, std::ios::beg);
   if (size < 0 || static_cast<std::uint64_t>(size) > kMaxBaselineBytes) {
-    *error = "--baseline " + path + ": larger than any report flightwall writes (" +
-             std::to_string(kMaxBaselineBytes >> 20) + " MiB); give a --report-json file";
-    return false;
+    return Status::Error("--baseline " + path + ": larger than any report flightwall writes (" +
+                         std::to_string(kMaxBaselineBytes >> 20) +
+                         " MiB); give a --report-json file");
   }
   std::ostringstream text;
   text << in.rdbuf();
-  return ParseBaseline(text.str(), path, out, error);
+  return ParseBaseline(text.str(), path);
 }
 
 BaselineDiff CompareWithBaseline(const Baseline& baseline, const AuditReport& report) {

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "common/status.h"
+
 namespace flightwall {
 
 class AuditReport;
@@ -45,11 +47,10 @@ struct Baseline {
 inline constexpr std::uint64_t kMaxBaselineBytes = 256ULL << 20;
 inline constexpr std::size_t kMaxBaselineScenarios = 64;
 
-// False with *error naming the file and what to do.
-bool LoadBaseline(const std::string& path, Baseline* out, std::string* error);
+// On failure the Status names the file (as "--baseline PATH") and what to do.
+Result<Baseline> LoadBaseline(const std::string& path);
 // The same from text (tests, fuzzing); `path` only names it in errors.
-bool ParseBaseline(const std::string& text, const std::string& path, Baseline* out,
-                   std::string* error);
+Result<Baseline> ParseBaseline(const std::string& text, const std::string& path);
 
 struct DestinationChange {
   std::string host;

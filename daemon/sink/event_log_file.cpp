@@ -61,14 +61,14 @@ bool EndsWithFragment(const std::string& path) {
 
 }  // namespace
 
-std::unique_ptr<EventLogFile> EventLogFile::Open(const std::string& path, std::string* error) {
+Result<std::unique_ptr<EventLogFile>> EventLogFile::Open(const std::string& path) {
   const int fd = open(path.c_str(), kOpenFlags, kFileMode);
   if (fd < 0) {
     const int e = errno;
-    *error = "cannot open the event log " + path + ": " + std::strerror(e) +
-             (e == ENOENT ? "; create its directory first" : "") +
-             (e == EACCES || e == EPERM ? "; check the directory's owner and permissions" : "");
-    return nullptr;
+    return Status::Error(
+        "cannot open the event log " + path + ": " + std::strerror(e) +
+        (e == ENOENT ? "; create its directory first" : "") +
+        (e == EACCES || e == EPERM ? "; check the directory's owner and permissions" : ""));
   }
   std::unique_ptr<EventLogFile> file(new EventLogFile(path, fd));
   file->ReadTail();
@@ -244,19 +244,18 @@ ChainHead EventLogFile::Head() const {
   return head_;
 }
 
-bool EventLogFile::Reopen(std::string* error) {
+Status EventLogFile::Reopen() {
   const int fd = open(path_.c_str(), kOpenFlags, kFileMode);
   if (fd < 0) {
-    *error = "cannot reopen the event log " + path_ + ": " + std::strerror(errno) +
-             "; still writing to the previously opened file";
-    return false;
+    return Status::Error("cannot reopen the event log " + path_ + ": " + std::strerror(errno) +
+                         "; still writing to the previously opened file");
   }
   const bool fragment = EndsWithFragment(path_);
   std::lock_guard<std::mutex> lock(reopened_mutex_);
   if (reopened_fd_ >= 0) close(reopened_fd_);  // reopened twice before a write
   reopened_fd_ = fd;
   reopened_fragment_ = fragment;
-  return true;
+  return Status();
 }
 
 void EventLogFile::TakeReopened() {

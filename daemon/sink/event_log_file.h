@@ -50,6 +50,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/status.h"
 #include "sink/event_log.h"
 #include "sink/line_writer.h"
 
@@ -57,16 +58,16 @@ namespace flightwall {
 
 class EventLogFile : public LineWriter {
  public:
-  // nullptr with *error naming the path and what to do.
-  static std::unique_ptr<EventLogFile> Open(const std::string& path, std::string* error);
+  // On failure the Status names the path and what to do.
+  static Result<std::unique_ptr<EventLogFile>> Open(const std::string& path);
   ~EventLogFile() override;
   EventLogFile(const EventLogFile&) = delete;
   EventLogFile& operator=(const EventLogFile&) = delete;
 
   bool WriteLine(std::string_view line) override;
-  // Opens the path again (after logrotate moved the file). False with
-  // *error when it cannot; writes then continue to the old file.
-  bool Reopen(std::string* error);
+  // Opens the path again (after logrotate moved the file). An error when it
+  // cannot; writes then continue to the old file.
+  Status Reopen();
 
   // Where the existing file's chain ended when it was opened.
   const ChainPosition& ResumePosition() const { return resume_; }

@@ -218,23 +218,21 @@ Metrics::Metrics(const Policy& policy) : registry_(std::make_shared<prometheus::
 
 Metrics::~Metrics() = default;
 
-bool Metrics::Listen(const std::string& address, std::string* error) {
+Status Metrics::Listen(const std::string& address) {
   if (!ValidListenAddress(address)) {
-    *error = "metrics.listen '" + address +
-             "' is not an address and port such as 127.0.0.1:9714 or [::1]:9714";
-    return false;
+    return Status::Error("metrics.listen '" + address +
+                         "' is not an address and port such as 127.0.0.1:9714 or [::1]:9714");
   }
   try {
     auto exposer = std::make_unique<prometheus::Exposer>(address, 1);
     exposer->RegisterCollectable(registry_);
     exposer_ = std::move(exposer);
   } catch (const std::exception& e) {
-    *error = "cannot serve metrics on " + address + " (" + e.what() +
-             "): another process may be using the port, or the address is not on this host; "
-             "stop it or choose another metrics.listen";
-    return false;
+    return Status::Error("cannot serve metrics on " + address + " (" + e.what() +
+                         "): another process may be using the port, or the address is not on "
+                         "this host; stop it or choose another metrics.listen");
   }
-  return true;
+  return Status();
 }
 
 std::vector<int> Metrics::ListeningPorts() const {

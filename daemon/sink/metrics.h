@@ -53,6 +53,7 @@
 #include <string>
 #include <vector>
 
+#include "common/status.h"
 #include "engine/event_sink.h"
 #include "engine/name_confirmer.h"
 #include "engine/pool_usage.h"
@@ -103,9 +104,9 @@ class Metrics {
   Metrics& operator=(const Metrics&) = delete;
 
   // Serves /metrics on "ADDRESS:PORT" (IPv4) or "[ADDRESS]:PORT" (IPv6);
-  // port 0 picks a free port (see ListeningPorts). False with *error naming
-  // the address and what to do.
-  bool Listen(const std::string& address, std::string* error);
+  // port 0 picks a free port (see ListeningPorts). On failure the Status
+  // names the address and what to do.
+  Status Listen(const std::string& address);
   std::vector<int> ListeningPorts() const;
   // The exposition text a scrape returns (for tests and `--dump-metrics`).
   std::string Exposition() const;

@@ -8,17 +8,17 @@
 
 namespace flightwall {
 
-std::unique_ptr<HashingReader> HashingReader::Open(int fd, std::string* why) {
+Result<std::unique_ptr<HashingReader>> HashingReader::Open(int fd) {
   std::unique_ptr<HashingReader> r(new HashingReader());
   r->fd_ = fd;
   const cookie_io_functions_t io{&HashingReader::Read, nullptr, &HashingReader::Seek,
                                  &HashingReader::Close};
   r->file_ = fopencookie(r.get(), "rb", io);
   if (r->file_ == nullptr) {
-    *why = std::string("cannot read: ") + std::strerror(errno);
+    const int err = errno;
     close(fd);
     r->fd_ = -1;
-    return nullptr;
+    return Status::Error(std::string("cannot read: ") + std::strerror(err));
   }
   // libpcap reads record by record; large reads keep the syscalls few.
   constexpr std::size_t kBuffer = 256 * 1024;
@@ -105,20 +105,18 @@ int HashingReader::Close(void* cookie) {
   return rc;
 }
 
-bool HashingReader::Finish(std::string* sha256_hex, std::uint64_t* size, std::string* why) {
+Status HashingReader::Finish(std::string* sha256_hex, std::uint64_t* size) {
   constexpr std::size_t kChunk = 256 * 1024;
   const auto buf = std::make_unique_for_overwrite<char[]>(kChunk);
   while (fd_ >= 0 && read_errno_ == 0) {
     if (Read(this, buf.get(), kChunk) <= 0) break;
   }
-  if (read_errno_ != 0) {
-    *why = std::string("read error: ") + std::strerror(read_errno_);
-    return false;
-  }
+  if (read_errno_ != 0)
+    return Status::Error(std::string("read error: ") + std::strerror(read_errno_));
   StopHashing();
   *sha256_hex = hasher_.FinalHex();
   *size = position_;
-  return true;
+  return {};
 }
 
 }  // namespace flightwall

@@ -30,14 +30,15 @@
 #include <vector>
 
 #include "common/sha256.h"
+#include "common/status.h"
 
 namespace flightwall {
 
 class HashingReader {
  public:
-  // Takes ownership of `fd` (closed with the FILE*). Null, with *why set,
-  // when no FILE* could be made.
-  static std::unique_ptr<HashingReader> Open(int fd, std::string* why);
+  // Takes ownership of `fd` (closed with the FILE*, or at once when no
+  // FILE* could be made).
+  static Result<std::unique_ptr<HashingReader>> Open(int fd);
   ~HashingReader();
   HashingReader(const HashingReader&) = delete;
   HashingReader& operator=(const HashingReader&) = delete;
@@ -48,9 +49,9 @@ class HashingReader {
   // Bytes read from the file so far (ahead of what libpcap consumed by at
   // most its stdio buffer).
   std::uint64_t BytesRead() const { return position_; }
-  // Reads the rest of the file into the hash; false with *why on a read
-  // error. Then *sha256_hex and *size describe the whole file.
-  bool Finish(std::string* sha256_hex, std::uint64_t* size, std::string* why);
+  // Reads the rest of the file into the hash; an error on a read error.
+  // Then *sha256_hex and *size describe the whole file.
+  Status Finish(std::string* sha256_hex, std::uint64_t* size);
 
  private:
   HashingReader() = default;

@@ -27,16 +27,14 @@ std::string Errbuf(const char* errbuf) { return errbuf[0] != '\0' ? errbuf : "no
 
 }  // namespace
 
-std::unique_ptr<LiveCapture> LiveCapture::Open(const LiveCaptureOptions& options,
-                                               std::string* error) {
+Result<std::unique_ptr<LiveCapture>> LiveCapture::Open(const LiveCaptureOptions& options) {
   std::unique_ptr<LiveCapture> c(new LiveCapture());
   c->options_ = options;
   const std::string& ifc = options.interface;
   char errbuf[PCAP_ERRBUF_SIZE] = {};
   c->handle_ = pcap_create(ifc.c_str(), errbuf);
   if (c->handle_ == nullptr) {
-    *error = ifc + ": cannot capture: " + Errbuf(errbuf) + "; check the interface name";
-    return nullptr;
+    return Status::InFile(ifc, "cannot capture: " + Errbuf(errbuf) + "; check the interface name");
   }
   pcap_set_snaplen(c->handle_, options.snaplen);
   pcap_set_promisc(c->handle_, 1);
@@ -47,44 +45,38 @@ std::unique_ptr<LiveCapture> LiveCapture::Open(const LiveCaptureOptions& options
     std::string why = pcap_geterr(c->handle_);
     if (rc == PCAP_ERROR_PERM_DENIED) why += " (capturing needs root or CAP_NET_RAW)";
     if (rc == PCAP_ERROR_NO_SUCH_DEVICE) why += " (no such interface: see `ip link`)";
-    *error = ifc + ": cannot start capturing: " + why;
-    return nullptr;
+    return Status::InFile(ifc, "cannot start capturing: " + why);
   }
   const int dlt = pcap_datalink(c->handle_);
   const std::uint32_t link = PcapSource::LinkTypeFromDlt(dlt);
   if (std::string(PcapSource::LinkTypeName(link)) == "unsupported") {
-    *error = ifc + ": link type " + std::to_string(link) +
-             " cannot be decoded; capture on an Ethernet, raw IP or loopback interface";
-    return nullptr;
+    return Status::InFile(
+        ifc, "link type " + std::to_string(link) +
+                 " cannot be decoded; capture on an Ethernet, raw IP or loopback interface");
   }
   c->link_ = static_cast<LinkType>(link);
   if (!options.filter.empty()) {
     bpf_program program{};
     if (pcap_compile(c->handle_, &program, options.filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
-      *error = ifc + ": capture filter '" + options.filter +
-               "' does not compile: " + pcap_geterr(c->handle_);
-      return nullptr;
+      return Status::InFile(ifc, "capture filter '" + options.filter +
+                                     "' does not compile: " + pcap_geterr(c->handle_));
     }
     const int set = pcap_setfilter(c->handle_, &program);
     pcap_freecode(&program);
     if (set != 0) {
-      *error = ifc + ": cannot set the capture filter: " + pcap_geterr(c->handle_);
-      return nullptr;
+      return Status::InFile(
+          ifc, std::string("cannot set the capture filter: ") + pcap_geterr(c->handle_));
     }
   }
   if (pcap_setnonblock(c->handle_, 1, errbuf) != 0) {
-    *error = ifc + ": cannot make the capture non-blocking: " + Errbuf(errbuf);
-    return nullptr;
+    return Status::InFile(ifc, "cannot make the capture non-blocking: " + Errbuf(errbuf));
   }
   c->fd_ = pcap_get_selectable_fd(c->handle_);
   if (c->fd_ < 0) {
-    *error = ifc + ": libpcap offers no descriptor to wait on for this interface";
-    return nullptr;
+    return Status::InFile(ifc, "libpcap offers no descriptor to wait on for this interface");
   }
-  if (!options.write_path.empty() && !c->OpenNextFile()) {
-    *error = c->write_error_;
-    return nullptr;
-  }
+  // The message names the file to write.
+  if (!options.write_path.empty() && !c->OpenNextFile()) return Status::Error(c->write_error_);
   return c;
 }
 
@@ -165,7 +157,7 @@ void LiveCapture::Flush() {
   }
 }
 
-bool LiveCapture::FinishWriting(std::string* error) {
+Status LiveCapture::FinishWriting() {
   if (dumper_ != nullptr) {
     if (pcap_dump_flush(dumper_) != 0 && write_error_.empty()) {
       write_error_ = files_.back() + ": write failed: " + std::strerror(errno) + " (disk full?)";
@@ -177,11 +169,8 @@ bool LiveCapture::FinishWriting(std::string* error) {
     pcap_dump_close(dumper_);
     dumper_ = nullptr;
   }
-  if (!write_error_.empty()) {
-    *error = write_error_;
-    return false;
-  }
-  return true;
+  if (!write_error_.empty()) return Status::Error(write_error_);
+  return Status();
 }
 
 }  // namespace flightwall

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "common/status.h"
 #include "source/raw_packet.h"
 
 typedef struct pcap pcap_t;
@@ -52,8 +53,8 @@ enum class LivePoll : std::uint8_t {
 
 class LiveCapture {
  public:
-  // On failure returns nullptr and sets *error to what to do.
-  static std::unique_ptr<LiveCapture> Open(const LiveCaptureOptions& options, std::string* error);
+  // On failure the Status names the interface (or the file to write) and says what to do.
+  static Result<std::unique_ptr<LiveCapture>> Open(const LiveCaptureOptions& options);
   ~LiveCapture();
   LiveCapture(const LiveCapture&) = delete;
   LiveCapture& operator=(const LiveCapture&) = delete;
@@ -64,9 +65,9 @@ class LiveCapture {
   // Pushes what was written so far to the file (call about once a second,
   // so a capture that is killed loses at most that much).
   void Flush();
-  // Flushes and closes the written file; false (with *error) when writing
-  // failed at any point. Call once, at the end.
-  bool FinishWriting(std::string* error);
+  // Flushes and closes the written file; an error when writing failed at any
+  // point. Call once, at the end.
+  Status FinishWriting();
 
   const std::string& Error() const { return error_; }
   const std::vector<std::string>& WrittenFiles() const { return files_; }

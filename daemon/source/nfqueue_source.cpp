@@ -284,8 +284,8 @@ NfqueueSource::NfqueueSource() : impl_(std::make_unique<Impl>()) {}
 
 NfqueueSource::~NfqueueSource() { impl_->Flush(); }
 
-std::unique_ptr<NfqueueSource> NfqueueSource::Open(const NfqueueOptions& options,
-                                                   std::string* error) {
+// flightwall::Status in full: inside the class, Status is Receive()'s enum.
+Result<std::unique_ptr<NfqueueSource>> NfqueueSource::Open(const NfqueueOptions& options) {
   std::unique_ptr<NfqueueSource> source(new NfqueueSource());
   Impl& s = *source->impl_;
   s.options = options;
@@ -293,9 +293,9 @@ std::unique_ptr<NfqueueSource> NfqueueSource::Open(const NfqueueOptions& options
   s.pending.reserve(options.max_pending_verdicts + options.max_queue_length + 1);
   s.socket = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
   if (s.socket == nullptr || mnl_socket_bind(s.socket, 0, MNL_SOCKET_AUTOPID) < 0) {
-    *error = QueueName(options.queue) +
-             ": cannot open a netfilter netlink socket: " + std::strerror(errno);
-    return nullptr;
+    return flightwall::Status::InFile(
+        QueueName(options.queue),
+        std::string("cannot open a netfilter netlink socket: ") + std::strerror(errno));
   }
   s.fd = mnl_socket_get_fd(s.socket);
   s.portid = mnl_socket_get_portid(s.socket);
@@ -309,8 +309,7 @@ std::unique_ptr<NfqueueSource> NfqueueSource::Open(const NfqueueOptions& options
   nlmsghdr* nlh = nfq_nlmsg_put(buf.data(), NFQNL_MSG_CONFIG, options.queue);
   nfq_nlmsg_cfg_put_cmd(nlh, AF_INET, NFQNL_CFG_CMD_BIND);
   if (const int err = s.Request(nlh); err != 0) {
-    *error = ConfigError(options.queue, "cannot bind", err);
-    return nullptr;
+    return flightwall::Status::Error(ConfigError(options.queue, "cannot bind", err));
   }
 
   bool conntrack = options.want_conntrack && options.connmark_method != ConnmarkMethod::kRepeatMark;
@@ -333,13 +332,14 @@ std::unique_ptr<NfqueueSource> NfqueueSource::Open(const NfqueueOptions& options
       conntrack = false;
       continue;
     }
-    *error = ConfigError(options.queue, "cannot configure copy mode, length and flags", err);
+    std::string error =
+        ConfigError(options.queue, "cannot configure copy mode, length and flags", err);
     if (err == EOPNOTSUPP && conntrack) {
-      *error +=
+      error +=
           "; conntrack marks in verdicts need CONFIG_NETFILTER_NETLINK_GLUE_CT: use the "
           "repeat-mark method instead";
     }
-    return nullptr;
+    return flightwall::Status::Error(std::move(error));
   }
   s.method = conntrack ? ConnmarkMethod::kConntrack : ConnmarkMethod::kRepeatMark;
   return source;

@@ -45,6 +45,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/status.h"
 #include "source/raw_packet.h"
 
 namespace flightwall {
@@ -109,11 +110,11 @@ class NfqueueSource {
  public:
   enum class Status : std::uint8_t { kPacket, kTimeout, kError };
 
-  // nullptr with *error set (naming the queue and what to do: "run as root
+  // On failure the Status names the queue and says what to do ("run as root
   // or with CAP_NET_ADMIN", "queue N is already bound by another process").
   // The kernel answers EPERM in both cases; the queue's presence in
   // /proc/net/netfilter/nfnetlink_queue tells them apart.
-  static std::unique_ptr<NfqueueSource> Open(const NfqueueOptions& options, std::string* error);
+  static Result<std::unique_ptr<NfqueueSource>> Open(const NfqueueOptions& options);
   ~NfqueueSource();
   NfqueueSource(const NfqueueSource&) = delete;
   NfqueueSource& operator=(const NfqueueSource&) = delete;

@@ -71,8 +71,8 @@ Timestamp PacketTime(const timeval& ts) {
   return static_cast<Timestamp>(ts.tv_sec) * kMicrosPerSecond + usec;
 }
 
-std::string NotACapture(const std::string& path, const char* libpcap_says) {
-  return path + ": not a pcap or pcapng file (libpcap: " + libpcap_says +
+std::string NotACapture(const char* libpcap_says) {
+  return std::string("not a pcap or pcapng file (libpcap: ") + libpcap_says +
          "); check that the path is a capture, and convert other capture formats with `editcap -F "
          "pcapng IN OUT`";
 }
@@ -128,13 +128,10 @@ const char* PcapSource::LinkTypeName(std::uint32_t link_type) {
   }
 }
 
-std::unique_ptr<PcapSource> PcapSource::Open(const std::vector<std::string>& paths,
-                                             std::string* error) {
-  auto fail = [&](std::string msg) -> std::unique_ptr<PcapSource> {
-    if (error != nullptr) *error = std::move(msg);
-    return nullptr;
-  };
-  if (paths.empty()) return fail("no capture file given; pass one or more pcap/pcapng paths");
+Result<std::unique_ptr<PcapSource>> PcapSource::Open(const std::vector<std::string>& paths) {
+  if (paths.empty()) {
+    return Status::Error("no capture file given; pass one or more pcap/pcapng paths");
+  }
   std::unique_ptr<PcapSource> source(new PcapSource());
   bool stdin_used = false;
   for (const std::string& path : paths) {
@@ -145,14 +142,17 @@ std::unique_ptr<PcapSource> PcapSource::Open(const std::vector<std::string>& pat
     std::unique_ptr<HashingReader> reader;
     FilePtr file;
     if (path == "-") {
-      if (stdin_used) return fail("-: standard input can be read only once; give it once");
+      if (stdin_used)
+        return Status::InFile("-", "standard input can be read only once; give it once");
       stdin_used = true;
       file.reset(std::tmpfile());
-      if (!file)
-        return fail(std::string("-: cannot create a temporary file: ") + std::strerror(errno) +
-                    "; set TMPDIR to a writable directory");
+      if (!file) {
+        return Status::InFile("-", std::string("cannot create a temporary file: ") +
+                                       std::strerror(errno) +
+                                       "; set TMPDIR to a writable directory");
+      }
       if (!HashStream(stdin, file.get(), &info.sha256, &info.size_bytes, &why)) {
-        return fail("-: " + why);
+        return Status::InFile("-", why);
       }
       std::rewind(file.get());
     } else {
@@ -161,39 +161,36 @@ std::unique_ptr<PcapSource> PcapSource::Open(const std::vector<std::string>& pat
       if (fd < 0 || fstat(fd, &st) != 0) {
         const int err = errno;
         if (fd >= 0) close(fd);
-        return fail(path + ": cannot open: " + std::strerror(err) +
-                    "; check the path and permissions");
+        return Status::InFile(path, std::string("cannot open: ") + std::strerror(err) +
+                                        "; check the path and permissions");
       }
       if (S_ISREG(st.st_mode)) {
         // Hashed as libpcap reads it: one pass over the file.
         info.size_bytes = static_cast<std::uint64_t>(st.st_size);
-        reader = HashingReader::Open(fd, &why);
-        if (!reader) {
-          std::string msg = path;
-          msg.append(": ").append(why);
-          return fail(msg);
-        }
+        auto opened = HashingReader::Open(fd);
+        if (!opened.ok()) return Status::InFile(path, opened.status().message());
+        reader = std::move(*opened);
         file.reset(reader->File());
       } else {
         file.reset(fdopen(fd, "rb"));
         if (!file) {
+          const int err = errno;
           close(fd);
-          return fail(path + ": cannot open: " + std::strerror(errno));
+          return Status::InFile(path, std::string("cannot open: ") + std::strerror(err));
         }
         if (!HashStream(file.get(), nullptr, &info.sha256, &info.size_bytes, &why)) {
-          std::string msg = path;
-          msg.append(": ").append(why);
-          return fail(msg);
+          return Status::InFile(path, why);
         }
         std::rewind(file.get());
       }
     }
-    if (info.size_bytes == 0)
-      return fail(path + ": the file is empty; expected a pcap or pcapng capture");
+    if (info.size_bytes == 0) {
+      return Status::InFile(path, "the file is empty; expected a pcap or pcapng capture");
+    }
     char errbuf[PCAP_ERRBUF_SIZE] = {};
     pcap_t* handle =
         pcap_fopen_offline_with_tstamp_precision(file.get(), PCAP_TSTAMP_PRECISION_MICRO, errbuf);
-    if (handle == nullptr) return fail(NotACapture(path, errbuf));
+    if (handle == nullptr) return Status::InFile(path, NotACapture(errbuf));
     static_cast<void>(file.release());  // pcap_close() closes it from now on
     source->handles_.push_back(handle);
     source->readers_.push_back(std::move(reader));
@@ -264,10 +261,10 @@ bool PcapSource::Next(RawPacket* out) {
     // End of this input (normal or not): the hash takes in what libpcap
     // left unread, then the input is released early and reading goes on.
     if (HashingReader* r = readers_[current_].get()) {
-      std::string why;
-      if (!r->Finish(&info.sha256, &info.size_bytes, &why)) {
+      const Status hashed = r->Finish(&info.sha256, &info.size_bytes);
+      if (!hashed.ok()) {
         info.sha256.clear();
-        warnings_.push_back(info.path + ": " + why +
+        warnings_.push_back(info.path + ": " + hashed.message() +
                             "; its SHA-256 is unknown, so the report cannot identify it");
       }
     }

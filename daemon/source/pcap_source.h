@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "common/status.h"
 #include "common/timestamp.h"
 #include "source/raw_packet.h"
 
@@ -50,10 +51,9 @@ struct PcapInputInfo {
 
 class PcapSource {
  public:
-  // Opens all paths, in order. On failure returns nullptr and sets *error to a
-  // message naming the file and saying what to do.
-  static std::unique_ptr<PcapSource> Open(const std::vector<std::string>& paths,
-                                          std::string* error);
+  // Opens all paths, in order ("-" is standard input, once). On failure the
+  // Status names the file and says what to do.
+  static Result<std::unique_ptr<PcapSource>> Open(const std::vector<std::string>& paths);
   ~PcapSource();
   PcapSource(const PcapSource&) = delete;
   PcapSource& operator=(const PcapSource&) = delete;

@@ -21,12 +21,13 @@ void Check(bool condition) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
-  flightwall::Baseline b;
-  std::string why;
-  if (!flightwall::ParseBaseline(text, "fuzz.json", &b, &why)) {
-    Check(why.rfind("--baseline fuzz.json: ", 0) == 0);
+  const flightwall::Result<flightwall::Baseline> parsed =
+      flightwall::ParseBaseline(text, "fuzz.json");
+  if (!parsed.ok()) {
+    Check(parsed.status().ToString().rfind("--baseline fuzz.json: ", 0) == 0);
     return 0;
   }
+  const flightwall::Baseline& b = *parsed;
   Check(b.destinations.size() <= flightwall::AuditReport::kMaxDestinations + 1);
   static const flightwall::Policy policy;
   const flightwall::AuditReport empty(policy);

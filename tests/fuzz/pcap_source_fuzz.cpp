@@ -44,13 +44,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   const std::string path = "/proc/self/fd/" + std::to_string(fd);
 
-  std::string error;
-  std::unique_ptr<flightwall::PcapSource> source =
-      flightwall::PcapSource::Open({path, path}, &error);
-  if (source == nullptr) {
-    Check(!error.empty());
+  flightwall::Result<std::unique_ptr<flightwall::PcapSource>> opened =
+      flightwall::PcapSource::Open({path, path});
+  if (!opened.ok()) {
+    Check(!opened.status().message().empty());
     return 0;
   }
+  const std::unique_ptr<flightwall::PcapSource> source = std::move(opened).value();
   Check(size > 0);
   Check(source->Inputs().size() == 2);
 

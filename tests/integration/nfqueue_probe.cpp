@@ -88,12 +88,13 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGINT, OnSignal);
 
-  std::string error;
-  auto source = flightwall::NfqueueSource::Open(options, &error);
-  if (!source) {
-    std::fprintf(stderr, "nfqueue_probe: %s\n", error.c_str());
+  auto opened = flightwall::NfqueueSource::Open(options);
+  if (!opened.ok()) {
+    std::fprintf(stderr, "nfqueue_probe: %s\n", opened.status().ToString().c_str());
     return 1;
   }
+  auto source = std::move(opened).value();
+  std::string error;
   auto injector = flightwall::PacketInjector::Open(&error);
   if (!injector) {
     std::fprintf(stderr, "nfqueue_probe: %s\n", error.c_str());

@@ -58,10 +58,10 @@ struct Seen {
 
 Seen Replay(const fs::path& file) {
   Seen seen;
-  std::string error;
-  auto source = PcapSource::Open({file.string()}, &error);
-  EXPECT_NE(source, nullptr) << error;
-  if (!source) return seen;
+  auto opened = PcapSource::Open({file.string()});
+  EXPECT_TRUE(opened.ok()) << opened.status().ToString();
+  if (!opened.ok()) return seen;
+  auto source = std::move(opened).value();
   PacketDecoder decoder;
   RawPacket raw;
   DecodedPacket decoded;

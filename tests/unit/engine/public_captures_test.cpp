@@ -169,9 +169,9 @@ TEST(PublicCapturesTest, NamesMatchTsharkGroundTruth) {
   int files = 0;
   for (const auto& [file, entry] : manifest["files"].items()) {
     SCOPED_TRACE(file);
-    std::string error;
-    auto source = PcapSource::Open({(dir / file).string()}, &error);
-    ASSERT_TRUE(source) << error;
+    auto opened = PcapSource::Open({(dir / file).string()});
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    auto source = std::move(opened).value();
     Extracted got;
     Collector collector(&got);
     Engine engine(*loaded.policy, Vantage::kDevice);

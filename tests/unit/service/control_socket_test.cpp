@@ -55,15 +55,26 @@ class ControlSocketTest : public ::testing::Test {
   static ControlSocket::Handler Echo() {
     return [](std::string_view request) { return "got:" + std::string(request); };
   }
+  // The socket at path_, or null (a test failure) with the reason printed.
+  std::unique_ptr<ControlSocket> MustOpen() {
+    auto opened = ControlSocket::Open(path_, Echo());
+    EXPECT_TRUE(opened.ok()) << opened.status().ToString();
+    return opened.ok() ? std::move(opened).value() : nullptr;
+  }
+  // Why opening the socket at path_ fails ("" if it does not).
+  std::string OpenError() {
+    const auto opened = ControlSocket::Open(path_, Echo());
+    EXPECT_FALSE(opened.ok());
+    return opened.status().message();
+  }
 
   std::string dir_;
   std::string path_;
 };
 
 TEST_F(ControlSocketTest, AnswersOneLineAndRemovesItsFileAtTheEnd) {
-  std::string error;
-  auto s = ControlSocket::Open(path_, Echo(), &error);
-  ASSERT_TRUE(s) << error;
+  auto s = MustOpen();
+  ASSERT_TRUE(s);
   s->Start();
   struct stat st {};
   ASSERT_EQ(stat(path_.c_str(), &st), 0);
@@ -77,9 +88,8 @@ TEST_F(ControlSocketTest, AnswersOneLineAndRemovesItsFileAtTheEnd) {
 }
 
 TEST_F(ControlSocketTest, ASilentClientIsCutOffAndTheNextIsAnswered) {
-  std::string error;
-  auto s = ControlSocket::Open(path_, Echo(), &error);
-  ASSERT_TRUE(s) << error;
+  auto s = MustOpen();
+  ASSERT_TRUE(s);
   s->Start();
   const int silent = Connect();
   ASSERT_GE(silent, 0);
@@ -94,20 +104,18 @@ TEST_F(ControlSocketTest, ASilentClientIsCutOffAndTheNextIsAnswered) {
 }
 
 TEST_F(ControlSocketTest, AnOverlongRequestIsRefused) {
-  std::string error;
-  auto s = ControlSocket::Open(path_, Echo(), &error);
-  ASSERT_TRUE(s) << error;
+  auto s = MustOpen();
+  ASSERT_TRUE(s);
   s->Start();
   const std::string reply = Ask(std::string(ControlSocket::kMaxRequest + 10, 'x'));
   EXPECT_NE(reply.find("too long"), std::string::npos) << reply;
 }
 
 TEST_F(ControlSocketTest, RefusesALiveSocketAndReplacesAStaleOne) {
-  std::string error;
-  auto first = ControlSocket::Open(path_, Echo(), &error);
-  ASSERT_TRUE(first) << error;
+  auto first = MustOpen();
+  ASSERT_TRUE(first);
   first->Start();
-  EXPECT_FALSE(ControlSocket::Open(path_, Echo(), &error));
+  const std::string error = OpenError();
   EXPECT_NE(error.find("another flightwall"), std::string::npos) << error;
   EXPECT_EQ(Ask("status\n"), "got:status\n");  // the first one still serves
 
@@ -119,8 +127,8 @@ TEST_F(ControlSocketTest, RefusesALiveSocketAndReplacesAStaleOne) {
   std::memcpy(addr.sun_path, path_.data(), path_.size());
   ASSERT_EQ(bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)), 0);
   close(fd);
-  auto second = ControlSocket::Open(path_, Echo(), &error);
-  ASSERT_TRUE(second) << error;
+  auto second = MustOpen();
+  ASSERT_TRUE(second);
   second->Start();
   EXPECT_EQ(Ask("status\n"), "got:status\n");
 }
@@ -131,8 +139,7 @@ TEST_F(ControlSocketTest, RefusesAPathThatIsNotASocket) {
     std::FILE* f = std::fopen(path_.c_str(), "w");
     std::fclose(f);
   }
-  std::string error;
-  EXPECT_FALSE(ControlSocket::Open(path_, Echo(), &error));
+  const std::string error = OpenError();
   EXPECT_NE(error.find("not a socket"), std::string::npos) << error;
   EXPECT_TRUE(std::filesystem::exists(path_));  // left alone
 }

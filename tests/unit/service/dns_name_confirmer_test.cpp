@@ -95,8 +95,8 @@ DnsConfirmerLimits LimitsFor(const FakeResolver& r) {
 TEST(DnsNameConfirmerTest, ConfirmsAMatchingAnswerAndCachesIt) {
   FakeResolver resolver;
   DnsNameConfirmer c(LimitsFor(resolver));
-  std::string error;
-  ASSERT_TRUE(c.Start(&error)) << error;
+  const Status started = c.Start();
+  ASSERT_TRUE(started.ok()) << started.ToString();
   EXPECT_EQ(c.Confirm("Tiles.Example.com", kAddr, kLoopback).state, ConfirmState::kPending);
   Bytes q;
   ASSERT_TRUE(resolver.Receive(&q));
@@ -119,8 +119,8 @@ TEST(DnsNameConfirmerTest, ConfirmsAMatchingAnswerAndCachesIt) {
 TEST(DnsNameConfirmerTest, AnotherAddressIsRefuted) {
   FakeResolver resolver;
   DnsNameConfirmer c(LimitsFor(resolver));
-  std::string error;
-  ASSERT_TRUE(c.Start(&error)) << error;
+  const Status started = c.Start();
+  ASSERT_TRUE(started.ok()) << started.ToString();
   c.Confirm("tiles.example.com", kAddr, kLoopback);
   Bytes q;
   ASSERT_TRUE(resolver.Receive(&q));
@@ -131,8 +131,8 @@ TEST(DnsNameConfirmerTest, AnotherAddressIsRefuted) {
 TEST(DnsNameConfirmerTest, SilenceTimesOut) {
   FakeResolver resolver;
   DnsNameConfirmer c(LimitsFor(resolver));
-  std::string error;
-  ASSERT_TRUE(c.Start(&error)) << error;
+  const Status started = c.Start();
+  ASSERT_TRUE(started.ok()) << started.ToString();
   c.Confirm("tiles.example.com", kAddr, kLoopback);
   Bytes q;
   ASSERT_TRUE(resolver.Receive(&q));
@@ -145,8 +145,8 @@ TEST(DnsNameConfirmerTest, RateLimitedQuestionsAreNotAsked) {
   DnsConfirmerLimits l = LimitsFor(resolver);
   l.queries_per_second = 2;
   DnsNameConfirmer c(l);
-  std::string error;
-  ASSERT_TRUE(c.Start(&error)) << error;
+  const Status started = c.Start();
+  ASSERT_TRUE(started.ok()) << started.ToString();
   EXPECT_EQ(c.Confirm("a.example", kAddr, kLoopback).state, ConfirmState::kPending);
   EXPECT_EQ(c.Confirm("b.example", kAddr, kLoopback).state, ConfirmState::kPending);
   EXPECT_EQ(c.Confirm("c.example", kAddr, kLoopback).state, ConfirmState::kRateLimited);
@@ -158,8 +158,8 @@ TEST(DnsNameConfirmerTest, NotStartedOrInvalidNameIsAnError) {
   EXPECT_EQ(idle.Confirm("a.example", kAddr, kLoopback).state, ConfirmState::kError);
   FakeResolver resolver;
   DnsNameConfirmer c(LimitsFor(resolver));
-  std::string error;
-  ASSERT_TRUE(c.Start(&error)) << error;
+  const Status started = c.Start();
+  ASSERT_TRUE(started.ok()) << started.ToString();
   EXPECT_EQ(Settle(c, "a..example", kAddr).state, ConfirmState::kError);
 }
 

@@ -192,9 +192,8 @@ TEST(NameCacheFileTest, MissingFileIsAnEmptyCache) {
 TEST(NameCacheFileTest, AtomicReplaceWritesMode0600) {
   TempDir dir;
   const std::string path = dir.File("names.bin");
-  std::string error;
-  ASSERT_TRUE(ReplaceFileAtomically(path, "first", &error)) << error;
-  ASSERT_TRUE(ReplaceFileAtomically(path, "second", &error)) << error;
+  ASSERT_TRUE(ReplaceFileAtomically(path, "first").ok());
+  ASSERT_TRUE(ReplaceFileAtomically(path, "second").ok());
   EXPECT_EQ(ReadAll(path), "second");
   struct stat st {};
   ASSERT_EQ(stat(path.c_str(), &st), 0);
@@ -205,12 +204,13 @@ TEST(NameCacheFileTest, AtomicReplaceWritesMode0600) {
 TEST(NameCacheFileTest, FailedReplaceLeavesTheOldFile) {
   TempDir dir;
   const std::string path = dir.File("names.bin");
-  std::string error;
-  ASSERT_TRUE(ReplaceFileAtomically(path, "old", &error)) << error;
+  ASSERT_TRUE(ReplaceFileAtomically(path, "old").ok());
   // The temporary file cannot be created (even by root): a directory is in
   // its place.
   std::filesystem::create_directories(path + ".tmp/in-the-way");
-  EXPECT_FALSE(ReplaceFileAtomically(path, "new", &error));
+  const Status replaced = ReplaceFileAtomically(path, "new");
+  EXPECT_FALSE(replaced.ok());
+  const std::string error = replaced.message();
   EXPECT_NE(error.find("cannot create"), std::string::npos) << error;
   EXPECT_EQ(ReadAll(path), "old");
 }
@@ -219,8 +219,9 @@ TEST(NameCacheFileTest, FailedRenameRemovesTheTemporaryFile) {
   TempDir dir;
   const std::string path = dir.File("names.bin");
   std::filesystem::create_directories(path + "/in-the-way");  // rename cannot replace it
-  std::string error;
-  EXPECT_FALSE(ReplaceFileAtomically(path, "new", &error));
+  const Status replaced = ReplaceFileAtomically(path, "new");
+  EXPECT_FALSE(replaced.ok());
+  const std::string error = replaced.message();
   EXPECT_NE(error.find("cannot rename"), std::string::npos) << error;
   EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
   EXPECT_TRUE(std::filesystem::is_directory(path));
@@ -228,8 +229,9 @@ TEST(NameCacheFileTest, FailedRenameRemovesTheTemporaryFile) {
 
 TEST(NameCacheFileTest, FailedReplaceIntoMissingDirectorySaysSo) {
   TempDir dir;
-  std::string error;
-  EXPECT_FALSE(ReplaceFileAtomically(dir.File("no/such/names.bin"), "x", &error));
+  const Status replaced = ReplaceFileAtomically(dir.File("no/such/names.bin"), "x");
+  EXPECT_FALSE(replaced.ok());
+  const std::string error = replaced.message();
   EXPECT_NE(error.find("cannot create"), std::string::npos) << error;
 }
 

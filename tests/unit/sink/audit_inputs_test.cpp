@@ -91,10 +91,10 @@ class AuditInputsTest : public ::testing::Test {
   std::string Audit(const Bytes& bytes) {
     const std::string path = dir_.Path("capture.pcap");
     testing::WriteWholeFile(path, std::string(bytes.begin(), bytes.end()));
-    std::string error;
-    auto source = PcapSource::Open({path}, &error);
-    EXPECT_NE(source, nullptr) << error;
-    if (!source) return "";
+    auto opened = PcapSource::Open({path});
+    EXPECT_TRUE(opened.ok()) << opened.status().ToString();
+    if (!opened.ok()) return "";
+    auto source = std::move(opened).value();
     Engine engine(policy_, Vantage::kDevice);
     engine.AddSink(&report_);
     RawPacket raw;

@@ -35,16 +35,18 @@ TEST(BaselineTest, RefusesWhatIsNotAnAuditReportAndSaysWhatToGive) {
         "{\"tool\": {\"name\": \"flightwall\"}, \"destinations\": {}}",
         "{\"tool\": {\"name\": \"flightwall\"}, \"destinations\": [1]}",
         "{\"tool\": {\"name\": \"flightwall\"}, \"destinations\": [{\"host\": 3}]}"}) {
-    why.clear();
-    EXPECT_FALSE(ParseBaseline(text, "old.json", &b, &why)) << text;
+    const Result<Baseline> parsed = ParseBaseline(text, "old.json");
+    EXPECT_FALSE(parsed.ok()) << text;
+    why = parsed.status().ToString();
     EXPECT_EQ(why.rfind("--baseline old.json: ", 0), 0u) << why;
   }
   // Wrong types in optional fields read as absent, never as garbage.
-  ASSERT_TRUE(ParseBaseline(
+  Result<Baseline> parsed = ParseBaseline(
       R"({"tool": {"name": "flightwall"}, "verdict": 7,
           "destinations": [{"host": "a.example", "bytes_out": -5, "attempts": "x"}]})",
-      "old.json", &b, &why))
-      << why;
+      "old.json");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  b = *parsed;
   ASSERT_EQ(b.destinations.size(), 1u);
   EXPECT_EQ(b.destinations[0].bytes_out, 0u);
   EXPECT_EQ(b.destinations[0].attempts, 0u);
@@ -57,9 +59,9 @@ TEST(BaselineTest, ReadsBackTheReportItWroteAndFindsWhatChanged) {
   AuditReport before(policy);
   before.OnFlow(AllowedFlow("tiles.example"), -1);
   before.OnFlow(DeniedFlow("old-sdk.example"), -1);
-  Baseline b;
-  std::string why;
-  ASSERT_TRUE(ParseBaseline(ReportJson(before), "v1.json", &b, &why)) << why;
+  Result<Baseline> parsed = ParseBaseline(ReportJson(before), "v1.json");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  const Baseline b = *parsed;
   ASSERT_EQ(b.destinations.size(), 2u);
 
   AuditReport after(policy);
@@ -105,25 +107,27 @@ TEST(BaselineTest, ReadsBackTheReportItWroteAndFindsWhatChanged) {
 }
 
 TEST(BaselineTest, ACampaignsReportIsComparedScenarioByScenario) {
-  Baseline b;
-  std::string why;
-  ASSERT_TRUE(ParseBaseline(R"({"tool": {"name": "flightwall"}, "verdict": "clean",
+  Result<Baseline> parsed = ParseBaseline(R"({"tool": {"name": "flightwall"}, "verdict": "clean",
       "scenarios": [
         {"name": "idle", "report": {"destinations": [{"host": "tiles.example"}]}},
         {"name": "flying", "report": {"destinations": [{"host": "tiles.example"},
                                                        {"host": "logs.vendor.example"}]}}]})",
-                            "v1.json", &b, &why))
-      << why;
+                                          "v1.json");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  Baseline b = *parsed;
   ASSERT_NE(b.For("idle"), nullptr);
   EXPECT_EQ(b.For("idle")->size(), 1u);
   EXPECT_EQ(b.For("flying")->size(), 2u);
   EXPECT_EQ(b.For("mapping"), nullptr) << "no such scenario then: not compared";
-  EXPECT_FALSE(ParseBaseline(R"({"tool": {"name": "flightwall"}, "scenarios": [{"name": "x"}]})",
-                             "v1.json", &b, &why));
+  parsed =
+      ParseBaseline(R"({"tool": {"name": "flightwall"}, "scenarios": [{"name": "x"}]})", "v1.json");
+  EXPECT_FALSE(parsed.ok());
+  const std::string why = parsed.status().ToString();
   EXPECT_NE(why.find("no \"name\" or no \"report\""), std::string::npos) << why;
   // A single audit's report is every scenario's baseline.
-  ASSERT_TRUE(ParseBaseline(R"({"tool": {"name": "flightwall"}, "destinations": []})", "v1.json",
-                            &b, &why));
+  parsed = ParseBaseline(R"({"tool": {"name": "flightwall"}, "destinations": []})", "v1.json");
+  ASSERT_TRUE(parsed.ok());
+  b = *parsed;
   EXPECT_EQ(b.For("anything"), &b.destinations);
 }
 

@@ -124,9 +124,9 @@ TEST(CatalogCaptureTest, AuditLabelsEveryResearchHostsQuestion) {
 
   const PolicyLoadResult loaded = LoadPolicy(FLIGHTWALL_SOURCE_DIR "/rules/local-data-mode.yaml");
   ASSERT_TRUE(loaded.policy);
-  std::string error;
-  auto source = PcapSource::Open({pcap.string()}, &error);
-  ASSERT_TRUE(source) << error;
+  auto opened = PcapSource::Open({pcap.string()});
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  auto source = std::move(opened).value();
   Engine engine(*loaded.policy, Vantage::kNetwork);
   AuditReport report(*loaded.policy);
   engine.AddSink(&report);

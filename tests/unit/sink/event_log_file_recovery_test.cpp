@@ -66,9 +66,9 @@ class FileSizeLimit {
 TEST(EventLogFileRecoveryTest, FailingFileLetsGoRetriesWithBackoffAndRecovers) {
   TempDir dir;
   const std::string path = dir.Path("events.jsonl");
-  std::string error;
-  auto file = EventLogFile::Open(path, &error);
-  ASSERT_TRUE(file) << error;
+  auto opened = EventLogFile::Open(path);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  auto file = std::move(opened).value();
   file->SetRetryBackoff(std::chrono::milliseconds(50), std::chrono::milliseconds(100));
   const Policy policy = SinkTestPolicy();
   EventLog log(policy, *file, EventLog::Timing::kAtDecision);
@@ -110,9 +110,9 @@ TEST(EventLogFileRecoveryTest, FailingFileLetsGoRetriesWithBackoffAndRecovers) {
 TEST(EventLogFileRecoveryTest, ReopenedPathAfterFailureIsUsedAtOnce) {
   TempDir dir;
   const std::string path = dir.Path("events.jsonl");
-  std::string error;
-  auto file = EventLogFile::Open(path, &error);
-  ASSERT_TRUE(file) << error;
+  auto opened = EventLogFile::Open(path);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  auto file = std::move(opened).value();
   file->SetRetryBackoff(std::chrono::seconds(60), std::chrono::seconds(60));
   const Policy policy = SinkTestPolicy();
   EventLog log(policy, *file, EventLog::Timing::kAtDecision);
@@ -127,7 +127,8 @@ TEST(EventLogFileRecoveryTest, ReopenedPathAfterFailureIsUsedAtOnce) {
   // The operator rotates the log (SIGUSR1): the new descriptor is tried
   // without waiting for the backoff.
   ASSERT_EQ(std::rename(path.c_str(), dir.Path("events.jsonl.1").c_str()), 0);
-  ASSERT_TRUE(file->Reopen(&error)) << error;
+  const auto reopened = file->Reopen();
+  ASSERT_TRUE(reopened.ok()) << reopened.ToString();
   log.OnDecision(DeniedFlow("c.example", 4), 0);
   EXPECT_FALSE(file->Failing());
   EXPECT_EQ(file->Lost(), 2u);

@@ -25,10 +25,9 @@ using testing::TempDir;
 using Status = LogVerifyResult::Status;
 
 std::unique_ptr<EventLogFile> MustOpen(const std::string& path) {
-  std::string error;
-  auto file = EventLogFile::Open(path, &error);
-  EXPECT_TRUE(file) << error;
-  return file;
+  auto opened = EventLogFile::Open(path);
+  EXPECT_TRUE(opened.ok()) << opened.status().ToString();
+  return opened.ok() ? std::move(opened).value() : nullptr;
 }
 
 // Writes `n` flows through an EventLog continuing the file's chain.
@@ -52,8 +51,9 @@ TEST(EventLogFileTest, CreatesTheFileWithRestrictedMode) {
 
 TEST(EventLogFileTest, ExplainsWhyItCannotOpen) {
   TempDir dir;
-  std::string error;
-  EXPECT_FALSE(EventLogFile::Open(dir.Path("no/such/dir/events.jsonl"), &error));
+  const auto opened = EventLogFile::Open(dir.Path("no/such/dir/events.jsonl"));
+  EXPECT_FALSE(opened.ok());
+  const std::string error = opened.status().ToString();
   EXPECT_NE(error.find("no/such/dir/events.jsonl"), std::string::npos) << error;
   EXPECT_NE(error.find("create its directory"), std::string::npos) << error;
 }
@@ -87,8 +87,8 @@ TEST(EventLogFileTest, ChainContinuesAcrossRotationAndReopen) {
   log.OnDecision(DeniedFlow("b.example"), 0);
   ASSERT_EQ(std::rename(path.c_str(), (path + ".1").c_str()), 0);
   log.OnDecision(DeniedFlow("c.example"), 0);  // still the rotated file until Reopen
-  std::string error;
-  ASSERT_TRUE(file->Reopen(&error)) << error;
+  const auto reopened = file->Reopen();
+  ASSERT_TRUE(reopened.ok()) << reopened.ToString();
   log.OnDecision(DeniedFlow("d.example"), 0);
   EXPECT_EQ(SplitLines(ReadWholeFile(path + ".1")).size(), 3u);
   EXPECT_EQ(SplitLines(ReadWholeFile(path)).size(), 1u);
@@ -116,8 +116,8 @@ TEST(EventLogFileTest, HeadIsTheLastLineOnDiskAcrossRestartAndRotation) {
   EXPECT_EQ(file->Head().seq, 3u);
   EXPECT_EQ(file->Head().hash, file->ResumePosition().hash);
   ASSERT_EQ(std::rename(path.c_str(), (path + ".1").c_str()), 0);
-  std::string error;
-  ASSERT_TRUE(file->Reopen(&error)) << error;
+  const auto reopened = file->Reopen();
+  ASSERT_TRUE(reopened.ok()) << reopened.ToString();
   EXPECT_EQ(file->Head().seq, 3u);  // what the rotated file ends with
   WriteEvents(*file, 1);
   EXPECT_EQ(file->Head().seq, 4u);
@@ -157,8 +157,9 @@ TEST(EventLogFileTest, FailedReopenKeepsWritingToTheOldFile) {
   const std::string path = sub + "/events.jsonl";
   auto file = MustOpen(path);
   ASSERT_EQ(std::rename(sub.c_str(), dir.Path("moved").c_str()), 0);
-  std::string error;
-  EXPECT_FALSE(file->Reopen(&error));
+  const auto reopened = file->Reopen();
+  EXPECT_FALSE(reopened.ok());
+  const std::string error = reopened.ToString();
   EXPECT_NE(error.find(path), std::string::npos) << error;
   WriteEvents(*file, 2);
   EXPECT_EQ(file->Lost(), 0u);
@@ -302,8 +303,8 @@ TEST(EventLogFileTest, ConcurrentWritersAndReopensKeepEveryFileWhole) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
     const std::string rotated = path + "." + std::to_string(r);
     ASSERT_EQ(std::rename(path.c_str(), rotated.c_str()), 0);
-    std::string error;
-    ASSERT_TRUE(file->Reopen(&error)) << error;
+    const auto reopened = file->Reopen();
+    ASSERT_TRUE(reopened.ok()) << reopened.ToString();
     files.push_back(rotated);
   }
   ta.join();

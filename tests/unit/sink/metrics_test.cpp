@@ -90,17 +90,17 @@ double Sample(const std::map<std::string, double>& samples, const std::string& s
 // Listens on an ephemeral port (port 0), or on random high ports if the
 // server does not support that.
 int ListenSomewhere(Metrics& metrics) {
-  std::string error;
-  if (metrics.Listen("127.0.0.1:0", &error) && !metrics.ListeningPorts().empty() &&
-      metrics.ListeningPorts()[0] > 0) {
+  Status listening = metrics.Listen("127.0.0.1:0");
+  if (listening.ok() && !metrics.ListeningPorts().empty() && metrics.ListeningPorts()[0] > 0) {
     return metrics.ListeningPorts()[0];
   }
   std::mt19937 rng(std::random_device{}());
   for (int attempt = 0; attempt < 20; ++attempt) {
     const int port = 20000 + static_cast<int>(rng() % 40000);
-    if (metrics.Listen("127.0.0.1:" + std::to_string(port), &error)) return port;
+    listening = metrics.Listen("127.0.0.1:" + std::to_string(port));
+    if (listening.ok()) return port;
   }
-  ADD_FAILURE() << "could not listen anywhere: " << error;
+  ADD_FAILURE() << "could not listen anywhere: " << listening.ToString();
   return 0;
 }
 
@@ -266,8 +266,9 @@ TEST(MetricsTest, RejectsAddressesThatAreNotAddressAndPort) {
   Metrics metrics(SinkTestPolicy());
   for (const std::string bad : {"localhost:9714", "127.0.0.1", "127.0.0.1:99999", "9714",
                                 "127.0.0.1:9714,8080", "::1:9714", "[::1]:80s", ""}) {
-    std::string error;
-    EXPECT_FALSE(metrics.Listen(bad, &error)) << bad;
+    const Status listening = metrics.Listen(bad);
+    EXPECT_FALSE(listening.ok()) << bad;
+    const std::string error = listening.ToString();
     EXPECT_NE(error.find("'" + bad + "'"), std::string::npos) << error;
     EXPECT_NE(error.find("127.0.0.1:9714"), std::string::npos) << error;
   }
@@ -279,8 +280,9 @@ TEST(MetricsTest, SaysWhichAddressIsBusy) {
   ASSERT_GT(port, 0);
   Metrics second(SinkTestPolicy());
   const std::string address = "127.0.0.1:" + std::to_string(port);
-  std::string error;
-  EXPECT_FALSE(second.Listen(address, &error));
+  const Status listening = second.Listen(address);
+  EXPECT_FALSE(listening.ok());
+  const std::string error = listening.ToString();
   EXPECT_NE(error.find(address), std::string::npos) << error;
   EXPECT_NE(error.find("metrics.listen"), std::string::npos) << error;
   EXPECT_NE(HttpGet(port, "/metrics").find("flightwall_build_info"), std::string::npos);

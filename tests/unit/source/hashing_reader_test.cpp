@@ -45,9 +45,9 @@ TEST_F(HashingReaderTest, DigestCoversTheWholeFileHoweverLittleWasRead) {
     for (const std::size_t consume : {std::size_t{0}, std::size_t{24}, size}) {
       if (consume > size) continue;
       std::string bytes;
-      std::string why;
-      auto r = HashingReader::Open(Write(size, &bytes), &why);
-      ASSERT_NE(r, nullptr) << why;
+      auto opened = HashingReader::Open(Write(size, &bytes));
+      ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+      auto& r = *opened;
       // Read in odd pieces, as libpcap reads records.
       std::vector<char> buf(4099);
       std::string seen;
@@ -62,7 +62,8 @@ TEST_F(HashingReaderTest, DigestCoversTheWholeFileHoweverLittleWasRead) {
       EXPECT_GE(r->BytesRead(), consume);
       std::string digest;
       std::uint64_t total = 0;
-      ASSERT_TRUE(r->Finish(&digest, &total, &why)) << why;
+      const Status finished = r->Finish(&digest, &total);
+      ASSERT_TRUE(finished.ok()) << finished.ToString();
       EXPECT_EQ(digest, Sha256Hex(bytes)) << size << " bytes, " << consume << " consumed";
       EXPECT_EQ(total, size);
       EXPECT_EQ(std::fclose(r->File()), 0);
@@ -72,9 +73,9 @@ TEST_F(HashingReaderTest, DigestCoversTheWholeFileHoweverLittleWasRead) {
 
 TEST_F(HashingReaderTest, AnAbandonedReadStopsCleanly) {
   std::string bytes;
-  std::string why;
-  auto r = HashingReader::Open(Write(3 * 1024 * 1024, &bytes), &why);
-  ASSERT_NE(r, nullptr) << why;
+  auto opened = HashingReader::Open(Write(3 * 1024 * 1024, &bytes));
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  auto& r = *opened;
   std::vector<char> buf(65536);
   ASSERT_EQ(std::fread(buf.data(), 1, buf.size(), r->File()), buf.size());
   std::fclose(r->File());
@@ -84,9 +85,9 @@ TEST_F(HashingReaderTest, AnAbandonedReadStopsCleanly) {
 
 TEST_F(HashingReaderTest, TheStreamDoesNotSeekBack) {
   std::string bytes;
-  std::string why;
-  auto r = HashingReader::Open(Write(1000, &bytes), &why);
-  ASSERT_NE(r, nullptr) << why;
+  auto opened = HashingReader::Open(Write(1000, &bytes));
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  auto& r = *opened;
   EXPECT_NE(std::fseek(r->File(), 0, SEEK_SET), 0);
   std::fclose(r->File());
 }

@@ -135,9 +135,9 @@ TEST_F(PcapSourceTest, NumbersPacketsAcrossInputsAndDescribesEachInput) {
   const Bytes second = Pcapng(1, {{200, 999999, kFrameB}});
   const std::string a = Write("a.pcap", first);
   const std::string b = Write("b.pcapng", second);
-  std::string error;
-  auto source = PcapSource::Open({a, b}, &error);
-  ASSERT_NE(source, nullptr) << error;
+  auto opened = PcapSource::Open({a, b});
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  auto source = std::move(opened).value();
 
   RawPacket raw;
   ASSERT_TRUE(source->Next(&raw));
@@ -172,9 +172,9 @@ TEST_F(PcapSourceTest, NumbersPacketsAcrossInputsAndDescribesEachInput) {
 }
 
 TEST_F(PcapSourceTest, NanosecondFilesAreReadInMicroseconds) {
-  auto source =
-      PcapSource::Open({Write("n.pcap", Pcap(101, {{7, 123456789, kFrameA}}, true))}, nullptr);
-  ASSERT_NE(source, nullptr);
+  auto opened = PcapSource::Open({Write("n.pcap", Pcap(101, {{7, 123456789, kFrameA}}, true))});
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  auto source = std::move(opened).value();
   RawPacket raw;
   ASSERT_TRUE(source->Next(&raw));
   EXPECT_EQ(raw.time, 7 * kMicrosPerSecond + 123456);
@@ -197,11 +197,10 @@ TEST_F(PcapSourceTest, MapsLinkTypes) {
       {276, LinkType::kLinuxSll2, "linux-sll2"},
   };
   for (const auto& c : cases) {
-    std::string error;
-    auto source = PcapSource::Open({Write("l" + std::to_string(c.file_value) + ".pcap",
-                                          Pcap(c.file_value, {{1, 0, kFrameA}}))},
-                                   &error);
-    ASSERT_NE(source, nullptr) << error;
+    auto opened = PcapSource::Open({Write("l" + std::to_string(c.file_value) + ".pcap",
+                                          Pcap(c.file_value, {{1, 0, kFrameA}}))});
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    auto source = std::move(opened).value();
     EXPECT_EQ(source->Inputs()[0].link, c.link) << c.file_value;
     EXPECT_EQ(source->Inputs()[0].link_type_name, c.name);
     RawPacket raw;
@@ -218,8 +217,9 @@ TEST_F(PcapSourceTest, TruncatedLastRecordIsAWarningNotACrash) {
   bytes.resize(bytes.size() - 10);
   const std::string cut = Write("cut.pcap", bytes);
   const std::string next = Write("next.pcap", Pcap(1, {{9, 0, kFrameB}}));
-  auto source = PcapSource::Open({cut, next}, nullptr);
-  ASSERT_NE(source, nullptr);
+  auto opened = PcapSource::Open({cut, next});
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  auto source = std::move(opened).value();
   RawPacket raw;
   std::vector<std::uint64_t> numbers;
   while (source->Next(&raw)) numbers.push_back(raw.number);
@@ -242,8 +242,9 @@ TEST_F(PcapSourceTest, TruncatedLastRecordIsAWarningNotACrash) {
 TEST_F(PcapSourceTest, CountsBytesReadForAProgressBar) {
   const Bytes first = Pcap(1, {{1, 0, kFrameA}, {2, 0, kFrameB}});
   const Bytes second = Pcap(1, {{3, 0, kFrameA}});
-  auto source = PcapSource::Open({Write("a.pcap", first), Write("b.pcap", second)}, nullptr);
-  ASSERT_NE(source, nullptr);
+  auto opened = PcapSource::Open({Write("a.pcap", first), Write("b.pcap", second)});
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  auto source = std::move(opened).value();
   EXPECT_EQ(source->TotalBytes(), first.size() + second.size());
   RawPacket raw;
   std::uint64_t last = 0;
@@ -255,28 +256,34 @@ TEST_F(PcapSourceTest, CountsBytesReadForAProgressBar) {
 }
 
 TEST_F(PcapSourceTest, ErrorsNameTheFileAndSayWhatToDo) {
-  std::string error;
+  const auto failure = [](const Result<std::unique_ptr<PcapSource>>& opened) {
+    EXPECT_FALSE(opened.ok());
+    return opened.status().ToString();
+  };
   const std::string text = Write("notes.txt", Bytes{'h', 'e', 'l', 'l', 'o', '\n', 0, 0, 0, 0, 0});
-  EXPECT_EQ(PcapSource::Open({text}, &error), nullptr);
+  std::string error = failure(PcapSource::Open({text}));
   EXPECT_NE(error.find(text + ": not a pcap or pcapng file"), std::string::npos) << error;
 
   const std::string missing = (dir_ / "missing.pcap").string();
-  EXPECT_EQ(PcapSource::Open({Write("ok.pcap", Pcap(1, {})), missing}, &error), nullptr);
+  const auto missing_status = PcapSource::Open({Write("ok.pcap", Pcap(1, {})), missing}).status();
+  EXPECT_EQ(missing_status.file(), missing);
+  error = missing_status.ToString();
   EXPECT_NE(error.find(missing + ": cannot open"), std::string::npos) << error;
   EXPECT_NE(error.find("check the path"), std::string::npos) << error;
 
   const std::string empty = Write("empty.pcap", {});
-  EXPECT_EQ(PcapSource::Open({empty}, &error), nullptr);
+  error = failure(PcapSource::Open({empty}));
   EXPECT_NE(error.find(empty + ": the file is empty"), std::string::npos) << error;
 
-  EXPECT_EQ(PcapSource::Open({}, &error), nullptr);
+  error = failure(PcapSource::Open({}));
   EXPECT_NE(error.find("no capture file"), std::string::npos);
-  EXPECT_EQ(PcapSource::Open({"-", "-"}, &error), nullptr);
+  error = failure(PcapSource::Open({"-", "-"}));
 }
 
 TEST_F(PcapSourceTest, HeaderOnlyFileHasNoPackets) {
-  auto source = PcapSource::Open({Write("h.pcap", Pcap(1, {}))}, nullptr);
-  ASSERT_NE(source, nullptr);
+  auto opened = PcapSource::Open({Write("h.pcap", Pcap(1, {}))});
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  auto source = std::move(opened).value();
   RawPacket raw;
   EXPECT_FALSE(source->Next(&raw));
   EXPECT_EQ(source->Inputs()[0].packets, 0u);
@@ -288,9 +295,9 @@ TEST_F(PcapSourceTest, StandardInputIsHashedAndRead) {
   const Bytes bytes = Pcap(1, {{5, 1, kFrameA}, {6, 2, kFrameB}});
   const std::string path = Write("stdin.pcap", bytes);
   ASSERT_NE(std::freopen(path.c_str(), "rb", stdin), nullptr);
-  std::string error;
-  auto source = PcapSource::Open({"-"}, &error);
-  ASSERT_NE(source, nullptr) << error;
+  auto opened = PcapSource::Open({"-"});
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  auto source = std::move(opened).value();
   EXPECT_EQ(source->Inputs()[0].path, "-");
   EXPECT_EQ(source->Inputs()[0].sha256, Sha256(bytes));
   RawPacket raw;
@@ -303,9 +310,10 @@ TEST_F(PcapSourceTest, ReadsPublicCapturesBackToBack) {
   const fs::path dir = FLIGHTWALL_PUBLIC_PCAPS;
   if (!fs::exists(dir / "dns.pcap")) GTEST_SKIP() << "public captures not found at " << dir;
   // 5 + 13 packets in the manifest; BSD null after Ethernet.
-  auto source = PcapSource::Open(
-      {(dir / "dns.pcap").string(), (dir / "openvpn-tlscrypt.pcap").string()}, nullptr);
-  ASSERT_NE(source, nullptr);
+  auto opened =
+      PcapSource::Open({(dir / "dns.pcap").string(), (dir / "openvpn-tlscrypt.pcap").string()});
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  auto source = std::move(opened).value();
   RawPacket raw;
   std::uint64_t last = 0;
   while (source->Next(&raw)) last = raw.number;
