@@ -5,17 +5,19 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <string_view>
 
 namespace flightwall {
 namespace {
 
-std::span<const std::uint8_t> View(const std::string& s) {
+// Payloads are string literals: the views stay valid for the whole test.
+std::span<const std::uint8_t> View(std::string_view s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
 std::string Text(std::span<const std::uint8_t> b) { return {b.begin(), b.end()}; }
 
 DecodedPacket Segment(std::uint8_t flags, std::uint32_t seq, std::uint32_t ack,
-                      const std::string& payload = {}) {
+                      std::string_view payload = {}) {
   DecodedPacket p;
   p.protocol = static_cast<std::uint8_t>(IpProto::kTcp);
   p.tcp_flags_value = flags;
