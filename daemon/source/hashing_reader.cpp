@@ -8,7 +8,7 @@
 
 namespace flightwall {
 
-Result<std::unique_ptr<HashingReader>> HashingReader::Open(int fd) {
+Result<std::unique_ptr<HashingReader>> HashingReader::Open(int fd, std::uint64_t size) {
   std::unique_ptr<HashingReader> r(new HashingReader());
   r->fd_ = fd;
   const cookie_io_functions_t io{&HashingReader::Read, nullptr, &HashingReader::Seek,
@@ -23,7 +23,7 @@ Result<std::unique_ptr<HashingReader>> HashingReader::Open(int fd) {
   // libpcap reads record by record; large reads keep the syscalls few.
   constexpr std::size_t kBuffer = 256 * 1024;
   std::setvbuf(r->file_, nullptr, _IOFBF, kBuffer);
-  r->thread_ = std::thread(&HashingReader::HashLoop, r.get());
+  if (size >= kThreadFrom) r->thread_ = std::thread(&HashingReader::HashLoop, r.get());
   return r;
 }
 
@@ -33,6 +33,10 @@ HashingReader::~HashingReader() {
 }
 
 void HashingReader::Hash(std::span<const std::uint8_t> bytes) {
+  if (!thread_.joinable()) {
+    hasher_.Update(bytes);  // a small file, or the hashing thread is done
+    return;
+  }
   std::unique_lock lock(mutex_);
   if (free_.empty() && chunks_ < kQueued) {
     free_.emplace_back();

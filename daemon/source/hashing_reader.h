@@ -4,10 +4,12 @@
 // the file being read once to hash it and again to parse it (half the audit's
 // time on a large capture).
 //
-// The hashing runs on a thread of its own, fed copies of what was read
-// through a small bounded queue (at most kQueued chunks of the stdio buffer
-// size), so that on a machine with two cores hashing costs the audit's
-// packet thread a copy, not SHA-256 of every byte.
+// For a file of at least kThreadFrom bytes the hashing runs on a thread of
+// its own, fed copies of what was read through a small bounded queue (at
+// most kQueued chunks of the stdio buffer size), so that on a machine with
+// two cores hashing costs the audit's packet thread a copy, not SHA-256 of
+// every byte. Smaller files are hashed inline: a thread would cost more than
+// it saves (and sanitizer builds make thread start and exit slow).
 //
 // Finish() reads what libpcap left unread (the rest of a damaged file) so
 // the digest always covers the whole file, then gives the digest and size.
@@ -37,8 +39,10 @@ namespace flightwall {
 class HashingReader {
  public:
   // Takes ownership of `fd` (closed with the FILE*, or at once when no
-  // FILE* could be made).
-  static Result<std::unique_ptr<HashingReader>> Open(int fd);
+  // FILE* could be made). `size` is the file's size as fstat gave it: it
+  // decides whether the hashing gets a thread.
+  static Result<std::unique_ptr<HashingReader>> Open(int fd, std::uint64_t size);
+  static constexpr std::uint64_t kThreadFrom = 8 * 1024 * 1024;
   ~HashingReader();
   HashingReader(const HashingReader&) = delete;
   HashingReader& operator=(const HashingReader&) = delete;

@@ -167,7 +167,7 @@ Result<std::unique_ptr<PcapSource>> PcapSource::Open(const std::vector<std::stri
       if (S_ISREG(st.st_mode)) {
         // Hashed as libpcap reads it: one pass over the file.
         info.size_bytes = static_cast<std::uint64_t>(st.st_size);
-        auto opened = HashingReader::Open(fd);
+        auto opened = HashingReader::Open(fd, info.size_bytes);
         if (!opened.ok()) return Status::InFile(path, opened.status().message());
         reader = std::move(*opened);
         file.reset(reader->File());

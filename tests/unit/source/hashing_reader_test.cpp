@@ -45,7 +45,7 @@ TEST_F(HashingReaderTest, DigestCoversTheWholeFileHoweverLittleWasRead) {
     for (const std::size_t consume : {std::size_t{0}, std::size_t{24}, size}) {
       if (consume > size) continue;
       std::string bytes;
-      auto opened = HashingReader::Open(Write(size, &bytes));
+      auto opened = HashingReader::Open(Write(size, &bytes), size);
       ASSERT_TRUE(opened.ok()) << opened.status().ToString();
       auto& r = *opened;
       // Read in odd pieces, as libpcap reads records.
@@ -73,7 +73,7 @@ TEST_F(HashingReaderTest, DigestCoversTheWholeFileHoweverLittleWasRead) {
 
 TEST_F(HashingReaderTest, AnAbandonedReadStopsCleanly) {
   std::string bytes;
-  auto opened = HashingReader::Open(Write(3 * 1024 * 1024, &bytes));
+  auto opened = HashingReader::Open(Write(3 * 1024 * 1024, &bytes), HashingReader::kThreadFrom);
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   auto& r = *opened;
   std::vector<char> buf(65536);
@@ -85,7 +85,7 @@ TEST_F(HashingReaderTest, AnAbandonedReadStopsCleanly) {
 
 TEST_F(HashingReaderTest, TheStreamDoesNotSeekBack) {
   std::string bytes;
-  auto opened = HashingReader::Open(Write(1000, &bytes));
+  auto opened = HashingReader::Open(Write(1000, &bytes), 1000);
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   auto& r = *opened;
   EXPECT_NE(std::fseek(r->File(), 0, SEEK_SET), 0);
