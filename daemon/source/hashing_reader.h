@@ -1,8 +1,8 @@
 // HashingReader: a stdio FILE* over a capture file that hashes (SHA-256) and
 // counts every byte read through it, so that `flightwall audit` reads a
 // capture once: libpcap parses the bytes the hash already covers, instead of
-// the file being read once to hash it and again to parse it (half the audit's
-// time on a large capture).
+// the file being read once to hash it and again to parse it (half the I/O for
+// a capture larger than the page cache).
 //
 // For a file of at least kThreadFrom bytes the hashing runs on a thread of
 // its own, fed copies of what was read through a small bounded queue (at
