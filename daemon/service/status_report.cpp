@@ -83,7 +83,9 @@ nlohmann::ordered_json StatusJson(const StatusSnapshot& s) {
                       {"dropped", s.dropped},
                       {"held", s.held},
                       {"held_expired", s.held_expired},
-                      {"held_evicted", s.held_evicted}};
+                      {"held_evicted", s.held_evicted},
+                      {"malformed_dropped", s.malformed_dropped},
+                      {"segments_refused", s.segments_refused}};
   j["event_log"] = Json{{"enabled", s.event_log_enabled},
                         {"path", s.event_log_path},
                         {"lines_written", s.event_lines_written},
@@ -150,6 +152,8 @@ StatusSnapshot CollectStatus(const DaemonConfig& config, const Policy& policy,
   s.held = e.held;
   s.held_expired = e.held_expired;
   s.held_evicted = e.held_evicted;
+  s.malformed_dropped = e.malformed_dropped;
+  s.segments_refused = e.segments_refused;
   const EventLogStatus ev = sinks.EventLog();
   s.event_log_enabled = ev.enabled;
   s.event_log_path = ev.path;

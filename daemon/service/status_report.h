@@ -69,6 +69,10 @@ struct StatusSnapshot {
   std::uint64_t dropped = 0;
   std::uint64_t held = 0;  // packets held for their name since the start
   std::uint64_t held_expired = 0;
+  // Packets dropped without a flow verdict: undecodable (fail closed) and
+  // segments refused until the hole before them is filled.
+  std::uint64_t malformed_dropped = 0;
+  std::uint64_t segments_refused = 0;
   std::uint64_t held_evicted = 0;
   bool event_log_enabled = false;
   std::string event_log_path;

@@ -24,6 +24,8 @@ StatusSnapshot Healthy() {
   s.event_lines_written = 7;
   s.chain_seq = 7;
   s.chain_head = std::string(64, 'b');
+  s.malformed_dropped = 3;  // dropped, fail closed: counted, not a degradation
+  s.segments_refused = 2;
   return s;
 }
 
@@ -47,6 +49,8 @@ TEST(StatusReportTest, HealthyDaemonIsOk) {
   EXPECT_EQ(j["event_log"]["chain_seq"], 7);
   EXPECT_EQ(j["reload"]["last"], "none");
   EXPECT_EQ(j["reload"]["last_at"], "");
+  EXPECT_EQ(j["packets"]["malformed_dropped"], 3);
+  EXPECT_EQ(j["packets"]["segments_refused"], 2);
   EXPECT_TRUE(j["last_denials"].empty());
 }
 
