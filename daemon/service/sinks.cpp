@@ -227,6 +227,11 @@ void DaemonSinks::Update(Enforcer& enforcer, const std::vector<const NfqueueSour
   impl_->metrics->SetActiveFlows(enforcer.ActiveFlows());
   impl_->metrics->SetCachedNames(enforcer.NamedAddresses());
   impl_->metrics->SetEvictions(enforcer.FlowsEvicted(), enforcer.NameEvictions());
+  const EnforcerStats stats = enforcer.Stats();
+  impl_->metrics->SetPacketRefusals({.undecodable = stats.malformed_dropped,
+                                     .segment_gap = stats.segments_refused,
+                                     .hold_expired = stats.held_expired,
+                                     .hold_evicted = stats.held_evicted});
   impl_->metrics->SetPools(enforcer.Pools());
   const std::uint64_t now_ms = SteadyMs();
   if (impl_->queue_losses.size() < sources.size()) impl_->queue_losses.resize(sources.size());

@@ -55,6 +55,7 @@ struct Metrics::Families {
   prometheus::Family<prometheus::Gauge>& pool_capacity;
   prometheus::Family<prometheus::Counter>& pool_exhausted;
   prometheus::Family<prometheus::Counter>& confirmations;
+  prometheus::Family<prometheus::Counter>& refused;
 };
 
 struct Metrics::QueueCounters {
@@ -163,6 +164,11 @@ Metrics::Metrics(const Policy& policy) : registry_(std::make_shared<prometheus::
           .Help("dns.confirm_revealed_names: questions sent to the resolver (result=queries) "
                 "and how each ask ended")
           .Register(r),
+      BuildCounter()
+          .Name("flightwall_packets_refused_total")
+          .Help("Queued packets dropped without a flow verdict (fail closed): undecodable, "
+                "ahead of a hole in the stream, or held too long or without room for their name")
+          .Register(r),
   });
   Families& f = *families_;
   int reasons = 0;
@@ -205,6 +211,10 @@ Metrics::Metrics(const Policy& policy) : registry_(std::make_shared<prometheus::
   events_lost_ = &f.events_lost.Add({});
   flows_evicted_ = &f.flows_evicted.Add({});
   names_evicted_ = &f.names_evicted.Add({});
+  std::size_t refusal = 0;
+  for (const char* reason : {"undecodable", "segment_gap", "hold_expired", "hold_evicted"}) {
+    refused_[refusal++] = &f.refused.Add({{"reason", reason}});
+  }
   chain_seq_ = &f.chain_seq.Add({});
   for (int i = static_cast<int>(Inspection::kNoName);
        i <= static_cast<int>(Inspection::kUnrecognizedProtocol); ++i) {
@@ -389,6 +399,15 @@ void Metrics::SetEvictions(std::uint64_t flows, std::uint64_t names) {
   std::lock_guard<std::mutex> lock(mutex_);
   AddDelta(flows_evicted_, &flows_evicted_last_, flows);
   AddDelta(names_evicted_, &names_evicted_last_, names);
+}
+
+void Metrics::SetPacketRefusals(const PacketRefusals& r) {
+  const std::array<std::uint64_t, PacketRefusals::kReasons> now = {r.undecodable, r.segment_gap,
+                                                                   r.hold_expired, r.hold_evicted};
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (std::size_t i = 0; i < PacketRefusals::kReasons; ++i) {
+    AddDelta(refused_[i], &refused_last_[i], now[i]);
+  }
 }
 
 void Metrics::SetNameConfirmations(const DnsConfirmerStats& s) {

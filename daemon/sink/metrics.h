@@ -20,6 +20,9 @@
 //   names_cached, flows_active         gauges
 //   events_lost_total                  event-log lines not written
 //   flows_evicted_total                flows dropped from a full flow table
+//   packets_refused_total{reason}      queued packets dropped without a flow
+//                                      verdict: undecodable | segment_gap |
+//                                      hold_expired | hold_evicted
 //   names_evicted_total                addresses dropped from a full name cache
 //   name_confirmations_total{result}   dns.confirm_revealed_names: queries |
 //                                      confirmed | refuted | timed_out |
@@ -95,6 +98,18 @@ struct VerdictTallyFolded {
   std::uint64_t latency_sum_ns = 0;
 };
 
+// Queued packets dropped before or without a flow verdict, cumulative: they
+// did not decode (undecodable), arrived ahead of a hole in the client's
+// stream (segment_gap), or were held for a name that did not come in time
+// (hold_expired) or for which there was no room (hold_evicted).
+struct PacketRefusals {
+  static constexpr std::size_t kReasons = 4;
+  std::uint64_t undecodable = 0;
+  std::uint64_t segment_gap = 0;
+  std::uint64_t hold_expired = 0;
+  std::uint64_t hold_evicted = 0;
+};
+
 class Metrics {
  public:
   // Registers every metric; serves nothing until Listen().
@@ -135,6 +150,8 @@ class Metrics {
   void SetEventLogLost(std::uint64_t n);
   // Cumulative evictions from the flow tables and the name cache.
   void SetEvictions(std::uint64_t flows, std::uint64_t names);
+  // Cumulative packets dropped without a flow verdict (fail closed), by reason.
+  void SetPacketRefusals(const PacketRefusals& refusals);
   // dns.confirm_revealed_names: the confirmer's cumulative counts.
   void SetNameConfirmations(const DnsConfirmerStats& stats);
   // The inspection pools over all workers (Enforcer::Pools()).
@@ -194,6 +211,8 @@ class Metrics {
   prometheus::Counter* names_evicted_ = nullptr;
   std::uint64_t flows_evicted_last_ = 0;
   std::uint64_t names_evicted_last_ = 0;
+  std::array<prometheus::Counter*, PacketRefusals::kReasons> refused_{};
+  std::array<std::uint64_t, PacketRefusals::kReasons> refused_last_{};
   prometheus::Gauge* chain_head_ = nullptr;  // the one event_chain_head_info series
   std::string chain_head_label_;
 };

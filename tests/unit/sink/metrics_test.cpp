@@ -243,6 +243,26 @@ TEST(MetricsTest, NameConfirmationsAndInspectionPoolsOnlyGrow) {
   EXPECT_EQ(Sample(s, "flightwall_inspection_pool_exhausted_total{pool=\"quic\"}"), 0);
 }
 
+TEST(MetricsTest, PacketsRefusedWithoutAVerdictAreCountedByReason) {
+  Metrics metrics(SinkTestPolicy());
+  auto s = ParseExposition(metrics.Exposition());
+  // Every reason is exported from the start, at 0, so an alert sees a rise.
+  for (const char* reason : {"undecodable", "segment_gap", "hold_expired", "hold_evicted"}) {
+    EXPECT_EQ(Sample(s, "flightwall_packets_refused_total{reason=\"" + std::string(reason) + "\"}"),
+              0)
+        << reason;
+  }
+  metrics.SetPacketRefusals({.undecodable = 3, .segment_gap = 1});
+  metrics.SetPacketRefusals({.undecodable = 5, .segment_gap = 1, .hold_expired = 2});
+  metrics.SetPacketRefusals(
+      {.undecodable = 5, .segment_gap = 1, .hold_expired = 2, .hold_evicted = 9});
+  s = ParseExposition(metrics.Exposition());
+  EXPECT_EQ(Sample(s, "flightwall_packets_refused_total{reason=\"undecodable\"}"), 5);
+  EXPECT_EQ(Sample(s, "flightwall_packets_refused_total{reason=\"segment_gap\"}"), 1);
+  EXPECT_EQ(Sample(s, "flightwall_packets_refused_total{reason=\"hold_expired\"}"), 2);
+  EXPECT_EQ(Sample(s, "flightwall_packets_refused_total{reason=\"hold_evicted\"}"), 9);
+}
+
 TEST(MetricsTest, ExportsTheEventChainHeadAsOneSeries) {
   Metrics metrics(SinkTestPolicy());
   auto s = ParseExposition(metrics.Exposition());
