@@ -8,7 +8,7 @@ import time
 
 import dns_craft
 from attacks_tls import hold_partial, release
-from netio import ICMP, ICMPV6, UDP, icmp_message, ip_packet
+from netio import ICMP, ICMPV6, UDP, icmp_message, ip_packet, kernel_tcp_exchange
 from tcp_raw import RawTcp
 
 
@@ -69,37 +69,10 @@ def dns_tcp_retransmit(ctx):
 
 
 def _tcp_exchange(ctx, sport, payload, expect=1, wait=1.5):
-    family = socket.AF_INET6 if ctx.v6 else socket.AF_INET
-    result = {"connected": False, "reset": False, "timeout": False, "answers": [], "error": None}
-    t0 = time.monotonic()
-    s = socket.socket(family, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    data = b""
-    try:
-        s.bind((ctx.src, sport))
-        s.settimeout(wait)
-        s.connect((ctx.resolver, 53))
-        result["connected"] = True
-        s.sendall(payload)
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            s.settimeout(max(0.05, deadline - time.monotonic()))
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-            if len(dns_craft.tcp_messages(data)) >= expect:
-                break
-    except (ConnectionResetError, BrokenPipeError):
-        result["reset"] = True
-    except socket.timeout:
-        result["timeout"] = True
-    except OSError as e:
-        result["error"] = str(e)
-    finally:
-        s.close()
+    result, data = kernel_tcp_exchange(
+        ctx.src, sport, ctx.resolver, 53, payload, timeout=wait, budget=wait, limit=1 << 20,
+        done=lambda data: len(dns_craft.tcp_messages(data)) >= expect)
     result["answers"] = _tcp_answers(data)
-    result["elapsed_ms"] = int((time.monotonic() - t0) * 1000)
     return result
 
 

@@ -9,7 +9,7 @@ import struct
 import time
 
 import tls_craft
-from netio import TCP, fragments
+from netio import TCP, fragments, kernel_tcp_exchange
 from tcp_raw import MSS, RawTcp
 from tls_craft import MemTls, http_status, kernel_tls_exchange, upload_request
 
@@ -392,35 +392,9 @@ def http_no_host(ctx):
 
 def _kernel_plain(ctx, sport, dport, request, timeout=3.0):
     """Sends request bytes on a kernel TCP connection; reports the answer."""
-    family = socket.AF_INET6 if ctx.v6 else socket.AF_INET
-    result = {"connected": False, "reset": False, "timeout": False, "http_status": None,
-              "server_bytes": 0, "error": None}
-    t0 = time.monotonic()
-    s = socket.socket(family, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        s.bind((ctx.src, sport))
-        s.settimeout(timeout)
-        s.connect((ctx.shared, dport))
-        result["connected"] = True
-        s.sendall(request)
-        data = b""
-        while len(data) < 4096:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-        result["server_bytes"] = len(data)
-        result["http_status"] = http_status(data)
-    except (ConnectionResetError, BrokenPipeError):
-        result["reset"] = True
-    except socket.timeout:
-        result["timeout"] = True
-    except OSError as e:
-        result["error"] = str(e)
-    finally:
-        s.close()
-        result["elapsed_ms"] = int((time.monotonic() - t0) * 1000)
+    result, data = kernel_tcp_exchange(ctx.src, sport, ctx.shared, dport, request, timeout=timeout)
+    result["server_bytes"] = len(data)
+    result["http_status"] = http_status(data)
     return result
 
 

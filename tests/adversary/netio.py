@@ -278,3 +278,53 @@ class Link:
 
 def random_isn():
     return int.from_bytes(os.urandom(4), "big")
+
+
+def kernel_tcp_exchange(src, sport, dst, dport, request, timeout=3.0, budget=None,
+                        upgrade=None, done=None, limit=4096):
+    """One exchange on a kernel TCP connection bound to src:sport: connect,
+    upgrade(sock, result) -> sock if given (a TLS handshake), send `request`,
+    then read until EOF, `limit` bytes or done(data); with `budget`, also
+    until that many seconds have passed (each read waits at most what is
+    left). Returns (result, data): result says how far it got (connected,
+    reset, timeout, error, elapsed_ms; `upgrade` may add its own keys)."""
+    family = socket.AF_INET6 if is_v6(dst) else socket.AF_INET
+    result = {"connected": False, "reset": False, "timeout": False, "error": None}
+    data = b""
+    t0 = time.monotonic()
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((src, sport))
+        sock.settimeout(timeout)
+        sock.connect((dst, dport))
+        result["connected"] = True
+        if upgrade is not None:
+            sock = upgrade(sock, result)
+        sock.sendall(request)
+        end = None if budget is None else time.monotonic() + budget
+        while len(data) < limit:
+            if end is not None:
+                left = end - time.monotonic()
+                if left <= 0:
+                    break
+                sock.settimeout(max(0.05, left))
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+            if done is not None and done(data):
+                break
+    except (ConnectionResetError, BrokenPipeError):
+        result["reset"] = True
+    except socket.timeout:
+        result["timeout"] = True
+    except OSError as e:  # ssl.SSLError included
+        result["error"] = str(e)
+    finally:
+        result["elapsed_ms"] = int((time.monotonic() - t0) * 1000)
+        try:
+            sock.close()
+        except OSError:
+            pass
+    return result, data

@@ -12,10 +12,10 @@
 """
 
 import os
-import socket
 import ssl
 import struct
-import time
+
+from netio import kernel_tcp_exchange
 
 EXT_SERVER_NAME = 0x0000
 EXT_SUPPORTED_GROUPS = 0x000A
@@ -259,43 +259,19 @@ def kernel_tls_exchange(src, dst, sport, server_hostname, request, alpn=None, ti
     """A TLS connection through the kernel's TCP (bound to src:sport): the
     handshake with this SNI (None: no SNI), then `request`. Reports how far
     it got."""
-    family = socket.AF_INET6 if ":" in dst else socket.AF_INET
-    result = {"connected": False, "handshake": False, "http_status": None, "reset": False,
-              "timeout": False, "error": None, "server_bytes": 0, "alpn_values": len(alpn or [])}
-    t0 = time.monotonic()
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((src, sport))
-        sock.settimeout(timeout)
-        sock.connect((dst, port))
-        result["connected"] = True
+
+    def handshake(sock, result):
+        result["handshake"] = False
         tls = client_context(alpn).wrap_socket(sock, server_hostname=server_hostname,
                                                do_handshake_on_connect=False)
-        sock = tls
         tls.do_handshake()
         result["handshake"] = True
-        tls.sendall(request)
-        data = b""
-        while len(data) < 4096:
-            chunk = tls.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-            if b"\r\n\r\n" in data:
-                break
-        result["server_bytes"] = len(data)
-        result["http_status"] = http_status(data)
-    except (ConnectionResetError, BrokenPipeError):
-        result["reset"] = True
-    except socket.timeout:
-        result["timeout"] = True
-    except (ssl.SSLError, OSError) as e:
-        result["error"] = str(e)
-    finally:
-        result["elapsed_ms"] = int((time.monotonic() - t0) * 1000)
-        try:
-            sock.close()
-        except OSError:
-            pass
+        return tls
+
+    result, data = kernel_tcp_exchange(src, sport, dst, port, request, timeout=timeout,
+                                       upgrade=handshake, done=lambda d: b"\r\n\r\n" in d)
+    result.setdefault("handshake", False)
+    result["server_bytes"] = len(data)
+    result["http_status"] = http_status(data)
+    result["alpn_values"] = len(alpn or [])
     return result
