@@ -210,142 +210,131 @@ def markdown(r):
       f"{run.get('iperf3_seconds')} s, {run.get('latency_connections')} new connections per mode. "
       "One run each: ratios within a run are what count.\n")
 
+    def section(title, columns, rows, intro="", outro=""):
+        """## TITLE, INTRO, a table, OUTRO: COLUMNS are header names, a
+        leading '>' right-aligns the column (numbers); ROWS are lists of
+        formatted cells."""
+        w(f"## {title}\n")
+        if intro:
+            w(f"{intro}\n")
+        w("| " + " | ".join(c.lstrip(">") for c in columns) + " |")
+        w("|" + "|".join("---:" if c.startswith(">") else "---" for c in columns) + "|")
+        for cells in rows:
+            w("| " + " | ".join(cells) + " |")
+        w("")
+        if outro:
+            w(f"{outro}\n")
+
+    def trio(ratios, digits=2):
+        return " / ".join(fmt(ratios.get(k), digits) for k in ("iperf3_gbit_s", "http_MB_s", "https_MB_s"))
+
     for off in ("offloads_off", "offloads_on"):
         table = get(r, "bulk", off)
         if not table:
             continue
-        w(f"## Bulk TCP through the router, {off.replace('_', ' ')}\n")
-        w("| configuration | iperf3 Gbit/s | HTTP MB/s | HTTPS MB/s | vs (a) iperf3/HTTP/HTTPS | "
-          "vs (b) plain | vs (b) --gso --copy 128 | CPU s/GB HTTP | verdict µs (pkts) |")
-        w("|---|---:|---:|---:|---|---|---|---:|---:|")
-        for mode in MODES:
-            row = table.get(mode)
-            if not row:
-                continue
-            va = get(row, "ratios", "vs_none") or {}
-            vb = get(row, "ratios", "vs_reference") or {}
-            vg = get(row, "ratios", "vs_reference_gso_copy128") or {}
-            vlat = row.get("verdict_mean_us")
-            w(f"| {LABEL[mode]} | {fmt(row.get('iperf3_gbit_s'), 2)} | {fmt(row.get('http_MB_s'))} | "
-              f"{fmt(row.get('https_MB_s'))} | "
-              f"{fmt(va.get('iperf3_gbit_s'), 2)} / {fmt(va.get('http_MB_s'), 2)} / {fmt(va.get('https_MB_s'), 2)} | "
-              f"{fmt(vb.get('iperf3_gbit_s'), 2)} / {fmt(vb.get('http_MB_s'), 2)} / {fmt(vb.get('https_MB_s'), 2)} | "
-              f"{fmt(vg.get('iperf3_gbit_s'), 2)} / {fmt(vg.get('http_MB_s'), 2)} / {fmt(vg.get('https_MB_s'), 2)} | "
-              f"{fmt(row.get('cpu_s_per_gb_http'), 2)} | "
-              f"{fmt(vlat)} ({fmt(row.get('verdict_packets'))}) |")
-        w("")
+        section(f"Bulk TCP through the router, {off.replace('_', ' ')}",
+                ["configuration", ">iperf3 Gbit/s", ">HTTP MB/s", ">HTTPS MB/s", "vs (a) iperf3/HTTP/HTTPS",
+                 "vs (b) plain", "vs (b) --gso --copy 128", ">CPU s/GB HTTP", ">verdict µs (pkts)"],
+                [[LABEL[mode], fmt(row.get("iperf3_gbit_s"), 2), fmt(row.get("http_MB_s")),
+                  fmt(row.get("https_MB_s")),
+                  trio(get(row, "ratios", "vs_none") or {}),
+                  trio(get(row, "ratios", "vs_reference") or {}),
+                  trio(get(row, "ratios", "vs_reference_gso_copy128") or {}),
+                  fmt(row.get("cpu_s_per_gb_http"), 2),
+                  f"{fmt(row.get('verdict_mean_us'))} ({fmt(row.get('verdict_packets'))})"]
+                 for mode in MODES if (row := table.get(mode))])
 
     udp = r.get("udp64")
     if udp:
-        w("## 64-byte UDP to an allowed flow (iperf3 -u -l 64 -b 0)\n")
-        w("| configuration | sent pkt/s | passed pkt/s | vs (a) | vs (b) |")
-        w("|---|---:|---:|---:|---:|")
-        for mode in MODES:
-            row = udp.get(mode)
-            if row:
-                w(f"| {LABEL[mode]} | {fmt(row.get('sent_pps'))} | {fmt(row.get('passed_pps'))} | "
-                  f"{fmt(get(row, 'ratios', 'vs_none', 'passed_pps'), 2)} | "
-                  f"{fmt(get(row, 'ratios', 'vs_reference', 'passed_pps'), 2)} |")
-        w("")
+        section("64-byte UDP to an allowed flow (iperf3 -u -l 64 -b 0)",
+                ["configuration", ">sent pkt/s", ">passed pkt/s", ">vs (a)", ">vs (b)"],
+                [[LABEL[mode], fmt(row.get("sent_pps")), fmt(row.get("passed_pps")),
+                  fmt(get(row, "ratios", "vs_none", "passed_pps"), 2),
+                  fmt(get(row, "ratios", "vs_reference", "passed_pps"), 2)]
+                 for mode in MODES if (row := udp.get(mode))])
 
     conn = r.get("connections")
     if conn:
-        w("## New allowed connections (offloads off)\n")
-        w("| configuration | n | DNS p50/p99 ms | TCP connect p50/p99 ms | SYN→first byte p50/p99 ms | "
-          "added p50/p99 µs | DNS added p50/p99 µs | HTTP conn/s |")
-        w("|---|---:|---|---|---|---|---|---:|")
-        for mode in MODES:
-            row = conn.get(mode)
-            if not row:
-                continue
-            w(f"| {LABEL[mode]} | {fmt(row.get('connections'))} | "
-              f"{fmt(row.get('dns_p50_ms'), 3)} / {fmt(row.get('dns_p99_ms'), 3)} | "
-              f"{fmt(row.get('tcp_connect_p50_ms'), 3)} / {fmt(row.get('tcp_connect_p99_ms'), 3)} | "
-              f"{fmt(row.get('syn_to_first_byte_p50_ms'), 3)} / {fmt(row.get('syn_to_first_byte_p99_ms'), 3)} | "
-              f"{fmt(row.get('syn_to_first_byte_added_p50_us'))} / {fmt(row.get('syn_to_first_byte_added_p99_us'))} | "
-              f"{fmt(row.get('dns_added_p50_us'))} / {fmt(row.get('dns_added_p99_us'))} | "
-              f"{fmt(row.get('connections_per_s'))} |")
-        w("")
+        def pair(row, key, digits=1):
+            return f"{fmt(row.get(key % 'p50'), digits)} / {fmt(row.get(key % 'p99'), digits)}"
+
+        section("New allowed connections (offloads off)",
+                ["configuration", ">n", "DNS p50/p99 ms", "TCP connect p50/p99 ms", "SYN→first byte p50/p99 ms",
+                 "added p50/p99 µs", "DNS added p50/p99 µs", ">HTTP conn/s"],
+                [[LABEL[mode], fmt(row.get("connections")), pair(row, "dns_%s_ms", 3),
+                  pair(row, "tcp_connect_%s_ms", 3), pair(row, "syn_to_first_byte_%s_ms", 3),
+                  pair(row, "syn_to_first_byte_added_%s_us"), pair(row, "dns_added_%s_us"),
+                  fmt(row.get("connections_per_s"))]
+                 for mode in MODES if (row := conn.get(mode))])
 
     mq = r.get("multi_queue")
     if mq:
-        w("## Multi-queue, every-packet, offloads off (6 iperf3 clients from 6 addresses at once)\n")
-        w("The ratio uses 6 client addresses probed to hash 3 to each queue; the hashed row is 6 "
-          "fixed addresses, spread as the kernel's hash of the address pair puts them.\n")
-        w("| configuration | iperf3 Gbit/s (sum) | packets per queue | verdict µs | daemon CPU s/GB "
-          "| daemon cores | machine busy % |")
-        w("|---|---:|---|---:|---:|---:|---:|")
-        for mode in ("every_packet_1q", "every_packet_2q", "every_packet_2q_hashed"):
-            row = mq.get(mode)
-            if row:
-                w(f"| {LABEL[mode]} | {fmt(row.get('iperf3_gbit_s'), 2)} | {row.get('packets_per_queue') or '-'} | "
-                  f"{fmt(row.get('verdict_mean_us'))} | {fmt(row.get('cpu_s_per_gb'), 2)} | "
-                  f"{fmt(row.get('daemon_cores'), 2)} | {fmt(row.get('machine_busy_pct'))} |")
-        w(f"\n2 queues / 1 queue: {fmt(mq.get('ratio_2q_vs_1q'), 2)} "
-          f"(hashed: {fmt(mq.get('ratio_2q_hashed_vs_1q'), 2)})\n")
+        section("Multi-queue, every-packet, offloads off (6 iperf3 clients from 6 addresses at once)",
+                ["configuration", ">iperf3 Gbit/s (sum)", "packets per queue", ">verdict µs",
+                 ">daemon CPU s/GB", ">daemon cores", ">machine busy %"],
+                [[LABEL[mode], fmt(row.get("iperf3_gbit_s"), 2), row.get("packets_per_queue") or "-",
+                  fmt(row.get("verdict_mean_us")), fmt(row.get("cpu_s_per_gb"), 2),
+                  fmt(row.get("daemon_cores"), 2), fmt(row.get("machine_busy_pct"))]
+                 for mode in ("every_packet_1q", "every_packet_2q", "every_packet_2q_hashed")
+                 if (row := mq.get(mode))],
+                intro="The ratio uses 6 client addresses probed to hash 3 to each queue; the hashed "
+                      "row is 6 fixed addresses, spread as the kernel's hash of the address pair puts them.",
+                outro=f"2 queues / 1 queue: {fmt(mq.get('ratio_2q_vs_1q'), 2)} "
+                      f"(hashed: {fmt(mq.get('ratio_2q_hashed_vs_1q'), 2)})")
 
     qs = r.get("queue_stats")
     if qs:
-        w("## Kernel queue counters per configuration (/proc/net/netfilter/nfnetlink_queue)\n")
-        w("Over everything measured in that configuration; drops here are packets the queue lost "
-          "(full queue, or the reader's socket buffer full: user_dropped).\n")
-        w("| phase | configuration | queued | queue full drops | socket buffer drops |")
-        w("|---|---|---:|---:|---:|")
-        for phase, table in qs.items():
-            for mode, row in table.items():
-                w(f"| {phase.replace('_', ' ')} | {LABEL.get(mode, mode)} | {fmt(row.get('queued'))} | "
-                  f"{fmt(row.get('queue_dropped'))} | {fmt(row.get('user_dropped'))} |")
-        w("")
+        section("Kernel queue counters per configuration (/proc/net/netfilter/nfnetlink_queue)",
+                ["phase", "configuration", ">queued", ">queue full drops", ">socket buffer drops"],
+                [[phase.replace("_", " "), LABEL.get(mode, mode), fmt(row.get("queued")),
+                  fmt(row.get("queue_dropped")), fmt(row.get("user_dropped"))]
+                 for phase, table in qs.items() for mode, row in table.items()],
+                intro="Over everything measured in that configuration; drops here are packets the "
+                      "queue lost (full queue, or the reader's socket buffer full: user_dropped).")
 
     audit = r.get("audit")
     if audit:
         c = audit.get("capture", {})
-        w("## Audit speed\n")
-        w(f"Capture recorded in the lab (gateway lan0, offloads off): {fmt(c.get('MB'))} MB, "
-          f"{fmt(c.get('packets'))} packets; {c.get('content', '')}\n")
-        w("| tool | wall s | packets/s | MB/s | peak RSS MiB | flightwall is N× faster |")
-        w("|---|---:|---:|---:|---:|---:|")
         sp = audit.get("flightwall_speedup", {})
-        for name, row in audit.get("tools", {}).items():
-            w(f"| {row.get('command', name)} | {fmt(row.get('wall_s'), 2)} | {fmt(row.get('packets_per_s'))} | "
-              f"{fmt(row.get('MB_s'))} | {fmt(row.get('peak_rss_MiB'))} | "
-              f"{fmt(sp.get('vs_' + name), 1) if name != 'flightwall' else '-'} |")
-        if audit.get("note"):
-            w(f"\n{audit['note']}")
-        w("")
+        section("Audit speed",
+                ["tool", ">wall s", ">packets/s", ">MB/s", ">peak RSS MiB", ">flightwall is N× faster"],
+                [[row.get("command", name), fmt(row.get("wall_s"), 2), fmt(row.get("packets_per_s")),
+                  fmt(row.get("MB_s")), fmt(row.get("peak_rss_MiB")),
+                  fmt(sp.get("vs_" + name), 1) if name != "flightwall" else "-"]
+                 for name, row in audit.get("tools", {}).items()],
+                intro=f"Capture recorded in the lab (gateway lan0, offloads off): {fmt(c.get('MB'))} MB, "
+                      f"{fmt(c.get('packets'))} packets; {c.get('content', '')}",
+                outro=audit.get("note") or "")
 
     mem = r.get("memory")
     if mem:
-        w("## Daemon memory (decisions mode)\n")
-        w(f"Memory test config: {mem.get('config', '')}; `flightwall check --config` bound: "
-          f"{fmt(mem.get('config_bound_MiB'))} MiB.\n")
-        w("| point | VmRSS MiB | VmHWM MiB | flows_active | names_cached | generator |")
-        w("|---|---:|---:|---:|---:|---|")
+        rows = []
         idle = mem.get("idle_default_limits")
         if idle:
-            w(f"| idle, default limits | {fmt(idle.get('vm_rss_MiB'))} | {fmt(idle.get('vm_hwm_MiB'))} | - | - | - |")
+            rows.append(["idle, default limits", fmt(idle.get("vm_rss_MiB")), fmt(idle.get("vm_hwm_MiB")),
+                         "-", "-", "-"])
         idle = mem.get("idle")
         if idle:
-            w(f"| idle, memory-test limits | {fmt(idle.get('vm_rss_MiB'))} | {fmt(idle.get('vm_hwm_MiB'))} | "
-              f"{fmt(idle.get('flows_active'))} | {fmt(idle.get('names_cached'))} | - |")
+            rows.append(["idle, memory-test limits", fmt(idle.get("vm_rss_MiB")), fmt(idle.get("vm_hwm_MiB")),
+                         fmt(idle.get("flows_active")), fmt(idle.get("names_cached")), "-"])
         for k in sorted((k for k in mem.get("points", {}) if k.isdigit()), key=int):
             p = mem["points"][k]
             reached = num(p.get("names_total"))
             label = f"after {int(k):,} names + SYN flows"
             if reached is not None and reached != int(k):
                 label = f"after {int(reached):,} names + SYN flows (target {int(k):,}: out of time)"
-            w(f"| {label} | {fmt(p.get('vm_rss_MiB'))} | {fmt(p.get('vm_hwm_MiB'))} | "
-              f"{fmt(p.get('flows_active'))} | {fmt(p.get('names_cached'))} | "
-              f"{fmt(p.get('answered'))} answered, {fmt(p.get('syns'))} SYNs, {fmt(p.get('seconds'))} s |")
-        w("")
+            rows.append([label, fmt(p.get("vm_rss_MiB")), fmt(p.get("vm_hwm_MiB")), fmt(p.get("flows_active")),
+                         fmt(p.get("names_cached")),
+                         f"{fmt(p.get('answered'))} answered, {fmt(p.get('syns'))} SYNs, {fmt(p.get('seconds'))} s"])
+        section("Daemon memory (decisions mode)",
+                ["point", ">VmRSS MiB", ">VmHWM MiB", ">flows_active", ">names_cached", "generator"], rows,
+                intro=f"Memory test config: {mem.get('config', '')}; `flightwall check --config` bound: "
+                      f"{fmt(mem.get('config_bound_MiB'))} MiB.")
 
-    w("## Targets (issue 10)\n")
-    w("| target | goal | measured | met |")
-    w("|---|---|---:|---|")
-    for t in r.get("targets", []):
-        met = "-" if t["met"] is None else ("yes" if t["met"] else "**no**")
-        w(f"| {t['target']} | {t['goal']} | {fmt(t['measured'], 2)} | {met} |")
-    w("")
+    section("Targets (issue 10)", ["target", "goal", ">measured", "met"],
+            [[t["target"], t["goal"], fmt(t["measured"], 2),
+              "-" if t["met"] is None else ("yes" if t["met"] else "**no**")]
+             for t in r.get("targets", [])])
     notes = r.get("notes", {})
     if notes:
         w("## Notes\n")
