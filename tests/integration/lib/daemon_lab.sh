@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # A minimal three-namespace lab for tests and benchmarks of `flightwall run`,
-# independent of scripts/lab. Source it, call dl_init, then dl_up; dl_down
+# built with the lab library (scripts/lab wire, serve daemon-lab, capture).
+# Source it, call dl_init, then dl_up (a test: dl_test_up); dl_down
 # (installed as an EXIT trap by dl_init) removes everything.
 #
 #   ${DL_PREFIX}-c  client   eth0 192.0.2.10/24, 2001:db8:1::10/64
@@ -86,6 +87,7 @@ dl_check_requirements() {
     return 1
   fi
   ip netns del "dlprobe$$"
+  DL_REQUIREMENTS_MET="$name"
 }
 
 # The root namespace's netfilter state that a stray daemon could touch: its
@@ -173,12 +175,33 @@ dl_up() {
   dl_fetch a.tiles.mapbox.com >/dev/null || { dl_log "baseline fetch failed"; return 1; }
 }
 
-# dl_write_policy FILE MODE [EXTRA_HOSTS_RULES]: the lab policy's shape (the
-# lab's flight app, resolver and map-tile allow rules) with MODE (enforce or
-# lockdown); EXTRA is YAML appended to the allow list. Catalog includes are
-# absolute, as the file lives outside the source tree.
+# dl_test_up NAME [PREFIX]: a daemon test's lab. Exits 77 (SKIP) when NAME
+# cannot run here (dl_check_requirements, unless it already passed), else
+# dl_init PREFIX and dl_up; when the lab does not come up, prints dl_up's
+# log, a FAIL line and "0 passed, 1 failed" and exits 1.
+dl_test_up() {
+  local name="$1"
+  if [[ "${DL_REQUIREMENTS_MET:-}" != "$name" ]]; then
+    dl_check_requirements "$name" || exit 77
+  fi
+  dl_init "${2:-}"
+  if ! dl_up 2>"$DL_DIR/up.log"; then
+    cat "$DL_DIR/up.log"
+    echo "FAIL: build the namespaces and servers"
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+}
+
+# dl_write_policy FILE MODE [EXTRA_HOSTS_RULES] [NAME] [TILE_HOSTS]: the lab
+# policy's shape (the lab's flight app, resolver and map-tile allow rules)
+# with MODE (enforce or lockdown); EXTRA is YAML appended to the allow list,
+# TILE_HOSTS the map-tile rule's flow-style host list (default: api and
+# *.tiles of mapbox.com). Catalog includes are absolute, as the file lives
+# outside the source tree.
 dl_write_policy() {
   local file="$1" mode="$2" extra="${3:-}" name="${4:-daemon-lab}"
+  local tiles="${5:-api.mapbox.com, \"*.tiles.mapbox.com\"}"
   cat >"$file" <<EOF
 version: 1
 name: $name
@@ -191,7 +214,7 @@ dns:
   resolvers: [203.0.113.53, "2001:db8:53::53"]
 allow:
   - name: mapbox-tiles
-    hosts: [api.mapbox.com, "*.tiles.mapbox.com"]
+    hosts: [$tiles]
     ports: [443]
 $extra
 catalog:
