@@ -185,7 +185,7 @@ NEAR_PID=$DL_CAPTURE_PID
 
 dig_status() { sed -n 's/.*status: \([A-Z]*\),.*/\1/p' | head -n1; }
 # shellcheck disable=SC2034  # used inside an eval'd check
-UDP_PROBE="$DL_SRC/scripts/lab.d/udp_probe.py"
+NET_PROBE="$DL_SRC/tests/integration/net_probe.py"
 PAYLOAD="$DL_DIR/payload.bin"
 {
   printf 'FWLAB-UPLOAD serial=1ZNBJ7A00C0001 lat=46.51234 lon=6.63201\n'
@@ -224,7 +224,7 @@ check "ICMP v6: ping 2001:db8:100::10 gets no reply" \
   dl_not quiet dl_c ping -6 -n -c 2 -W 1 -i 0.2 2001:db8:100::10
 for a in 203.0.113.88 2001:db8:100::20; do
   check "UDP side channel $a:9999: not echoed (timeout or ICMP error)" \
-    eval "[[ \$(dl_c python3 \"\$UDP_PROBE\" $a) =~ ^(timeout|icmp-error) ]]"
+    eval "[[ \$(dl_c python3 \"\$NET_PROBE\" udp-error $a 9999 FWLAB-UDP) =~ ^(timeout|E[A-Z]+)$ ]]"
 done
 # Domain fronting: the allowed name as SNI to the vendor's address, and a
 # denied name as SNI on the tile server's (attested) address.
