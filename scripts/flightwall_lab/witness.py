@@ -88,6 +88,9 @@ class Capture:
         """Packets in the stopped capture; LabError if tcpdump dropped any,
         did not exit cleanly, or (unless ALLOW_EMPTY: a far-side witness
         that must see nothing) recorded nothing."""
+        if not self._log():
+            raise LabError(f"no tcpdump output in {self.log_path}: was "
+                           f"{self.path} captured (capture start)?")
         if not any(line.startswith("0 packets dropped by kernel")
                    for line in self._log().splitlines()):
             raise LabError("tcpdump dropped packets or did not exit cleanly: "
