@@ -12,11 +12,26 @@ map-tile, vendor-cloud, analytics, CDN and side-channel servers).
   scripts/lab daemon start [CONFIG] | stop | kill | reload | status | metrics
                                   flightwall run in the gw namespace
                                   (`down` stops it)
-  scripts/lab wire [--offloads on|off] TABLET GW INET SERVER_CIDR...
+  scripts/lab wire [--bridge] [--offloads on|off] TABLET GW INET SERVER_CIDR...
                                   only the namespaces and their wiring, under
                                   names of the caller's choosing (for
                                   tests/integration/lib/daemon_lab.sh, which
-                                  runs its own servers and deletes them)
+                                  deletes them itself); --bridge: GW bridges
+                                  the tablet to INET (topology.wire_bridge)
+  scripts/lab serve daemon-lab [--bulk-mb N] STATE_DIR NS
+                                  the daemon test lab's servers in NS (made
+                                  by `wire`), state in STATE_DIR: CA and
+                                  certs, dnsmasq, nginx (and www/tiles/
+                                  bulk.bin of N MiB); returns once they
+                                  answer (see daemon_lab_servers.py); the
+                                  caller stops them (pids in STATE_DIR/pids)
+  scripts/lab capture start NS IFACE FILE [BPF...]
+                                  tcpdump -w FILE in NS until `capture stop`;
+                                  returns once it captures, prints its pid
+  scripts/lab capture stop PID FILE
+                                  stops that capture (SIGINT, bounded wait)
+                                  and prints its packet count; exit 1 if
+                                  tcpdump dropped packets or died unclean
 
 Environment: FW_LAB_PREFIX (default fwlab) names the namespaces
 ${prefix}-tablet, ${prefix}-gw, ${prefix}-inet, so tests can run their own
@@ -36,8 +51,8 @@ import subprocess
 import sys
 import time
 
+from . import daemon_lab_servers, services, topology
 from . import lab as lab_mod
-from . import services, topology
 from .daemon import Daemon
 from .names import SCRIPTS_DIR, Lab
 from .procs import LabError, exit_on_term, log, ns_exists
@@ -132,17 +147,58 @@ def cmd_daemon(lab: Lab, args) -> int:
 
 def cmd_wire(lab: Lab, args) -> int:
     lab_mod.need_root()
-    offloads_off = True
-    if args[:1] == ["--offloads"] and len(args) > 1:
-        if args[1] not in ("on", "off"):
+    offloads_off, wire = True, topology.wire
+    while args[:1] in (["--offloads"], ["--bridge"]):
+        if args[0] == "--bridge":
+            wire, args = topology.wire_bridge, args[1:]
+            continue
+        if len(args) < 2 or args[1] not in ("on", "off"):
             raise LabError("--offloads takes on or off")
         offloads_off, args = args[1] == "off", args[2:]
     if len(args) < 3:
-        raise LabError("usage: scripts/lab wire [--offloads on|off] TABLET "
-                       "GW INET SERVER_CIDR...")
-    topology.wire(args[0], args[1], args[2], tuple(args[3:]),
-                  log_name=lab.prefix, offloads_off=offloads_off)
+        raise LabError("usage: scripts/lab wire [--bridge] [--offloads "
+                       "on|off] TABLET GW INET SERVER_CIDR...")
+    wire(args[0], args[1], args[2], tuple(args[3:]), log_name=lab.prefix,
+         offloads_off=offloads_off)
     return 0
+
+
+def cmd_serve(lab: Lab, args) -> int:
+    lab_mod.need_root()
+    use = "usage: scripts/lab serve daemon-lab [--bulk-mb N] STATE_DIR NS"
+    if args[:1] != ["daemon-lab"]:
+        raise LabError(use)
+    args, bulk_mb = args[1:], 0
+    if args[:1] == ["--bulk-mb"] and len(args) > 1:
+        if not args[1].isdigit():
+            raise LabError(f"--bulk-mb takes a number of MiB, not "
+                           f"'{args[1]}'")
+        bulk_mb, args = int(args[1]), args[2:]
+    if len(args) != 2:
+        raise LabError(use)
+    if not ns_exists(args[1]):
+        raise LabError(f"namespace {args[1]} does not exist (scripts/lab "
+                       "wire makes it)")
+    daemon_lab_servers.serve(Lab(lab.prefix, args[0], inet_ns=args[1]),
+                             bulk_mb)
+    return 0
+
+
+def cmd_capture(_lab: Lab, args) -> int:
+    lab_mod.need_root()
+    sub, args = (args[0], args[1:]) if args else ("", [])
+    if sub == "start" and len(args) >= 3:
+        services.need_tools("tcpdump")
+        cap = Capture(args[0], args[1], args[2], args[3:]).start()
+        print(cap.pid, flush=True)
+        return 0
+    if sub == "stop" and len(args) == 2 and args[0].isdigit():
+        cap = Capture.adopt(int(args[0]), args[1])
+        cap.stop()
+        print(cap.complete(allow_empty=True), flush=True)
+        return 0
+    raise LabError("usage: scripts/lab capture start NS IFACE FILE [BPF...]"
+                   " | stop PID FILE")
 
 
 def usage() -> str:
@@ -163,6 +219,8 @@ def main(argv) -> int:
         "record": cmd_record,
         "daemon": cmd_daemon,
         "wire": cmd_wire,
+        "serve": cmd_serve,
+        "capture": cmd_capture,
     }
     if cmd not in commands:
         sys.stderr.write(usage())

@@ -1,7 +1,8 @@
 """What a lab is called and where its state lives.
 
 A Lab is a plain value: the prefix names the namespaces <prefix>-tablet,
-<prefix>-gw and <prefix>-inet; the state dir (FW_LAB_DIR, default
+<prefix>-gw and <prefix>-inet (inet_ns, when set, names the servers'
+namespace instead: the daemon test lab's <prefix>-s); the state dir (FW_LAB_DIR, default
 /run/flightwall-lab/<prefix>) holds pids/, logs/, certs/ (certs/ca.crt is the
 lab CA), www/, daemon/ and the marker file that lets `down` delete it.
 """
@@ -23,6 +24,7 @@ _PREFIX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,23}$")
 class Lab:
     prefix: str
     state: str
+    inet_ns: str = ""
 
     @staticmethod
     def from_env(env=None) -> "Lab":
@@ -44,7 +46,7 @@ class Lab:
 
     @property
     def inet(self) -> str:
-        return f"{self.prefix}-inet"
+        return self.inet_ns or f"{self.prefix}-inet"
 
     @property
     def all_ns(self) -> tuple:

@@ -75,28 +75,31 @@ def _issue_cert(certs: str, name: str, sans) -> None:
     os.unlink(ext)
 
 
-def make_certs(lab: Lab) -> None:
+def make_certs(lab: Lab, server_certs=CERTS) -> None:
+    """The lab CA (certs/ca.crt) and SERVER_CERTS ((name, SANs) pairs, as
+    CERTS) signed by it, as certs/<name>.crt and .key."""
     certs = lab.path("certs")
+    os.makedirs(certs, exist_ok=True)
     _openssl("req", "-x509", "-new", "-nodes", "-newkey", "ec", "-pkeyopt",
              "ec_paramgen_curve:prime256v1", "-keyout", f"{certs}/ca.key",
              "-out", f"{certs}/ca.crt", "-days", "30", "-subj",
              f"/CN=flightwall lab CA ({lab.prefix})", "-addext",
              "basicConstraints=critical,CA:TRUE", "-addext",
              "keyUsage=critical,keyCertSign,cRLSign")
-    for name, sans in CERTS:
+    for name, sans in server_certs:
         _issue_cert(certs, name, sans)
 
 
-def make_tiles(lab: Lab) -> None:
-    """Small fake tiles: a PNG signature and ~3 KB of noise each."""
+def make_tiles(lab: Lab, coords=((0, 0), (0, 1), (1, 0), (1, 1))) -> None:
+    """Small fake zoom-1 tiles at (x, y) COORDS, in the Mapbox and the OSM
+    layout: a PNG signature and ~3 KB of noise each."""
     root = lab.path("www", "tiles")
-    for x in (0, 1):
-        for y in (0, 1):
-            for sub in ("v4/mapbox.satellite/1", "1"):
-                d = os.path.join(root, sub, str(x))
-                os.makedirs(d, exist_ok=True)
-                with open(os.path.join(d, f"{y}.png"), "wb") as f:
-                    f.write(b"\x89PNG\r\n\x1a\n" + os.urandom(3000))
+    for x, y in coords:
+        for sub in ("v4/mapbox.satellite/1", "1"):
+            d = os.path.join(root, sub, str(x))
+            os.makedirs(d, exist_ok=True)
+            with open(os.path.join(d, f"{y}.png"), "wb") as f:
+                f.write(b"\x89PNG\r\n\x1a\n" + os.urandom(3000))
 
 
 def _render(lab: Lab, template: str, out: str) -> str:
@@ -110,21 +113,28 @@ def _render(lab: Lab, template: str, out: str) -> str:
     return path
 
 
+def start_dnsmasq(lab: Lab, template: str, out: str) -> None:
+    """Renders lab.d/TEMPLATE into <state>/OUT and starts dnsmasq with it
+    (it daemonizes; its pid file and log are the template's)."""
+    conf = _render(lab, template, out)
+    in_ns(lab.inet, "dnsmasq", f"--conf-file={conf}", capture_output=True)
+
+
 def start_dns(lab: Lab) -> None:
     with open(lab.path("dnsmasq-exfil.conf"), "w", encoding="ascii") as f:
         for seq, name in enumerate(exfil_names()):
             f.write(f'txt-record={name},"ack-{seq}"\n')
     for which in ("main", "rogue"):
-        conf = _render(lab, f"dnsmasq-{which}.conf.in",
-                       f"dnsmasq-{which}.conf")
-        in_ns(lab.inet, "dnsmasq", f"--conf-file={conf}",
-              capture_output=True)
+        start_dnsmasq(lab, f"dnsmasq-{which}.conf.in",
+                      f"dnsmasq-{which}.conf")
 
 
-def start_nginx(lab: Lab) -> None:
+def start_nginx(lab: Lab, template: str = "nginx.conf.in") -> None:
+    """Renders lab.d/TEMPLATE into <state>/nginx.conf, tests it and starts
+    nginx (it daemonizes; pids/nginx.pid, logs/nginx-*.log)."""
     for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         os.makedirs(lab.path("nginx", d), exist_ok=True)
-    conf = _render(lab, "nginx.conf.in", "nginx.conf")
+    conf = _render(lab, template, "nginx.conf")
     args = ("nginx", "-e", f"{lab.logs}/nginx-error.log", "-p",
             lab.path("nginx") + "/", "-c", conf)
     if in_ns(lab.inet, args[0], "-q", "-t", *args[1:], check=False,

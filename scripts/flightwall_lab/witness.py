@@ -1,17 +1,20 @@
 """Far-side witnesses: tcpdump captures and tshark counts over them.
 
 A Capture is ready once tcpdump says "listening on" (bounded wait), and
-stop() ends it with SIGINT and waits until the file is complete.
+stop() ends it with SIGINT and waits until the file is complete. A capture
+may outlive the process that started it (`scripts/lab capture start|stop`
+for the bash tests): Capture.adopt(pid, path) stops it later by pid.
 --immediate-mode matters: without it libpcap's TPACKET_V3 ring hands packets
 over only when a block fills or its 1 s timer fires, and packets still in an
 unretired block are lost on SIGINT (short scenarios then record nothing).
 """
 
 import os
+import signal
 import subprocess
 import time
 
-from .procs import LabError, output
+from .procs import LabError, alive, comm, kill, output
 
 
 class Capture:
@@ -22,6 +25,15 @@ class Capture:
         self.log_path = path + ".log"
         self.bpf = tuple(bpf)
         self.proc = None
+        self.pid = 0
+
+    @staticmethod
+    def adopt(pid: int, path: str) -> "Capture":
+        """The running capture PID (started by another process) writing
+        PATH; stop() signals it only while PID is still a tcpdump."""
+        cap = Capture("", "", path)
+        cap.pid = pid if comm(pid) == "tcpdump" else 0
+        return cap
 
     def start(self) -> "Capture":
         with open(self.log_path, "wb") as err:
@@ -31,6 +43,8 @@ class Capture:
                  "-w", self.path, *self.bpf],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=err)
+        # ip netns exec execs tcpdump: this is tcpdump's own pid.
+        self.pid = self.proc.pid
         for _ in range(50):
             if "listening on" in self._log():
                 return self
@@ -48,27 +62,41 @@ class Capture:
         except OSError:
             return ""
 
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.send_signal(2)  # SIGINT: flush and exit
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
+    def _exited(self) -> bool:
+        if self.proc is not None:
+            return self.proc.poll() is not None
+        return not alive(self.pid)
 
-    def complete(self) -> int:
+    def stop(self) -> None:
+        """SIGINT (tcpdump flushes and exits), then waits 10 s for the exit
+        before SIGKILL. Idempotent."""
+        if self.pid == 0:
+            return
+        if not self._exited():
+            kill(self.pid, signal.SIGINT)
+            for _ in range(100):
+                if self._exited():
+                    break
+                time.sleep(0.1)
+            else:
+                kill(self.pid, signal.SIGKILL)
+        if self.proc is not None:
+            self.proc.wait()
+        self.proc, self.pid = None, 0
+
+    def complete(self, allow_empty: bool = False) -> int:
         """Packets in the stopped capture; LabError if tcpdump dropped any,
-        did not exit cleanly, or recorded nothing."""
+        did not exit cleanly, or (unless ALLOW_EMPTY: a far-side witness
+        that must see nothing) recorded nothing."""
+        if not self._log():
+            raise LabError(f"no tcpdump output in {self.log_path}: was "
+                           f"{self.path} captured (capture start)?")
         if not any(line.startswith("0 packets dropped by kernel")
                    for line in self._log().splitlines()):
             raise LabError("tcpdump dropped packets or did not exit cleanly: "
                            + self._log().replace("\n", " "))
         n = len(output("tcpdump", "-r", self.path, "-n").splitlines())
-        if n == 0:
+        if n == 0 and not allow_empty:
             raise LabError(f"capture {self.path} is empty")
         return n
 

@@ -19,12 +19,7 @@ set -uo pipefail
 
 # shellcheck source=lib/daemon_lab.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/daemon_lab.sh"
-dl_check_requirements audit_live_test || exit 77
-dl_init "fal$$"
-if ! dl_up; then
-  echo "FAIL: lab setup"
-  exit 1
-fi
+dl_test_up audit_live_test "fal$$"
 POLICY="$DL_DIR/policy.yaml"
 dl_write_policy "$POLICY" enforce
 LIVE_PID=""

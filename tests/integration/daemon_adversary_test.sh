@@ -55,13 +55,7 @@ for p in /usr/bin/python3 python3; do
 done
 
 T0=$SECONDS
-dl_init "fwa$$"
-if ! dl_up 2>"$DL_DIR/up.log"; then
-  cat "$DL_DIR/up.log"
-  echo "FAIL: build the namespaces and servers"
-  echo "0 passed, 1 failed"
-  exit 1
-fi
+dl_test_up daemon_adversary_test "fwa$$"
 
 POLICY="$DL_DIR/policy.yaml"
 CFG="$DL_DIR/flightwall.yaml"

@@ -42,65 +42,19 @@ dl_init "brg$$"
 
 # --- the bridged lab --------------------------------------------------------------
 
+# The lab library's bridged wiring (scripts/lab wire --bridge): the gateway's
+# br0 bridges the tablet's port tab0 and the uplink up0; the server holds the
+# tablet's router address 192.0.2.1.
 bridge_namespaces() {
-  local ns n a
-  for ns in "$DL_NS_C" "$DL_NS_G" "$DL_NS_S"; do
-    ip netns add "$ns" || return 1
-    ip -n "$ns" link set lo up
-    ip netns exec "$ns" sysctl -q -w net.ipv6.conf.all.accept_dad=0 \
-      net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_ra=0 \
-      net.ipv6.conf.default.accept_ra=0
-  done
-  ip -n "$DL_NS_C" link add eth0 type veth peer name tab0 netns "$DL_NS_G"
-  ip -n "$DL_NS_S" link add eth0 type veth peer name up0 netns "$DL_NS_G"
-  if ! ip -n "$DL_NS_S" link add srv0 type dummy 2>/dev/null; then
-    ip -n "$DL_NS_S" link add srv0 type veth peer name srv0-peer || return 1
-    ip -n "$DL_NS_S" link set srv0-peer up
-  fi
-  ip -n "$DL_NS_G" link add br0 type bridge || return 1
-  ip -n "$DL_NS_G" link set tab0 master br0
-  ip -n "$DL_NS_G" link set up0 master br0
+  _dl_make_namespaces bridge || return 1
   # A port that is not in the bridge, for the start check.
-  ip -n "$DL_NS_G" link add lan9 type veth peer name lan9-peer
-
-  ip -n "$DL_NS_C" addr add 192.0.2.10/24 dev eth0
-  ip -n "$DL_NS_C" addr add 2001:db8:1::10/64 dev eth0 nodad
-  ip -n "$DL_NS_C" link set eth0 up
-  ip -n "$DL_NS_C" route add default via 192.0.2.1
-  ip -n "$DL_NS_C" -6 route add default via 2001:db8:1::1
-
-  ip -n "$DL_NS_G" addr add 192.0.2.2/24 dev br0
-  ip -n "$DL_NS_G" addr add 2001:db8:1::2/64 dev br0 nodad
-  for n in tab0 up0 br0 lan9; do ip -n "$DL_NS_G" link set "$n" up; done
-
-  ip -n "$DL_NS_S" addr add 192.0.2.1/24 dev eth0
-  ip -n "$DL_NS_S" addr add 2001:db8:1::1/64 dev eth0 nodad
-  ip -n "$DL_NS_S" link set eth0 up
-  for a in 203.0.113.53/32 198.51.100.10/32 198.51.100.20/32 203.0.113.77/32 203.0.113.88/32; do
-    ip -n "$DL_NS_S" addr add "$a" dev srv0
-  done
-  for a in 2001:db8:53::53/128 2001:db8:100::10/128 2001:db8:100::20/128; do
-    ip -n "$DL_NS_S" addr add "$a" dev srv0 nodad
-  done
-  ip -n "$DL_NS_S" link set srv0 up
-  for n in "$DL_NS_C:eth0" "$DL_NS_G:tab0" "$DL_NS_G:up0" "$DL_NS_S:eth0"; do
-    ip netns exec "${n%%:*}" python3 "$DL_SRC/scripts/lab.d/no_offload.py" "${n##*:}" ||
-      dl_log "warning: offloads still on for $n"
-  done
-  mkdir -p "/etc/netns/$DL_NS_C"
-  echo "nameserver 203.0.113.53" >"/etc/netns/$DL_NS_C/resolv.conf"
+  ip -n "$DL_NS_G" link add lan9 type veth peer name lan9-peer || return 1
+  ip -n "$DL_NS_G" link set lan9 up
 }
 
 bridge_up() {
   bridge_namespaces || return 1
-  _dl_make_certs || return 1
-  _dl_start_dns || return 1
-  _dl_start_nginx || return 1
-  dl_wait 50 _dl_resolves || return 1
-  local l
-  for l in 198.51.100.10:443 198.51.100.20:443 203.0.113.77:8443; do
-    dl_wait 50 dl_listening "$DL_NS_S" t "$l" || return 1
-  done
+  _dl_start_servers
 }
 
 if ! bridge_up; then
@@ -231,7 +185,7 @@ NEAR_PID=$DL_CAPTURE_PID
 
 dig_status() { sed -n 's/.*status: \([A-Z]*\),.*/\1/p' | head -n1; }
 # shellcheck disable=SC2034  # used inside an eval'd check
-UDP_PROBE="$DL_SRC/scripts/lab.d/udp_probe.py"
+NET_PROBE="$DL_SRC/tests/integration/net_probe.py"
 PAYLOAD="$DL_DIR/payload.bin"
 {
   printf 'FWLAB-UPLOAD serial=1ZNBJ7A00C0001 lat=46.51234 lon=6.63201\n'
@@ -270,7 +224,7 @@ check "ICMP v6: ping 2001:db8:100::10 gets no reply" \
   dl_not quiet dl_c ping -6 -n -c 2 -W 1 -i 0.2 2001:db8:100::10
 for a in 203.0.113.88 2001:db8:100::20; do
   check "UDP side channel $a:9999: not echoed (timeout or ICMP error)" \
-    eval "[[ \$(dl_c python3 \"\$UDP_PROBE\" $a) =~ ^(timeout|icmp-error) ]]"
+    eval "[[ \$(dl_c python3 \"\$NET_PROBE\" udp-error $a 9999 FWLAB-UDP) =~ ^(timeout|E[A-Z]+)$ ]]"
 done
 # Domain fronting: the allowed name as SNI to the vendor's address, and a
 # denied name as SNI on the tile server's (attested) address.

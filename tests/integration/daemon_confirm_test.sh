@@ -21,15 +21,7 @@ set -uo pipefail
 
 # shellcheck source=lib/daemon_lab.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/daemon_lab.sh"
-dl_check_requirements daemon_confirm_test || exit 77
-
-dl_init "fwc$$"
-if ! dl_up 2>"$DL_DIR/up.log"; then
-  cat "$DL_DIR/up.log"
-  echo "FAIL: build the namespaces and servers"
-  echo "0 passed, 1 failed"
-  exit 1
-fi
+dl_test_up daemon_confirm_test "fwc$$"
 
 TILE=/v4/mapbox.satellite/1/0/0.png
 GOOD=198.51.100.10  # dnsmasq's address for the tile names

@@ -34,15 +34,7 @@ set -uo pipefail
 
 # shellcheck source=lib/daemon_lab.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/daemon_lab.sh"
-dl_check_requirements daemon_fault_test || exit 77
-
-dl_init "fwf$$"
-if ! dl_up 2>"$DL_DIR/up.log"; then
-  cat "$DL_DIR/up.log"
-  echo "FAIL: build the namespaces and servers"
-  echo "0 passed, 1 failed"
-  exit 1
-fi
+dl_test_up daemon_fault_test "fwf$$"
 
 POLICY="$DL_DIR/policy.yaml"
 CLOSED="$DL_DIR/closed.yaml"

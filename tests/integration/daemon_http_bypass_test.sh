@@ -16,16 +16,8 @@
 set -uo pipefail
 # shellcheck source=lib/daemon_lab.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/daemon_lab.sh"
-dl_check_requirements daemon_http_bypass_test || exit 77
-
 export DL_BULK_MB=20
-dl_init "fwh$$"
-if ! dl_up 2>"$DL_DIR/up.log"; then
-  cat "$DL_DIR/up.log"
-  echo "FAIL: build the namespaces and servers"
-  echo "0 passed, 1 failed"
-  exit 1
-fi
+dl_test_up daemon_http_bypass_test "fwh$$"
 
 POLICY="$DL_DIR/policy.yaml"
 CONFIG="$DL_DIR/flightwall.yaml"

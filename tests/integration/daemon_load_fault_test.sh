@@ -49,13 +49,7 @@ FW_LOAD_NAMES="${FW_LOAD_NAMES:-200000}"
 # Longest each of the two senders of section 4 may run (raise it with 1M).
 FW_LOAD_SECONDS="${FW_LOAD_SECONDS:-240}"
 
-dl_init "fwl$$"
-if ! dl_up 2>"$DL_DIR/up.log"; then
-  cat "$DL_DIR/up.log"
-  echo "FAIL: build the namespaces and servers"
-  echo "0 passed, 1 failed"
-  exit 1
-fi
+dl_test_up daemon_load_fault_test "fwl$$"
 
 POLICY="$DL_DIR/policy.yaml"
 CLOSED="$DL_DIR/closed.yaml"

@@ -21,15 +21,7 @@ set -uo pipefail
 
 # shellcheck source=lib/daemon_lab.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/daemon_lab.sh"
-dl_check_requirements daemon_reload_test || exit 77
-
-dl_init "fwr$$"
-if ! dl_up 2>"$DL_DIR/up.log"; then
-  cat "$DL_DIR/up.log"
-  echo "FAIL: build the namespaces and servers"
-  echo "0 passed, 1 failed"
-  exit 1
-fi
+dl_test_up daemon_reload_test "fwr$$"
 
 POLICY="$DL_DIR/policy.yaml"
 CFG="$DL_DIR/flightwall.yaml"
@@ -162,21 +154,7 @@ if dl_start_daemon "$LCFG" lockdown; then
   check "lockdown: refusal counted as a failed reload" equals "$((fail0 + 1))" "$(reloads failure)"
   check "lockdown: tile.openstreetmap.org still denied" equals 000 "$(dl_fetch "${OSM[@]}")"
   # Tightening is accepted: only api.mapbox.com stays allowed.
-  cat >"$LPOLICY" <<EOF
-version: 1
-name: lockdown-tight
-mode: lockdown
-flight_apps:
-  - name: tablet
-    interfaces: [lan0]
-    sources: [192.0.2.0/24, "2001:db8:1::/64"]
-dns:
-  resolvers: [203.0.113.53, "2001:db8:53::53"]
-allow:
-  - name: mapbox-api
-    hosts: [api.mapbox.com]
-    ports: [443]
-EOF
+  dl_write_policy "$LPOLICY" lockdown "" lockdown-tight api.mapbox.com
   check "lockdown: tightening reload accepted" hup "reloaded policy 'lockdown-tight'"
   check "lockdown: api.mapbox.com still allowed" dl_fetch_ok api.mapbox.com
   check "lockdown: a.tiles.mapbox.com now denied" equals 000 "$(dl_fetch a.tiles.mapbox.com)"

@@ -23,15 +23,7 @@ set -uo pipefail
 
 # shellcheck source=lib/daemon_lab.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/daemon_lab.sh"
-dl_check_requirements daemon_restart_test || exit 77
-
-dl_init "fwr$$"
-if ! dl_up 2>"$DL_DIR/up.log"; then
-  cat "$DL_DIR/up.log"
-  echo "FAIL: build the namespaces and servers"
-  echo "0 passed, 1 failed"
-  exit 1
-fi
+dl_test_up daemon_restart_test "fwr$$"
 
 POLICY="$DL_DIR/policy.yaml"
 CFG="$DL_DIR/flightwall.yaml"

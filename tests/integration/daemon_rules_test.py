@@ -52,7 +52,9 @@ FW = os.environ.get("FLIGHTWALL") or os.path.join(SRC, "build", "daemon",
                                                   "flightwall")
 TOOLS = ("ip", "iptables", "dnsmasq", "nginx", "openssl", "curl", "dig", "nc",
          "ping", "tcpdump", "tshark", "python3", "ss")
-UDP_PROBE = os.path.join(SRC, "scripts", "lab.d", "udp_probe.py")
+NET_PROBE = os.path.join(SRC, "tests", "integration", "net_probe.py")
+# A located side-channel datagram, as a flight app would send it.
+UDP_LEAK = "FWLAB-UDP lat=46.51234 lon=6.63201 alt=118"
 
 
 def unattested(desc: str, dst: str, **more) -> Witness:
@@ -252,8 +254,9 @@ def rules_table(ctx: Evidence, payload: str) -> list:
         ]),
         Case("udp", [
             Client(f"UDP side channel {a}:9999: ICMP unreachable, not an echo "
-                   "({out}, {ms} ms)", [["python3", UDP_PROBE, a]],
-                   lambda r: re.search(r"(?m)^icmp-error", r.out) is not None
+                   "({out}, {ms} ms)",
+                   [["python3", NET_PROBE, "udp-error", a, "9999", UDP_LEAK]],
+                   lambda r: re.search(r"(?m)^E[A-Z]+$", r.out) is not None
                    and r.ms < 1500)
             for a in ("203.0.113.88", "2001:db8:88::88")
         ], [

@@ -18,15 +18,7 @@ set -uo pipefail
 
 # shellcheck source=lib/daemon_lab.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/daemon_lab.sh"
-dl_check_requirements daemon_workers_test || exit 77
-
-dl_init "fww$$"
-if ! dl_up 2>"$DL_DIR/up.log"; then
-  cat "$DL_DIR/up.log"
-  echo "FAIL: build the namespaces and servers"
-  echo "0 passed, 1 failed"
-  exit 1
-fi
+dl_test_up daemon_workers_test "fww$$"
 T0=$SECONDS
 POLICY="$DL_DIR/policy.yaml"
 GOOD="$DL_DIR/good.yaml"

@@ -21,7 +21,7 @@
 set -uo pipefail
 
 SRC="${FLIGHTWALL_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
-HELPER="$SRC/tests/integration/nfqueue_helpers.py"
+HELPER="$SRC/tests/integration/net_probe.py"
 
 PROBE="${NFQUEUE_PROBE:-}"
 if [[ -z "$PROBE" && -n "${FLIGHTWALL:-}" ]]; then

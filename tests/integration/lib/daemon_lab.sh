@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # A minimal three-namespace lab for tests and benchmarks of `flightwall run`,
-# independent of scripts/lab. Source it, call dl_init, then dl_up; dl_down
+# built with the lab library (scripts/lab wire, serve daemon-lab, capture).
+# Source it, call dl_init, then dl_up (a test: dl_test_up); dl_down
 # (installed as an EXIT trap by dl_init) removes everything.
 #
 #   ${DL_PREFIX}-c  client   eth0 192.0.2.10/24, 2001:db8:1::10/64
@@ -86,6 +87,7 @@ dl_check_requirements() {
     return 1
   fi
   ip netns del "dlprobe$$"
+  DL_REQUIREMENTS_MET="$name"
 }
 
 # The root namespace's netfilter state that a stray daemon could touch: its
@@ -105,10 +107,11 @@ dl_init() {
   DL_NS_S="$DL_PREFIX-s"
   DL_DIR=$(mktemp -d "/tmp/flightwall-$DL_PREFIX.XXXXXX")
   chmod 755 "$DL_DIR"
-  mkdir -p "$DL_DIR"/{pids,logs,certs,www/tiles,nginx}
+  mkdir -p "$DL_DIR"/{pids,logs}
   DL_CA="$DL_DIR/certs/ca.crt"
   DL_DAEMON_PID=""
   DL_CAPTURE_PIDS=()
+  declare -gA DL_CAPTURE_FILES=()
   DL_KEEP="${DL_KEEP:-0}"
   dl_root_state >"$DL_DIR/root-before"
   trap dl_down EXIT
@@ -139,8 +142,12 @@ dl_listening() { # NS PROTO(t|u) ADDR:PORT
 # DL_OFFLOADS=on keeps the veths' checksum/segmentation offloads (faster,
 # but the daemon and tcpdump then see 64 KB super-packets). Default off,
 # like scripts/lab, so every packet looks like one on a wire.
+# _dl_make_namespaces routed|bridge: bridge, the gateway bridges the client
+# to the server instead of routing (topology.wire_bridge).
 _dl_make_namespaces() {
-  FW_LAB_PREFIX="$DL_PREFIX" "$DL_SRC/scripts/lab" wire --offloads "${DL_OFFLOADS:-off}" \
+  local how=()
+  [[ "$1" == bridge ]] && how=(--bridge)
+  FW_LAB_PREFIX="$DL_PREFIX" "$DL_SRC/scripts/lab" wire "${how[@]}" --offloads "${DL_OFFLOADS:-off}" \
     "$DL_NS_C" "$DL_NS_G" "$DL_NS_S" \
     203.0.113.53/32 198.51.100.10/32 198.51.100.20/32 203.0.113.77/32 203.0.113.88/32 \
     2001:db8:53::53/128 2001:db8:100::10/128 2001:db8:100::20/128 || return 1
@@ -148,160 +155,53 @@ _dl_make_namespaces() {
   echo "nameserver 203.0.113.53" >"/etc/netns/$DL_NS_C/resolv.conf"
 }
 
-_dl_cert() { # NAME SAN...
-  local name="$1" c="$DL_DIR/certs" san
-  shift
-  san=$(IFS=,; echo "$*")
-  openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
-    -keyout "$c/$name.key" -out "$c/$name.csr" -subj "/CN=daemon lab $name" 2>/dev/null
-  printf '%s\n' "subjectAltName=$san" "basicConstraints=critical,CA:FALSE" \
-    "extendedKeyUsage=serverAuth" >"$c/$name.ext"
-  openssl x509 -req -in "$c/$name.csr" -CA "$c/ca.crt" -CAkey "$c/ca.key" \
-    -set_serial "0x$(openssl rand -hex 8)" -days 2 -extfile "$c/$name.ext" \
-    -out "$c/$name.crt" 2>/dev/null
+# The servers are the lab library's (scripts/lab serve daemon-lab,
+# scripts/flightwall_lab/daemon_lab_servers.py, configs rendered from
+# scripts/lab.d/daemon-lab-*.conf.in): it issues the CA ($DL_CA) and
+# certificates, writes www/tiles, starts dnsmasq and nginx in the server
+# namespace and returns once they answer. Pids in $DL_DIR/pids, logs in
+# $DL_DIR/logs; dl_down stops them.
+_dl_start_servers() {
+  local bulk=()
+  [[ -n "${DL_BULK_MB:-}" ]] && bulk=(--bulk-mb "$DL_BULK_MB")
+  FW_LAB_PREFIX="$DL_PREFIX" "$DL_SRC/scripts/lab" serve daemon-lab "${bulk[@]}" "$DL_DIR" "$DL_NS_S"
 }
-
-_dl_make_certs() {
-  local c="$DL_DIR/certs"
-  openssl req -x509 -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
-    -keyout "$c/ca.key" -out "$c/ca.crt" -days 2 -subj "/CN=daemon lab CA ($DL_PREFIX)" \
-    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" 2>/dev/null
-  _dl_cert tiles DNS:api.mapbox.com DNS:a.tiles.mapbox.com DNS:b.tiles.mapbox.com \
-    DNS:tile.openstreetmap.org
-  _dl_cert vendor DNS:flightlog.dji.com DNS:flysafe.dji.com DNS:www.skypixel.com
-  _dl_cert cdn "DNS:$DL_CDN_DENIED"
-}
-
-_dl_start_dns() {
-  cat >"$DL_DIR/dnsmasq.conf" <<EOF
-no-resolv
-no-hosts
-no-poll
-bind-interfaces
-listen-address=203.0.113.53
-listen-address=2001:db8:53::53
-port=53
-user=root
-local-ttl=300
-local=/#/
-log-facility=$DL_DIR/logs/dnsmasq.log
-log-queries=extra
-# Room for many DNS-over-TCP clients at once (the adversary test holds a few
-# dozen half-open ones); the default of 20 would queue the rest unread.
-max-tcp-connections=200
-pid-file=$DL_DIR/pids/dnsmasq.pid
-host-record=api.mapbox.com,198.51.100.10,2001:db8:100::10
-host-record=a.tiles.mapbox.com,198.51.100.10,2001:db8:100::10
-host-record=b.tiles.mapbox.com,198.51.100.10,2001:db8:100::10
-host-record=tile.openstreetmap.org,198.51.100.10,2001:db8:100::10
-host-record=flightlog.dji.com,198.51.100.20,2001:db8:100::20
-host-record=flysafe.dji.com,198.51.100.20,2001:db8:100::20
-host-record=www.skypixel.com,198.51.100.20,2001:db8:100::20
-host-record=$DL_CDN_DENIED,198.51.100.10,2001:db8:100::10
-EOF
-  dl_s dnsmasq --conf-file="$DL_DIR/dnsmasq.conf"
-}
-
-_dl_start_nginx() {
-  local s="$DL_DIR"
-  mkdir -p "$s/nginx"/{body,proxy,fastcgi,uwsgi,scgi} "$s/www/tiles/v4/mapbox.satellite/1/0"
-  { printf '\x89PNG\r\n\x1a\n'; head -c 3000 /dev/urandom; } >"$s/www/tiles/v4/mapbox.satellite/1/0/0.png"
-  mkdir -p "$s/www/tiles/1/0"
-  cp "$s/www/tiles/v4/mapbox.satellite/1/0/0.png" "$s/www/tiles/1/0/0.png"
-  head -c $((2 * 1024 * 1024)) /dev/urandom >"$s/www/tiles/slow.bin"
-  # A map page for browsers (the adversary test loads it in Chromium).
-  cat >"$s/www/tiles/map.html" <<'HTML'
-<!doctype html>
-<html><head><title>daemon lab map</title></head>
-<body><img id="tile" src="/v4/mapbox.satellite/1/0/0.png?from=browser" alt="tile"></body></html>
-HTML
-  if [[ -n "${DL_BULK_MB:-}" ]]; then
-    head -c $((DL_BULK_MB * 1024 * 1024)) /dev/urandom >"$s/www/tiles/bulk.bin"
-  fi
-  cat >"$s/nginx.conf" <<EOF
-user root;
-worker_processes 1;
-pid $s/pids/nginx.pid;
-error_log $s/logs/nginx-error.log notice;
-events { worker_connections 1024; }
-http {
-  log_format lab '\$time_iso8601 \$server_addr:\$server_port sni=\$ssl_server_name '
-                 'host=\$host "\$request" \$status \$body_bytes_sent in=\$request_length '
-                 'from=\$remote_addr:\$remote_port';
-  access_log $s/logs/nginx-access.log lab;
-  client_body_temp_path $s/nginx/body;
-  proxy_temp_path $s/nginx/proxy;
-  fastcgi_temp_path $s/nginx/fastcgi;
-  uwsgi_temp_path $s/nginx/uwsgi;
-  scgi_temp_path $s/nginx/scgi;
-  default_type application/octet-stream;
-  sendfile on;
-  client_max_body_size 16m;
-  keepalive_timeout 5s;
-  ssl_protocols TLSv1.2 TLSv1.3;
-  server {
-    listen 198.51.100.10:443 ssl;
-    listen [2001:db8:100::10]:443 ssl;
-    listen 198.51.100.10:80;
-    listen [2001:db8:100::10]:80;
-    server_name api.mapbox.com a.tiles.mapbox.com b.tiles.mapbox.com tile.openstreetmap.org;
-    ssl_certificate $s/certs/tiles.crt;
-    ssl_certificate_key $s/certs/tiles.key;
-    root $s/www/tiles;
-    location / { try_files \$uri =404; }
-  }
-  server {
-    listen 198.51.100.10:443 ssl;
-    listen [2001:db8:100::10]:443 ssl;
-    listen 198.51.100.10:80;
-    listen [2001:db8:100::10]:80;
-    server_name $DL_CDN_DENIED;
-    ssl_certificate $s/certs/cdn.crt;
-    ssl_certificate_key $s/certs/cdn.key;
-    location /upload { return 200 "cdn upload ok\n"; }
-    location / { return 200 "cdn ok\n"; }
-  }
-  server {
-    listen 198.51.100.20:443 ssl;
-    listen [2001:db8:100::20]:443 ssl;
-    server_name flightlog.dji.com flysafe.dji.com www.skypixel.com;
-    ssl_certificate $s/certs/vendor.crt;
-    ssl_certificate_key $s/certs/vendor.key;
-    location / { return 200 "vendor ok\n"; }
-  }
-  server {
-    listen 203.0.113.77:8443;
-    location / { return 200 "upload ok\n"; }
-  }
-}
-EOF
-  dl_s nginx -q -t -e "$s/logs/nginx-error.log" -p "$s/nginx/" -c "$s/nginx.conf" || return 1
-  dl_s nginx -e "$s/logs/nginx-error.log" -p "$s/nginx/" -c "$s/nginx.conf"
-}
-
-_dl_resolves() { [[ "$(dl_s dig +time=1 +tries=1 +short @203.0.113.53 a.tiles.mapbox.com A)" == 198.51.100.10 ]]; }
 
 # dl_up: builds the namespaces and starts the servers; returns 1 on failure.
 dl_up() {
-  _dl_make_namespaces || return 1
-  _dl_make_certs || return 1
-  _dl_start_dns || return 1
-  _dl_start_nginx || return 1
-  dl_wait 50 _dl_resolves || { dl_log "dnsmasq not answering"; return 1; }
-  local l
-  for l in 198.51.100.10:443 198.51.100.10:80 198.51.100.20:443 203.0.113.77:8443; do
-    dl_wait 50 dl_listening "$DL_NS_S" t "$l" || { dl_log "nginx not on $l"; return 1; }
-  done
+  _dl_make_namespaces routed || return 1
+  _dl_start_servers || return 1
   # The path works without any firewall (so later failures are the daemon's).
   dl_fetch a.tiles.mapbox.com >/dev/null || { dl_log "baseline fetch failed"; return 1; }
 }
 
-# dl_write_policy FILE MODE [EXTRA_HOSTS_RULES]: the lab policy's shape (the
-# lab's flight app, resolver and map-tile allow rules) with MODE (enforce or
-# lockdown); EXTRA is YAML appended to the allow list. Catalog includes are
-# absolute, as the file lives outside the source tree.
+# dl_test_up NAME [PREFIX]: a daemon test's lab. Exits 77 (SKIP) when NAME
+# cannot run here (dl_check_requirements, unless it already passed), else
+# dl_init PREFIX and dl_up; when the lab does not come up, prints dl_up's
+# log, a FAIL line and "0 passed, 1 failed" and exits 1.
+dl_test_up() {
+  local name="$1"
+  if [[ "${DL_REQUIREMENTS_MET:-}" != "$name" ]]; then
+    dl_check_requirements "$name" || exit 77
+  fi
+  dl_init "${2:-}"
+  if ! dl_up 2>"$DL_DIR/up.log"; then
+    cat "$DL_DIR/up.log"
+    echo "FAIL: build the namespaces and servers"
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+}
+
+# dl_write_policy FILE MODE [EXTRA_HOSTS_RULES] [NAME] [TILE_HOSTS]: the lab
+# policy's shape (the lab's flight app, resolver and map-tile allow rules)
+# with MODE (enforce or lockdown); EXTRA is YAML appended to the allow list,
+# TILE_HOSTS the map-tile rule's flow-style host list (default: api and
+# *.tiles of mapbox.com). Catalog includes are absolute, as the file lives
+# outside the source tree.
 dl_write_policy() {
   local file="$1" mode="$2" extra="${3:-}" name="${4:-daemon-lab}"
+  local tiles="${5:-api.mapbox.com, \"*.tiles.mapbox.com\"}"
   cat >"$file" <<EOF
 version: 1
 name: $name
@@ -314,7 +214,7 @@ dns:
   resolvers: [203.0.113.53, "2001:db8:53::53"]
 allow:
   - name: mapbox-tiles
-    hosts: [api.mapbox.com, "*.tiles.mapbox.com"]
+    hosts: [$tiles]
     ports: [443]
 $extra
 catalog:
@@ -441,27 +341,20 @@ dl_metric() {
     awk -v m="$1" '$1 == m { print $2; exit }'
 }
 
-# dl_capture_start NS IFACE FILE [FILTER...]: tcpdump until dl_capture_stop;
-# sets DL_CAPTURE_PID.
+# dl_capture_start NS IFACE FILE [FILTER...]: tcpdump until dl_capture_stop
+# (scripts/lab capture, scripts/flightwall_lab/witness.py); returns once it
+# captures and sets DL_CAPTURE_PID. Its stderr is FILE.log.
 dl_capture_start() {
-  local ns="$1" ifc="$2" file="$3" i
-  shift 3
-  ip netns exec "$ns" tcpdump -i "$ifc" -s 0 -U --immediate-mode -n -Z root -w "$file" "$@" \
-    </dev/null >/dev/null 2>"$file.log" &
-  DL_CAPTURE_PID=$!
+  DL_CAPTURE_PID=$(FW_LAB_PREFIX="${DL_PREFIX:-}" "$DL_SRC/scripts/lab" capture start "$@") || return 1
   DL_CAPTURE_PIDS+=("$DL_CAPTURE_PID")
-  for ((i = 0; i < 50; i++)); do
-    grep -q "listening on" "$file.log" 2>/dev/null && return 0
-    kill -0 "$DL_CAPTURE_PID" 2>/dev/null || return 1
-    sleep 0.1
-  done
-  return 1
+  DL_CAPTURE_FILES[$DL_CAPTURE_PID]="$3"
 }
 
+# dl_capture_stop PID: stops the capture and waits until its file is
+# complete; returns 1 (and says why) if tcpdump dropped packets or did not
+# exit cleanly, so a witness that missed packets is never read as clean.
 dl_capture_stop() {
-  kill -INT "$1" 2>/dev/null
-  wait "$1" 2>/dev/null
-  return 0
+  FW_LAB_PREFIX="${DL_PREFIX:-}" "$DL_SRC/scripts/lab" capture stop "$1" "${DL_CAPTURE_FILES[$1]:-}" >/dev/null
 }
 
 # dl_count FILE FILTER: packets of a capture matching a BPF filter.

@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Client and listener for nfqueue_source_test.sh (run inside its namespaces).
+"""UDP/TCP clients and a listener for the integration tests, run inside their
+namespaces (nfqueue_source_test.sh; the UDP side-channel probes of
+daemon_rules_test.py and daemon_bridge_test.sh use udp-error).
 
 listen FILE ADDR...      UDP on ports 9999/9997 and TCP on 9998 at each ADDR;
                          appends each UDP payload as a line to FILE; prints
