@@ -14,9 +14,11 @@ set -euo pipefail
 src="${FLIGHTWALL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}"
 kit="$src/monitoring"
 bin="${FLIGHTWALL:-}"
-fail=0
-bad() { echo "FAIL: $*"; fail=1; }
-ok() { echo "ok: $*"; }
+# shellcheck source-path=SCRIPTDIR
+# shellcheck source=lib/check.sh
+source "$src/tests/integration/lib/check.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/procs.sh
+source "$src/tests/integration/lib/procs.sh"
 
 for t in promtool prometheus jq curl ip iptables-save timeout; do
   if ! command -v "$t" >/dev/null; then
@@ -40,51 +42,32 @@ fi
 
 if [[ $EUID -ne 0 ]]; then
   echo "SKIP: the scrape part needs root (network namespace, NFQUEUE)"
-  exit $((fail ? 1 : 77))
+  exit $((FAILED ? 1 : 77))
 fi
 if [[ -z "$bin" || ! -x "$bin" ]]; then
   echo "SKIP: the scrape part needs FLIGHTWALL (the built binary)"
-  exit $((fail ? 1 : 77))
+  exit $((FAILED ? 1 : 77))
 fi
 
 # --- a real daemon ------------------------------------------------------------------
 ns="fwmon$$"
 ns_tab="fwmon$$-tab"
+ns_inet="fwmon$$-inet"
 work=$(mktemp -d)
 dpid=""
 ppid_=""
-stop() { # PID: TERM, bounded wait, KILL
-  local p=$1
-  [[ -n "$p" ]] || return 0
-  kill -TERM "$p" 2>/dev/null || return 0
-  for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done
-  kill -KILL "$p" 2>/dev/null || true
-}
 cleanup() {
-  stop "$ppid_"
-  stop "$dpid"
-  ip netns del "$ns" 2>/dev/null || true
-  ip netns del "$ns_tab" 2>/dev/null || true
+  stop_pid "$ppid_"
+  stop_pid "$dpid"
+  for n in "$ns" "$ns_tab" "$ns_inet"; do ip netns del "$n" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
-ip netns add "$ns"
-ip netns add "$ns_tab"
-ip -n "$ns" link set lo up
-ip -n "$ns_tab" link set lo up
-ip -n "$ns" link add lan0 type veth peer name eth0 netns "$ns_tab"
-ip -n "$ns" addr add 192.0.2.1/24 dev lan0
-ip -n "$ns" link set lan0 up
-ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1
-ip -n "$ns_tab" addr add 192.0.2.10/24 dev eth0
-ip -n "$ns_tab" link set eth0 up
-ip -n "$ns_tab" route add default via 192.0.2.1
-# Somewhere for the flight app to send to: a veth whose peer has no address
-# (nothing answers), documentation addresses; nothing leaves the namespace.
-ip -n "$ns" link add dummy0 type veth peer name dummy1
-ip -n "$ns" link set dummy1 up
-ip -n "$ns" addr add 198.51.100.1/24 dev dummy0
-ip -n "$ns" link set dummy0 up
+# The lab's wiring (scripts/flightwall_lab/topology.py): the tablet behind the
+# gateway's lan0, and an "internet" namespace with no servers for the flight
+# app to send to (nothing answers); documentation addresses only.
+FW_LAB_PREFIX="fwmon$$" "$src/scripts/lab" wire "$ns_tab" "$ns" "$ns_inet" ||
+  { bad "could not wire the test namespaces"; summary; exit 1; }
 
 cat >"$work/policy.yaml" <<EOF
 version: 1
@@ -210,4 +193,4 @@ done
   bad "FlightwallLeakPrevented did not fire within 30 s"
 [[ "$(query 'ALERTS{alertname=~"FlightwallDown|FlightwallEventsLost|FlightwallQueueDrops|FlightwallReloadFailed"}')" -eq 0 ]] &&
   ok "no false alarm from a healthy daemon" || bad "a health alert fired for a healthy daemon"
-exit "$fail"
+summary

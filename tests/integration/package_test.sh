@@ -28,9 +28,11 @@ set -euo pipefail
 
 src="${FLIGHTWALL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}"
 here="$src/tests/integration"
-fail=0
-bad() { echo "FAIL: $*"; fail=1; }
-ok() { echo "ok: $*"; }
+# shellcheck source-path=SCRIPTDIR
+# shellcheck source=lib/check.sh
+source "$here/lib/check.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/procs.sh
+source "$here/lib/procs.sh"
 
 if [[ $EUID -ne 0 ]]; then
   echo "SKIP: installs a package: needs root"
@@ -89,15 +91,11 @@ work=$(mktemp -d /run/flightwall-package-test.XXXXXX)
 chmod 0755 "$work"
 ns_gw="fwpkg$$-gw"
 ns_tab="fwpkg$$-tab"
+ns_inet="fwpkg$$-inet"
 pid=""
 cleanup() {
-  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  ip netns del "$ns_gw" 2>/dev/null || true
-  ip netns del "$ns_tab" 2>/dev/null || true
+  stop_pid "$pid"
+  for n in "$ns_gw" "$ns_tab" "$ns_inet"; do ip netns del "$n" 2>/dev/null || true; done
   # Whatever dpkg left goes with the overlays when this namespace ends.
   rm -rf "$work"
 }
@@ -197,37 +195,22 @@ bash -c 'source /usr/share/bash-completion/completions/flightwall 2>/dev/null ||
   bad "bash completion does not load"
 
 # --- 4. the installed binary, config and rules in a test namespace -------------------
-# gw: lan0 192.0.2.1 (the tablet side, as named in the shipped policy),
-#     dummy0 198.51.100.1, a veth to nowhere (an "internet" that never answers).
-# tab: eth0 192.0.2.10, default route via the gateway.
-ip netns add "$ns_gw"
-ip netns add "$ns_tab"
-ip -n "$ns_gw" link set lo up
-ip -n "$ns_tab" link set lo up
-ip -n "$ns_gw" link add lan0 type veth peer name eth0 netns "$ns_tab"
-ip -n "$ns_gw" addr add 192.0.2.1/24 dev lan0
-ip -n "$ns_gw" link set lan0 up
-ip -n "$ns_gw" link add dummy0 type veth peer name dummy1
-ip -n "$ns_gw" link set dummy1 up
-ip -n "$ns_gw" addr add 198.51.100.1/24 dev dummy0
-ip -n "$ns_gw" link set dummy0 up
-ip netns exec "$ns_gw" sysctl -qw net.ipv4.ip_forward=1
-ip -n "$ns_tab" addr add 192.0.2.10/24 dev eth0
-ip -n "$ns_tab" link set eth0 up
-ip -n "$ns_tab" route add default via 192.0.2.1
+# The lab's wiring (scripts/flightwall_lab/topology.py): the tablet
+# 192.0.2.10 behind the gateway's lan0 (a flight app by the shipped policy),
+# and an "internet" namespace with no servers: nothing there answers.
+FW_LAB_PREFIX="fwpkg$$" "$src/scripts/lab" wire "$ns_tab" "$ns_gw" "$ns_inet" ||
+  { bad "could not wire the test namespaces"; summary; exit 1; }
 
-mkfifo "$work/daemon.out"
-ip netns exec "$ns_gw" timeout --foreground 120 "$here/systemd_sandbox.sh" \
+if start_sandboxed "$ns_gw" "$work/daemon.out" "$work/err" \
   --unit /lib/systemd/system/flightwall.service -- \
-  /usr/sbin/flightwall run --config /etc/flightwall/flightwall.yaml \
-  >"$work/daemon.out" 2>"$work/err" &
-pid=$!
-exec 3<"$work/daemon.out"
-if read -r -t 20 first <&3 && [[ "$first" == READY ]]; then
+  /usr/sbin/flightwall run --config /etc/flightwall/flightwall.yaml; then
+  pid=$SANDBOX_PID
   ok "installed daemon READY as user flightwall with the installed config and policy"
 else
+  pid=$SANDBOX_PID
   cat "$work/err"
-  echo "FAIL: the installed daemon did not start"
+  bad "the installed daemon did not start"
+  summary
   exit 1
 fi
 grep -q -- '-j NFQUEUE --queue-num 0' <(ip netns exec "$ns_gw" iptables-save -t mangle) &&
@@ -305,4 +288,4 @@ for f in /usr/sbin/flightwall /etc/flightwall /var/log/flightwall /var/lib/fligh
   [[ -e "$f" ]] && bad "$f is still there after purge"
 done
 ok "purged"
-exit "$fail"
+summary

@@ -17,9 +17,11 @@ set -euo pipefail
 src="${FLIGHTWALL_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}"
 unit="$src/systemd/flightwall.service"
 here="$src/tests/integration"
-fail=0
-bad() { echo "FAIL: $*"; fail=1; }
-ok() { echo "ok: $*"; }
+# shellcheck source-path=SCRIPTDIR
+# shellcheck source=lib/check.sh
+source "$here/lib/check.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/procs.sh
+source "$here/lib/procs.sh"
 
 if ! command -v systemd-analyze >/dev/null; then
   echo "SKIP: systemd-analyze is missing (apt-get install systemd)"
@@ -98,18 +100,15 @@ for t in ip iptables-save setpriv unshare curl timeout; do
 done
 if [[ -n "$runtime_skip" ]]; then
   echo "note: run-time part skipped ($runtime_skip)"
-  exit "$fail"
+  summary
+  exit
 fi
 
 ns="fwunit$$"
 work=$(mktemp -d /run/flightwall-unit-test.XXXXXX)
 pid=""
 cleanup() {
-  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
+  stop_pid "$pid"
   ip netns del "$ns" 2>/dev/null || true
   rm -rf "$work"
 }
@@ -142,17 +141,15 @@ control:
 EOF
 chmod 0644 "$work/flightwall.yaml"
 
-mkfifo "$work/out"
-ip netns exec "$ns" timeout --foreground 120 "$here/systemd_sandbox.sh" --unit "$unit" --user nobody \
-  --rw "$work/log" --rw "$work/run" -- "$bin" run --config "$work/flightwall.yaml" \
-  >"$work/out" 2>"$work/err" &
-pid=$!
-exec 3<"$work/out"
-if read -r -t 20 first <&3 && [[ "$first" == READY ]]; then
+if start_sandboxed "$ns" "$work/out" "$work/err" --unit "$unit" --user nobody \
+  --rw "$work/log" --rw "$work/run" -- "$bin" run --config "$work/flightwall.yaml"; then
+  pid=$SANDBOX_PID
   ok "the sandboxed daemon (uid nobody, CAP_NET_ADMIN+CAP_NET_RAW only) is READY"
 else
+  pid=$SANDBOX_PID
   cat "$work/err"
   bad "the sandboxed daemon did not print READY"
+  summary
   exit 1
 fi
 rules=$(ip netns exec "$ns" iptables-save -t mangle)
@@ -196,4 +193,4 @@ fi
   bad "no event log at $work/log/events.jsonl"
 [[ ! -e "$work/run/control.sock" ]] && ok "control socket removed on SIGTERM" ||
   bad "control socket left at $work/run/control.sock"
-exit "$fail"
+summary
