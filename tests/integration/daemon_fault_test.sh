@@ -34,6 +34,8 @@ set -uo pipefail
 
 # shellcheck source=lib/daemon_lab.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/daemon_lab.sh"
+# shellcheck source=lib/client_loop.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/client_loop.sh"
 dl_test_up daemon_fault_test "fwf$$"
 
 POLICY="$DL_DIR/policy.yaml"
@@ -42,12 +44,12 @@ OPEN="$DL_DIR/open.yaml"
 dl_write_policy "$POLICY" enforce
 dl_write_config "$CLOSED" "$POLICY" closed
 dl_write_config "$OPEN" "$POLICY" open
-head -c 65536 /dev/urandom | base64 -w 76 >"$DL_DIR/flightlog.csv"
-
-DENIED_HOSTS='host 198.51.100.20 or host 2001:db8:100::20 or host 203.0.113.77'
-RESOLVE4=(--resolve flightlog.dji.com:443:198.51.100.20)
-RESOLVE6=(--resolve "flightlog.dji.com:443:[2001:db8:100::20]")
-FRONT=(--resolve flightlog.dji.com:443:198.51.100.10)
+cl_init
+# The uploads include TLS naming flightlog.dji.com to the tile server's
+# address, attested by the allowed fetch before it, so the SYN passes and
+# the held ClientHello is what gets judged (lib/client_loop.sh).
+CL_FRONT=1
+DENIED_HOSTS=$CL_DENIED_HOSTS
 # Server-side captures also hold the tile server: the fronting upload goes
 # there. Payload to the denied hosts is counted with DENIED_HOSTS, the
 # fronting upload by its name, which a leak would carry in clear (SNI).
@@ -65,44 +67,6 @@ name_bytes() {
   echo "$n"
 }
 
-# The uploads a leaky app makes without asking DNS, so the gateway sees a
-# TCP connection and not just a refused question: TLS to the vendor's
-# address over IPv4 and IPv6, plain TCP to a hard-coded IP, and TLS naming
-# flightlog.dji.com to the tile server's address (attested by the allowed
-# fetch before it, so the SYN passes and the held ClientHello is what gets
-# judged). Prints the four HTTP codes.
-upload_denied() {
-  local t="${DL_CURL_TIMEOUT:-2}" a b c d
-  a=$(DL_CURL_TIMEOUT=$t dl_fetch flightlog.dji.com /upload "${RESOLVE4[@]}" \
-    --data-binary "@$DL_DIR/flightlog.csv")
-  b=$(DL_CURL_TIMEOUT=$t dl_fetch flightlog.dji.com /upload -6 "${RESOLVE6[@]}" \
-    --data-binary "@$DL_DIR/flightlog.csv")
-  c=$(dl_c curl -s -o /dev/null --max-time "$t" -w '%{http_code}' \
-    --data-binary "@$DL_DIR/flightlog.csv" http://203.0.113.77:8443/upload)
-  d=$(DL_CURL_TIMEOUT=$t dl_fetch flightlog.dji.com /upload -k "${FRONT[@]}" \
-    --data-binary "@$DL_DIR/flightlog.csv")
-  echo "$a/$b/$c/$d"
-}
-
-# Background client: one allowed fetch and the denied uploads per round,
-# each line "PHASE allowed=CODE denied=CODES" (PHASE read from a file the
-# test updates). Bounded: 150 rounds or 90 s.
-client_loop() {
-  local end=$((SECONDS + 90)) i a d phase
-  for ((i = 0; i < 150 && SECONDS < end; i++)); do
-    [[ -e "$DL_DIR/loop.stop" ]] && break
-    phase=$(cat "$DL_DIR/phase")
-    a=$(DL_CURL_TIMEOUT=2 dl_fetch a.tiles.mapbox.com)
-    d=$(upload_denied)
-    # A round that straddles a kill or restart belongs to neither phase.
-    [[ "$(cat "$DL_DIR/phase")" == "$phase" ]] || phase="$phase-mixed"
-    echo "$phase allowed=$a denied=$d" >>"$DL_DIR/loop.log"
-  done
-}
-
-# rounds PHASE CODE: loop rounds of PHASE whose allowed fetch gave CODE.
-rounds() { grep -c "^$1 allowed=$2 " "$DL_DIR/loop.log" 2>/dev/null; }
-rounds_at_least() { (($(rounds "$1" "$2") >= $3)); }
 rounds_in_phase() { (($(grep -c "^$1 " "$DL_DIR/loop.log" 2>/dev/null) >= $2)); }
 
 queue_bound() { dl_g cat /proc/net/netfilter/nfnetlink_queue 2>/dev/null | awk '$1 == 0' | grep -q .; }
@@ -126,13 +90,11 @@ check "closed: rules installed in the gateway's mangle table" dl_rules_jump_pres
 check "closed: allowed host fetched through the daemon" dl_fetch_ok a.tiles.mapbox.com
 check "closed: denied name is refused (no connection)" \
   equals 000 "$(dl_fetch flightlog.dji.com /upload --data x=1)"
-check "closed: denied uploads to hard-coded addresses fail" equals 000/000/000/000 "$(upload_denied)"
+check "closed: denied uploads to hard-coded addresses fail" equals 000/000/000/000 "$(cl_upload_denied)"
 
-echo up1 >"$DL_DIR/phase"
-client_loop &
-LOOP_PID=$!
+cl_loop_start up1 150 90
 check "closed: client loop fetches the allowed host while the daemon runs" \
-  dl_wait 200 rounds_at_least up1 200 2
+  dl_wait 200 cl_rounds_at_least up1 200 2
 
 # A download decided (allowed) before the kill; limited so it outlives it.
 dl_c curl -s -o /dev/null --max-time 30 --limit-rate 400k --cacert "$DL_CA" \
@@ -142,7 +104,7 @@ INFLIGHT_PID=$!
 sleep 1
 
 KILLED_PID=$DL_DAEMON_PID
-echo down >"$DL_DIR/phase"
+cl_phase down
 kill -KILL "$KILLED_PID"
 wait "$KILLED_PID" 2>/dev/null
 DL_DAEMON_PID=""
@@ -153,30 +115,29 @@ check "closed: new connection to the allowed host fails while down (DNS queued, 
   equals 000 "$(dl_fetch a.tiles.mapbox.com)"
 check "closed: new TCP connection to the allowed address fails while down (no DNS needed)" \
   equals 000 "$(dl_fetch a.tiles.mapbox.com / --resolve a.tiles.mapbox.com:443:198.51.100.10)"
-check "closed: denied uploads fail while down" equals 000/000/000/000 "$(upload_denied)"
+check "closed: denied uploads fail while down" equals 000/000/000/000 "$(cl_upload_denied)"
 check "closed: client loop ran while down" dl_wait 300 rounds_in_phase down 2
 check "closed: every client round while down failed its allowed fetch" \
-  equals 0 "$(rounds down 200)"
+  equals 0 "$(cl_rounds down 200)"
 wait "$INFLIGHT_PID"
 check "closed: connection allowed before the kill finished (connmark bypass)" \
   equals "200 2097152" "$(cat "$DL_DIR/inflight.out")"
 
-echo up2 >"$DL_DIR/phase"
+cl_phase up2
 if dl_start_daemon "$CLOSED" closed-restart; then
   check "closed: restarted daemon restores the allowed fetch" dl_fetch_ok a.tiles.mapbox.com
-  check "closed: restarted daemon still denies the uploads" equals 000/000/000/000 "$(upload_denied)"
+  check "closed: restarted daemon still denies the uploads" equals 000/000/000/000 "$(cl_upload_denied)"
   check "closed: client loop fetches again after the restart" \
-    dl_wait 200 rounds_at_least up2 200 1
+    dl_wait 200 cl_rounds_at_least up2 200 1
 else
   check "closed: restart reaches READY" false
 fi
-touch "$DL_DIR/loop.stop"
-wait "$LOOP_PID"
+cl_loop_stop
 sleep 0.5
 dl_capture_stop "$SERVER_CAP"
 dl_capture_stop "$CLIENT_CAP"
-echo "  client loop: $(grep -c . "$DL_DIR/loop.log") rounds; $(rounds up1 200) + $(rounds up2 200)" \
-  "allowed fetches with the daemon up, $(rounds down 200) while down"
+echo "  client loop: $(grep -c . "$DL_DIR/loop.log") rounds; $(cl_rounds up1 200) + $(cl_rounds up2 200)" \
+  "allowed fetches with the daemon up, $(cl_rounds down 200) while down"
 
 TRIED=$(dl_count "$DL_DIR/client-closed.pcap" "dst host 198.51.100.20 or dst host 2001:db8:100::20 or dst host 203.0.113.77")
 check "closed: the client did try the denied hosts ($TRIED packets left it for them)" \
@@ -202,7 +163,7 @@ if dl_start_daemon "$OPEN" open; then
   check "open: rules use --queue-bypass" \
     bash -c 'ip netns exec "$1" iptables-save -t mangle | grep -q -- "--queue-bypass"' _ "$DL_NS_G"
   check "open: allowed host fetched while the daemon runs" dl_fetch_ok a.tiles.mapbox.com
-  check "open: denied upload fails while the daemon runs" equals 000/000/000/000 "$(upload_denied)"
+  check "open: denied upload fails while the daemon runs" equals 000/000/000/000 "$(cl_upload_denied)"
   before=$(denied_payload "$DL_DIR/server-open.pcap")
   before_name=$(name_bytes "$DL_DIR/server-open.pcap")
   KILLED_PID=$DL_DAEMON_PID
@@ -212,7 +173,7 @@ if dl_start_daemon "$OPEN" open; then
   check "open: rules stay installed after SIGKILL" dl_rules_jump_present
   check "open: allowed name resolves and fetches with the daemon dead (bypass)" \
     dl_fetch_ok a.tiles.mapbox.com
-  codes=$(DL_CURL_TIMEOUT=4 upload_denied)
+  codes=$(DL_CURL_TIMEOUT=4 cl_upload_denied)
   check "open: denied uploads pass with the daemon dead (fail-open honoured: $codes)" \
     test "${codes//000/}" == "$codes"
   sleep 0.5

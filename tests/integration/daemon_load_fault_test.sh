@@ -39,6 +39,8 @@ set -uo pipefail
 
 # shellcheck source=lib/daemon_lab.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/daemon_lab.sh"
+# shellcheck source=lib/client_loop.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/client_loop.sh"
 dl_check_requirements daemon_load_fault_test || exit 77
 for t in nsenter unshare mount; do
   command -v "$t" >/dev/null || { echo "SKIP: daemon_load_fault_test needs '$t'"; exit 77; }
@@ -57,56 +59,16 @@ dl_write_policy "$POLICY" enforce '  - name: load-names
     hosts: ["*.names.example"]
     ports: [443]'
 dl_write_config "$CLOSED" "$POLICY" closed
-head -c 65536 /dev/urandom | base64 -w 76 >"$DL_DIR/flightlog.csv"
-
-DENIED_HOSTS='host 198.51.100.20 or host 2001:db8:100::20 or host 203.0.113.77'
-RESOLVE4=(--resolve flightlog.dji.com:443:198.51.100.20)
-RESOLVE6=(--resolve "flightlog.dji.com:443:[2001:db8:100::20]")
+cl_init
+CL_FETCH_TIMEOUT=3
+DENIED_HOSTS=$CL_DENIED_HOSTS
 denied_payload() { dl_count "$1" "($DL_TCP_PAYLOAD) and ($DENIED_HOSTS)"; }
 now_ms() { date +%s%3N; }
 figure() { echo "  figure: $*"; }
 
-# Denied uploads without asking DNS (TLS to the vendor's address over IPv4
-# and IPv6, plain TCP to a hard-coded IP); prints the three HTTP codes.
-upload_denied() {
-  local a b c
-  a=$(DL_CURL_TIMEOUT=2 dl_fetch flightlog.dji.com /upload "${RESOLVE4[@]}" \
-    --data-binary "@$DL_DIR/flightlog.csv")
-  b=$(DL_CURL_TIMEOUT=2 dl_fetch flightlog.dji.com /upload -6 "${RESOLVE6[@]}" \
-    --data-binary "@$DL_DIR/flightlog.csv")
-  c=$(dl_c curl -s -o /dev/null --max-time 2 -w '%{http_code}' \
-    --data-binary "@$DL_DIR/flightlog.csv" http://203.0.113.77:8443/upload)
-  echo "$a/$b/$c"
-}
-
-# Background client: per round one allowed fetch, a denied DNS question and
-# the denied uploads; each line "PHASE allowed=CODE denied=CODES" (PHASE read
-# from a file the test updates). Bounded: 400 rounds or 240 s.
-client_loop() {
-  local end=$((SECONDS + 240)) i a d phase
-  for ((i = 0; i < 400 && SECONDS < end; i++)); do
-    [[ -e "$DL_DIR/loop.stop" ]] && break
-    phase=$(cat "$DL_DIR/phase")
-    a=$(DL_CURL_TIMEOUT=3 dl_fetch a.tiles.mapbox.com)
-    dl_c dig +time=1 +tries=1 +short flightlog.dji.com >/dev/null 2>&1
-    d=$(upload_denied)
-    [[ "$(cat "$DL_DIR/phase")" == "$phase" ]] || phase="$phase-mixed"
-    echo "$phase allowed=$a denied=$d" >>"$DL_DIR/loop.log"
-  done
-}
-loop_start() { # PHASE
-  rm -f "$DL_DIR/loop.stop"
-  : >"$DL_DIR/loop.log"
-  echo "$1" >"$DL_DIR/phase"
-  client_loop &
-  LOOP_PID=$!
-}
-loop_stop() {
-  touch "$DL_DIR/loop.stop"
-  wait "$LOOP_PID" 2>/dev/null
-}
-rounds() { grep -c "^$1 allowed=$2 " "$DL_DIR/loop.log" 2>/dev/null; }
-rounds_at_least() { (($(rounds "$1" "$2") >= $3)); }
+# Background client (lib/client_loop.sh): per round an allowed fetch, a denied
+# DNS question and the denied uploads. Bounded: 400 rounds or 240 s.
+loop_start() { cl_loop_start "$1" 400 240 dig; }
 # Rounds of PHASE whose denied uploads did not all fail.
 leaky_rounds() { grep "^$1 " "$DL_DIR/loop.log" | grep -vc ' denied=000/000/000$'; }
 
@@ -172,9 +134,9 @@ SERVER_CAP=$DL_CAPTURE_PID
 if start_daemon_in_holder "$DISK" disk; then
   D="$DL_DAEMON_LOG"
   loop_start before
-  check "disk: allowed fetches work before the fault" dl_wait 200 rounds_at_least before 200 2
+  check "disk: allowed fetches work before the fault" dl_wait 200 cl_rounds_at_least before 200 2
 
-  echo full >"$DL_DIR/phase"
+  cl_phase full
   lost0=$(metric_sum flightwall_events_lost_total)
   fill_disk
   t0=$(now_ms)
@@ -183,10 +145,10 @@ if start_daemon_in_holder "$DISK" disk; then
   figure "disk full: failure logged $(($(now_ms) - t0)) ms after the disk filled"
   check "disk full: lost lines counted (flightwall_events_lost_total > ${lost0:-0})" \
     dl_wait 100 metric_above flightwall_events_lost_total "${lost0:-0}"
-  check "disk full: allowed fetches still work" dl_wait 200 rounds_at_least full 200 2
+  check "disk full: allowed fetches still work" dl_wait 200 cl_rounds_at_least full 200 2
   check "disk full: the daemon is running" kill -0 "$DL_DAEMON_PID"
 
-  echo freed >"$DL_DIR/phase"
+  cl_phase freed
   size=$(log_size)
   in_mnt rm -f "$LOGFS/filler"
   t0=$(now_ms)
@@ -194,9 +156,9 @@ if start_daemon_in_holder "$DISK" disk; then
     dl_wait 100 log_has "$D" 'writing again'
   figure "disk freed: writing again $(($(now_ms) - t0)) ms after space returned"
   check "disk freed: the log grows again" dl_wait 100 log_grows_past "$size"
-  check "disk freed: allowed fetches work" dl_wait 200 rounds_at_least freed 200 1
+  check "disk freed: allowed fetches work" dl_wait 200 cl_rounds_at_least freed 200 1
 
-  echo readonly >"$DL_DIR/phase"
+  cl_phase readonly
   fill_disk
   check "read-only: a second failure is logged" dl_wait 100 log_has "$D" '(failure 2)'
   if remount_ro; then
@@ -207,8 +169,8 @@ if start_daemon_in_holder "$DISK" disk; then
       dl_wait 100 log_has "$D" 'still cannot write, now: Read-only file system'
     check "read-only: lost lines counted (flightwall_events_lost_total > ${lost1:-0})" \
       dl_wait 100 metric_above flightwall_events_lost_total "${lost1:-0}"
-    check "read-only: allowed fetches still work" dl_wait 200 rounds_at_least readonly 200 2
-    echo writable >"$DL_DIR/phase"
+    check "read-only: allowed fetches still work" dl_wait 200 cl_rounds_at_least readonly 200 2
+    cl_phase writable
     remount rw
     in_mnt rm -f "$LOGFS/filler"
     size=$(log_size)
@@ -217,12 +179,12 @@ if start_daemon_in_holder "$DISK" disk; then
       dl_wait 100 bash -c '(($(grep -c "writing again" "$1") >= 2))' _ "$D"
     figure "read-only -> writable: writing again $(($(now_ms) - t0)) ms after the remount"
     check "writable: the log grows again" dl_wait 100 log_grows_past "$size"
-    check "writable: allowed fetches work" dl_wait 200 rounds_at_least writable 200 1
+    check "writable: allowed fetches work" dl_wait 200 cl_rounds_at_least writable 200 1
   else
     check "read-only: remount the full tmpfs read-only once the daemon let go of its log" false
     remount rw
   fi
-  loop_stop
+  cl_loop_stop
   lost=$(metric_sum flightwall_events_lost_total)
   figure "disk: flightwall_events_lost_total=$lost; client rounds per phase:" \
     "$(awk '{ print $1 }' "$DL_DIR/loop.log" | sort | uniq -c | tr -s ' \n' ' ')"
@@ -358,7 +320,7 @@ if dl_start_daemon "$CLOSED" flood; then
     dl_wait 60 log_has "$D" 'packet drops stopped'
   check "flood: the drop episode is logged once, not per packet" \
     test "$(log_lines "$D" 'the kernel is dropping packets')" -le 2
-  loop_stop
+  cl_loop_stop
   check "flood: every denied upload failed during the flood" equals 0 "$(leaky_rounds flood)"
   sleep 0.5
   dl_capture_stop "$SERVER_CAP"
@@ -412,7 +374,7 @@ if dl_start_daemon "$SMALLBUF" enobufs; then
   t0=$(now_ms)
   check "enobufs: allowed fetch works again" dl_wait 100 dl_fetch_ok a.tiles.mapbox.com
   figure "enobufs: allowed fetch ok $(($(now_ms) - t0)) ms after the burst was checked"
-  check "enobufs: denied uploads still fail" equals 000/000/000 "$(upload_denied)"
+  check "enobufs: denied uploads still fail" equals 000/000/000 "$(cl_upload_denied)"
   check "enobufs: the rules do not fail open (no --queue-bypass)" \
     dl_not bash -c 'ip netns exec "$1" iptables-save -t mangle | grep -q -- "--queue-bypass"' _ "$DL_NS_G"
   sleep 0.5
