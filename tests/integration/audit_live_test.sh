@@ -144,5 +144,4 @@ check "quiet: ended by --duration with exit 3 (no flight-app traffic)" equals 3 
 check "quiet: the reason is no flight-app traffic" \
   json_true "$DL_DIR/quiet.json" '"no-flight-app-traffic" in r["evidence_problem_counts"]'
 
-check "root namespace: mangle tables and queue bindings unchanged" dl_root_unchanged
-dl_summary
+dl_finish

@@ -88,7 +88,6 @@ dl_capture_start "$DL_NS_S" eth0 "$DL_DIR/server.pcap" "tcp port 80" ||
   { echo "FAIL: tcpdump on the server side"; exit 1; }
 SERVER_CAP=$DL_CAPTURE_PID
 if dl_start_daemon "$CONFIG" http; then
-  sent_total=0
   queued_total=0
   for family in 4 6; do
     before=$(queued)
@@ -120,5 +119,4 @@ else
   check "flightwall run reaches READY" false
 fi
 
-check "root namespace: mangle tables and queue bindings unchanged" dl_root_unchanged
-dl_summary
+dl_finish

@@ -175,10 +175,4 @@ else
   check "lockdown: flightwall run reaches READY" false
 fi
 
-check "root namespace: mangle tables and queue bindings unchanged" dl_root_unchanged
-
-if ((FAILED)); then
-  echo "--- daemon stderr (last lines) ---"
-  tail -n 20 "$DL_DIR"/logs/*.stderr 2>/dev/null
-fi
-dl_summary
+dl_finish

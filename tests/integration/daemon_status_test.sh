@@ -116,6 +116,7 @@ check "json: accepted packets counted" test "$(json 'j["packets"]["accepted"]')"
 check "json: event log lines written" test "$(json 'j["event_log"]["lines_written"]')" -gt 0
 status --socket "$SOCK"
 check "summary: the denial is listed with its host" out_has "flightlog.dji.com"
+# shellcheck disable=SC2001 # one prefix per line, not one substitution
 sed 's/^/  | /' <<<"$OUT"  # what an operator sees, for the log
 
 # --- a silent client does not block the next one ------------------------------

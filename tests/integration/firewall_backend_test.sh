@@ -50,7 +50,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# shellcheck source=lib/check.sh
+# shellcheck source-path=SCRIPTDIR source=lib/check.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/check.sh"
 same_file() { # same_file EXPECTED ACTUAL: equal, or show the diff
   diff -u "$1" "$2" >&2

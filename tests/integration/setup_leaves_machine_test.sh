@@ -26,7 +26,7 @@ for t in nginx curl python3; do
   fi
 done
 
-# shellcheck source=lib/check.sh
+# shellcheck source-path=SCRIPTDIR source=lib/check.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/check.sh"
 
 work=$(mktemp -d /tmp/flightwall-setup-test.XXXXXX)

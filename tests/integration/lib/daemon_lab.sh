@@ -418,3 +418,15 @@ dl_down() {
 source "$DL_SRC/tests/integration/lib/check.sh"
 dl_not() { ! "$@"; }
 dl_summary() { summary; }
+
+# dl_finish: how every daemon test ends: checks that the root namespace's
+# mangle tables and queue bindings are as before, shows the daemons' last
+# stderr lines when a check failed, prints the summary (its exit status).
+dl_finish() {
+  check "root namespace: mangle tables and queue bindings unchanged" dl_root_unchanged
+  if ((FAILED)); then
+    echo "--- daemon stderr (last lines) ---"
+    tail -n 20 "$DL_DIR"/logs/*.stderr 2>/dev/null
+  fi
+  summary
+}
