@@ -16,6 +16,16 @@ from tls_craft import MemTls, http_status, kernel_tls_exchange, upload_request
 BODY = b"flightlog=" + os.urandom(600).hex().encode()  # what a leaky app uploads
 
 
+
+def _closed_with_hello(conn):
+    """Closes CONN; its report, with whether the server answered with a TLS
+    ServerHello (the held ClientHello was released to it)."""
+    data = bytes(conn.server_data)
+    result = dict(conn.report(), server_hello=len(data) > 5 and data[0] == 0x16 and data[5] == 0x02)
+    conn.close()
+    return result
+
+
 def _finish_tls(conn, tls, offset, request, deadline, quiet=2.5):
     """After the first flight went out (`offset` stream bytes), answers the
     server until the handshake is done, sends `request` and reads the status.
@@ -167,10 +177,7 @@ def _hand_made_exchange(ctx, name, segments, timeout=3.0):
         conn.send_at(offset, data, bad_checksum=bad)
     conn.poll(timeout, until=lambda c: c.reset or len(c.server_data) > 0)
     conn.poll(0.2)
-    data = bytes(conn.server_data)
-    report["result"] = dict(conn.report(),
-                            server_hello=len(data) > 5 and data[0] == 0x16 and data[5] == 0x02)
-    conn.close()
+    report["result"] = _closed_with_hello(conn)
     return report
 
 
@@ -194,12 +201,9 @@ def tls_partial_then_ack(ctx):
     conn.poll(0.5, until=lambda c: c.reset or len(c.server_data) > 0)
     conn.send_at(400, ch[400:])
     conn.poll(1.0, until=lambda c: c.reset or len(c.server_data) > 0)
-    data = bytes(conn.server_data)
     report["sent"] = {"how": "400 bytes without the name, bare ACKs, then the rest",
                       "client_hello_bytes": len(ch)}
-    report["result"] = dict(conn.report(),
-                            server_hello=len(data) > 5 and data[0] == 0x16 and data[5] == 0x02)
-    conn.close()
+    report["result"] = _closed_with_hello(conn)
     return report
 
 
@@ -250,10 +254,7 @@ def tls_too_large(ctx):
         return report
     conn.send_stream(ch, 0, timeout=3.0)
     conn.poll(1.5, until=lambda c: c.reset or len(c.server_data) > 0)
-    data = bytes(conn.server_data)
-    report["result"] = dict(conn.report(),
-                            server_hello=len(data) > 5 and data[0] == 0x16 and data[5] == 0x02)
-    conn.close()
+    report["result"] = _closed_with_hello(conn)
     return report
 
 
