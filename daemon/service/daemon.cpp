@@ -145,20 +145,23 @@ bool InstallRules(FirewallBackend* backend, BridgeNetfilter* bridge, const Loade
   }
   const bool bridged = plan.settings.mode == InterceptMode::kBridge;
   std::vector<std::string> notes;
-  std::string error;
-  if (bridged && !bridge->Check(plan, &notes, &error)) {
-    Log(error);
-    return false;
+  if (bridged) {
+    if (const Status checked = bridge->Check(plan, &notes); !checked.ok()) {
+      Log(checked.ToString());
+      return false;
+    }
   }
-  if (!backend->Install(plan, &error)) {
-    Log("cannot install " + backend->Name() + " rules: " + error);
+  if (const Status installed = backend->Install(plan); !installed.ok()) {
+    Log("cannot install " + backend->Name() + " rules: " + installed.ToString());
     return false;
   }
   // backend: none leaves the bridge's switches and guard to the operator too.
-  if (bridged && plan.settings.backend != BackendKind::kNone &&
-      !bridge->Engage(plan, &notes, &error)) {
-    Log("bridge mode: " + error + "; not enforcing, as bridged traffic could bypass the rules");
-    return false;
+  if (bridged && plan.settings.backend != BackendKind::kNone) {
+    if (const Status engaged = bridge->Engage(plan, &notes); !engaged.ok()) {
+      Log("bridge mode: " + engaged.ToString() +
+          "; not enforcing, as bridged traffic could bypass the rules");
+      return false;
+    }
   }
   for (const auto& n : notes) Log(n);
   return true;
@@ -187,9 +190,8 @@ int RunDaemon(const std::string& config_path) {
 
   auto backend =
       MakeFirewallBackend(current.config.intercept.backend, current.config.intercept.chain_prefix);
-  std::string why;
-  if (!backend->Available(&why)) {
-    Log("firewall backend " + backend->Name() + " is not usable here: " + why);
+  if (const Status available = backend->Available(); !available.ok()) {
+    Log("firewall backend " + backend->Name() + " is not usable here: " + available.ToString());
     return 2;
   }
   BridgeNetfilter bridge(current.config.intercept.chain_prefix, MakeSystemCommandRunner(),
@@ -321,6 +323,7 @@ int RunDaemon(const std::string& config_path) {
     } else if (sig == SIGHUP) {
       Loaded next;
       bool ok = LoadAll(config_path, &next);
+      std::string why;
       if (ok && current.policy->mode == PolicyMode::kLockdown &&
           (!PolicyIsNoLooser(*current.policy, *next.policy, &why) ||
            !ConfigIsNoLooser(current.config, next.config, &why))) {
@@ -361,8 +364,8 @@ int RunDaemon(const std::string& config_path) {
     const DnsConfirmerStats confirmations = confirmer.Stats();
     sinks->Update(enforcer, sources, confirming.ok() ? &confirmations : nullptr);
     std::vector<std::string> bridge_notes;
-    if (!bridge.Reassert(&bridge_notes, &error)) {
-      Log("bridge mode: bridged traffic may bypass the rules: " + error);
+    if (const Status reasserted = bridge.Reassert(&bridge_notes); !reasserted.ok()) {
+      Log("bridge mode: bridged traffic may bypass the rules: " + reasserted.ToString());
     }
     for (const auto& n : bridge_notes) Log(n);
     save_names(false);
@@ -384,11 +387,11 @@ int RunDaemon(const std::string& config_path) {
   save_names(true);
   if (current.policy->mode == PolicyMode::kLockdown) {
     Log("lockdown: leaving the interception rules in place; flight-app traffic stays blocked");
-  } else if (!backend->Remove(&error)) {
-    Log("cannot remove rules: " + error);
+  } else if (const Status removed = backend->Remove(); !removed.ok()) {
+    Log("cannot remove rules: " + removed.ToString());
     exit_code = 2;
-  } else if (!bridge.Release(&error)) {
-    Log("cannot undo the bridge settings: " + error);
+  } else if (const Status released = bridge.Release(); !released.ok()) {
+    Log("cannot undo the bridge settings: " + released.ToString());
     exit_code = 2;
   }
   sinks->Close();

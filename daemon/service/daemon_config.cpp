@@ -61,12 +61,12 @@ bool ParseQueue(const std::string& text, std::uint16_t* first, std::uint16_t* la
 void CheckBridgeSettings(Checker& c, const YAML::Node& in, InterceptSettings* intercept) {
   const bool bridge_mode = intercept->mode == InterceptMode::kBridge;
   if (auto b = c.Scalar(in, "bridge")) {
-    std::string why;
+    const Status valid = IsValidInterfaceName(*b);
     if (!bridge_mode) {
       c.Error(in["bridge"], "'bridge' applies only to mode: bridge; remove it or set mode: bridge");
-    } else if (!IsValidInterfaceName(*b, &why) || b->ends_with('+')) {
+    } else if (!valid.ok() || b->ends_with('+')) {
       c.Error(in["bridge"], "'bridge' must name one bridge interface, e.g. br0: " +
-                                (why.empty() ? "'" + *b + "' is a wildcard" : why));
+                                (valid.ok() ? "'" + *b + "' is a wildcard" : valid.message()));
     } else {
       intercept->bridge = *b;
     }
