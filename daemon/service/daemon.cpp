@@ -196,7 +196,6 @@ int RunDaemon(const std::string& config_path) {
   }
   BridgeNetfilter bridge(current.config.intercept.chain_prefix, MakeSystemCommandRunner(),
                          SystemBridgeProbe());
-  std::string error;
   Enforcer enforcer(
       current.config, current.policy,
       current.config.intercept.queue_last - current.config.intercept.queue_first + 1u);
@@ -253,9 +252,11 @@ int RunDaemon(const std::string& config_path) {
     w->source = std::move(source).value();
     w->verdicts = std::make_unique<QueueVerdicts>(w->source.get());
     // Injected replies carry a mark the rules let through (output mode).
-    w->injector = PacketInjector::Open(&error, kPacketMarkInjected);
-    if (!w->injector && workers.empty()) {
-      Log("warning: no fail-fast replies (RST/ICMP/DNS refusal): " + error);
+    Result<std::unique_ptr<PacketInjector>> injector = PacketInjector::Open(kPacketMarkInjected);
+    if (injector.ok()) {
+      w->injector = std::move(injector).value();
+    } else if (workers.empty()) {
+      Log("warning: no fail-fast replies (RST/ICMP/DNS refusal): " + injector.status().ToString());
     }
     const WorkerOutputs outputs = sinks->ForWorker();
     w->tally = outputs.verdicts;
@@ -323,12 +324,13 @@ int RunDaemon(const std::string& config_path) {
     } else if (sig == SIGHUP) {
       Loaded next;
       bool ok = LoadAll(config_path, &next);
-      std::string why;
-      if (ok && current.policy->mode == PolicyMode::kLockdown &&
-          (!PolicyIsNoLooser(*current.policy, *next.policy, &why) ||
-           !ConfigIsNoLooser(current.config, next.config, &why))) {
-        Log("reload refused in lockdown mode: " + why);
-        ok = false;
+      if (ok && current.policy->mode == PolicyMode::kLockdown) {
+        Status no_looser = PolicyIsNoLooser(*current.policy, *next.policy);
+        if (no_looser.ok()) no_looser = ConfigIsNoLooser(current.config, next.config);
+        if (!no_looser.ok()) {
+          Log("reload refused in lockdown mode: " + no_looser.ToString());
+          ok = false;
+        }
       }
       if (ok && (next.config.intercept.queue_first != current.config.intercept.queue_first ||
                  next.config.intercept.queue_last != current.config.intercept.queue_last ||

@@ -178,11 +178,12 @@ DaemonConfigResult LoadDaemonConfigFromString(const std::string& text,
         if (kp.is_relative()) kp = std::filesystem::path(base_dir) / kp;
         cfg.events_hmac_key_file = kp.lexically_normal().string();
         ChainKey key;
-        const std::string why =
-            k->empty() ? "'hmac_key_file' is empty; name the key file, or remove the setting "
-                         "for an unkeyed chain"
+        const Status read =
+            k->empty() ? Status::Error(
+                             "'hmac_key_file' is empty; name the key file, or remove the setting "
+                             "for an unkeyed chain")
                        : ReadChainKey(cfg.events_hmac_key_file, KeyFileCheck::kPrivate, &key);
-        if (!why.empty()) c.Error(ev["hmac_key_file"], why);
+        if (!read.ok()) c.Error(ev["hmac_key_file"], read.ToString());
       }
     }
     if (const YAML::Node me = c.Section(root, "metrics")) {

@@ -94,12 +94,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto source = std::move(opened).value();
-  std::string error;
-  auto injector = flightwall::PacketInjector::Open(&error);
-  if (!injector) {
-    std::fprintf(stderr, "nfqueue_probe: %s\n", error.c_str());
+  auto opened_injector = flightwall::PacketInjector::Open();
+  if (!opened_injector.ok()) {
+    std::fprintf(stderr, "nfqueue_probe: %s\n", opened_injector.status().ToString().c_str());
     return 1;
   }
+  auto injector = std::move(opened_injector).value();
   std::printf("ready queue=%u method=%s\n", options.queue,
               MethodName(source->ConnmarkMethodInUse()));
   std::fflush(stdout);
