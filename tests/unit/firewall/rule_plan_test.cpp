@@ -7,9 +7,9 @@ namespace flightwall {
 namespace {
 
 Cidr MakeCidr(const char* text) {
-  auto c = Cidr::Parse(text);
-  EXPECT_TRUE(c.has_value()) << text;
-  return c.value_or(Cidr());
+  const Result<Cidr> c = Cidr::Parse(text);
+  EXPECT_TRUE(IsOk(c)) << text;
+  return c.ok() ? *c : Cidr();
 }
 
 Policy TwoApps() {
