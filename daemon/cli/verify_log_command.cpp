@@ -44,17 +44,17 @@ int RunVerifyLog(const VerifyLogOptions& o) {
     return kExitUsage;
   }
   const LogVerifyResult r = VerifyLogFiles(o.files, options);
-  switch (r.status) {
-    case LogVerifyResult::Status::kIntact:
+  switch (r.chain) {
+    case LogVerifyResult::ChainState::kIntact:
       std::cout << FormatLogVerifyResult(r);
       return kExitOk;
-    case LogVerifyResult::Status::kBroken:
+    case LogVerifyResult::ChainState::kBroken:
       std::cout << FormatLogVerifyResult(r);
       return kExitFindings;
-    case LogVerifyResult::Status::kUnverifiable:
+    case LogVerifyResult::ChainState::kUnverifiable:
       std::cout << FormatLogVerifyResult(r);
       return kExitUsage;
-    case LogVerifyResult::Status::kUnreadable:
+    case LogVerifyResult::ChainState::kUnreadable:
       break;
   }
   std::cerr << "flightwall verify-log: " << r.file << ": " << r.problem

@@ -83,11 +83,11 @@ void WorkerLoop(Worker* w, Enforcer* enforcer, std::atomic<bool>* stop) {
   while (!stop->load(std::memory_order_relaxed)) {
     // Verdicts are batched: the source sends them when it has nothing more
     // to read, before it waits for the kernel.
-    const auto status = w->source->Receive(&packet, &meta);
+    const NfqueueSource::Received received = w->source->Receive(&packet, &meta);
     // Two clock reads per packet: when it came, and when it was judged
     // (also the time of the loop's turn).
     auto now = std::chrono::steady_clock::now();
-    if (status == NfqueueSource::Status::kPacket) {
+    if (received == NfqueueSource::Received::kPacket) {
       packet.in_interface = meta.in_interface;
       packet.monotonic = Micros(now);
       packet.uid = meta.has_uid ? static_cast<std::int64_t>(meta.uid) : -1;
@@ -103,7 +103,7 @@ void WorkerLoop(Worker* w, Enforcer* enforcer, std::atomic<bool>* stop) {
       now = judged;
     }
     const Timestamp now_us = Micros(now);
-    if (now_us - last_tick >= kTickUs || status != NfqueueSource::Status::kPacket) {
+    if (now_us - last_tick >= kTickUs || received != NfqueueSource::Received::kPacket) {
       enforcer->Tick(w->index, ClockNow(CLOCK_REALTIME), now_us);
       last_tick = now_us;
     }

@@ -118,12 +118,12 @@ int main(int argc, char** argv) {
     }
     flightwall::RawPacket raw;
     flightwall::NfqueueMeta meta;
-    const auto status = source->Receive(&raw, &meta);
-    if (status == flightwall::NfqueueSource::Status::kTimeout) {
+    const auto received = source->Receive(&raw, &meta);
+    if (received == flightwall::NfqueueSource::Received::kTimeout) {
       ++timeouts;
       continue;
     }
-    if (status == flightwall::NfqueueSource::Status::kError) {
+    if (received == flightwall::NfqueueSource::Received::kError) {
       std::fprintf(stderr, "nfqueue_probe: receive error: %s\n", std::strerror(errno));
       break;
     }
