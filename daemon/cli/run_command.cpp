@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "common/status.h"
 #include "firewall/bridge_netfilter.h"
 #include "firewall/rule_backend.h"
 #include "policy/policy_loader.h"
@@ -32,7 +33,6 @@ int RunRules(const RulesOptions& options) {
                                      settings.chain_prefix);
   const RulePlan plan = PlanRules(*pol.policy, settings);
   for (const auto& w : plan.warnings) std::cerr << "warning: " << w << "\n";
-  std::string error;
   const bool bridged = settings.mode == InterceptMode::kBridge;
   if (options.action == "print") {
     std::cout << backend->Render(plan);
@@ -45,26 +45,27 @@ int RunRules(const RulesOptions& options) {
     }
     return kExitOk;
   }
-  std::string why;
-  if (!backend->Available(&why)) {
-    std::cerr << "flightwall rules: " << backend->Name() << " is not usable here: " << why << "\n";
+  if (const Status available = backend->Available(); !available.ok()) {
+    std::cerr << "flightwall rules: " << backend->Name()
+              << " is not usable here: " << available.ToString() << "\n";
     return kExitUsage;
   }
   BridgeNetfilter bridge(settings.chain_prefix, MakeSystemCommandRunner(), SystemBridgeProbe());
   std::vector<std::string> notes;
-  if (bridged && options.action == "install" && !bridge.Check(plan, &notes, &error)) {
-    std::cerr << "flightwall rules: " << error << "\n";
-    return kExitUsage;
+  if (bridged && options.action == "install") {
+    if (const Status checked = bridge.Check(plan, &notes); !checked.ok()) {
+      std::cerr << "flightwall rules: " << checked.ToString() << "\n";
+      return kExitUsage;
+    }
   }
-  bool ok = options.action == "install" ? backend->Install(plan, &error) : backend->Remove(&error);
+  Status done = options.action == "install" ? backend->Install(plan) : backend->Remove();
   // Installed switches stay on after this process; removal deletes the guard.
-  if (ok && bridged && settings.backend != BackendKind::kNone) {
-    ok = options.action == "install" ? bridge.Engage(plan, &notes, &error)
-                                     : bridge.RemoveGuard(&error);
+  if (done.ok() && bridged && settings.backend != BackendKind::kNone) {
+    done = options.action == "install" ? bridge.Engage(plan, &notes) : bridge.RemoveGuard();
   }
   for (const auto& n : notes) std::cerr << "note: " << n << "\n";
-  if (!ok) {
-    std::cerr << "flightwall rules: " << error << "\n";
+  if (!done.ok()) {
+    std::cerr << "flightwall rules: " << done.ToString() << "\n";
     return kExitUsage;
   }
   return kExitOk;

@@ -5,14 +5,15 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "common/status.h"
 #include "sink/chain_key.h"
 #include "sink/log_verifier.h"
 
 namespace flightwall {
 namespace {
 
-// "" when `head` is 8 to 64 hex digits (lower-cased into *out), else why.
-std::string NormalizeHead(const std::string& head, std::string* out) {
+// Ok when `head` is 8 to 64 hex digits (lower-cased into *out).
+Status NormalizeHead(const std::string& head, std::string* out) {
   bool ok = head.size() >= kMinExpectHeadDigits && head.size() <= 64;
   for (const char ch : head) {
     const char lower = ch >= 'A' && ch <= 'F' ? static_cast<char>(ch - 'A' + 'a') : ch;
@@ -20,9 +21,10 @@ std::string NormalizeHead(const std::string& head, std::string* out) {
     out->push_back(lower);
   }
   if (ok) return {};
-  return "--expect-head '" + head +
-         "' is not 8 to 64 hex digits; give the journal's FLIGHTWALL_CHAIN_HEAD (64 digits) or "
-         "the head label of flightwall_event_chain_head_info (8 digits)";
+  return Status::Error(
+      "--expect-head '" + head +
+      "' is not 8 to 64 hex digits; give the journal's FLIGHTWALL_CHAIN_HEAD (64 digits) or "
+      "the head label of flightwall_event_chain_head_info (8 digits)");
 }
 
 }  // namespace
@@ -30,29 +32,29 @@ std::string NormalizeHead(const std::string& head, std::string* out) {
 int RunVerifyLog(const VerifyLogOptions& o) {
   LogVerifyOptions options;
   options.expect_seq = o.expect_seq;
-  std::string why;
-  if (!o.expect_head.empty()) why = NormalizeHead(o.expect_head, &options.expect_head);
+  Status usable;
+  if (!o.expect_head.empty()) usable = NormalizeHead(o.expect_head, &options.expect_head);
   ChainKey key;
-  if (why.empty() && !o.key_file.empty()) {
-    why = ReadChainKey(o.key_file, KeyFileCheck::kReadable, &key);
+  if (usable.ok() && !o.key_file.empty()) {
+    usable = ReadChainKey(o.key_file, KeyFileCheck::kReadable, &key);
     options.key = key.Bytes();
   }
-  if (!why.empty()) {
-    std::cerr << "flightwall verify-log: " << why << "\n";
+  if (!usable.ok()) {
+    std::cerr << "flightwall verify-log: " << usable.ToString() << "\n";
     return kExitUsage;
   }
   const LogVerifyResult r = VerifyLogFiles(o.files, options);
-  switch (r.status) {
-    case LogVerifyResult::Status::kIntact:
+  switch (r.chain) {
+    case LogVerifyResult::ChainState::kIntact:
       std::cout << FormatLogVerifyResult(r);
       return kExitOk;
-    case LogVerifyResult::Status::kBroken:
+    case LogVerifyResult::ChainState::kBroken:
       std::cout << FormatLogVerifyResult(r);
       return kExitFindings;
-    case LogVerifyResult::Status::kUnverifiable:
+    case LogVerifyResult::ChainState::kUnverifiable:
       std::cout << FormatLogVerifyResult(r);
       return kExitUsage;
-    case LogVerifyResult::Status::kUnreadable:
+    case LogVerifyResult::ChainState::kUnreadable:
       break;
   }
   std::cerr << "flightwall verify-log: " << r.file << ": " << r.problem

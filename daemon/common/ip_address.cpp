@@ -57,11 +57,8 @@ std::size_t IpAddress::Hash() const {
 
 Cidr::Cidr(IpAddress base, int prefix_len) : base_(base), prefix_len_(prefix_len) {}
 
-std::optional<Cidr> Cidr::Parse(std::string_view text, std::string* why) {
-  auto fail = [&](const char* msg) -> std::optional<Cidr> {
-    if (why) *why = msg;
-    return std::nullopt;
-  };
+Result<Cidr> Cidr::Parse(std::string_view text) {
+  auto fail = [](const char* msg) { return Status::Error(msg); };
   const auto slash = text.find('/');
   const auto addr = IpAddress::Parse(text.substr(0, slash));
   if (!addr) return fail("not an IPv4 or IPv6 address");

@@ -14,6 +14,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/status.h"
+
 namespace flightwall {
 
 class IpAddress {
@@ -47,8 +49,10 @@ class Cidr {
   Cidr() = default;
   Cidr(IpAddress base, int prefix_len);
   // "192.0.2.0/24", "2001:db8::/32", or a bare address (full-length prefix).
-  // Rejects host bits set beyond the prefix so typos are caught.
-  static std::optional<Cidr> Parse(std::string_view text, std::string* why = nullptr);
+  // Rejects host bits set beyond the prefix so typos are caught; the error's
+  // message says what is wrong (the policy loader puts the entry and its
+  // line in front).
+  static Result<Cidr> Parse(std::string_view text);
 
   bool Contains(const IpAddress& addr) const;
   const IpAddress& Base() const { return base_; }

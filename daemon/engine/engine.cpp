@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "engine/engine_impl.h"
+#include "engine/flow_carrier.h"
 
 namespace flightwall {
 
@@ -82,9 +83,7 @@ void Engine::Impl::SettleDecision(Flow& f, PacketOutcome* out) {
   SettleFacts facts;
   facts.governed = f.app >= 0;
   facts.verdict = f.verdict;
-  facts.carrier = f.kind == FlowKind::kTcp   ? FlowCarrier::kTcp
-                  : f.kind == FlowKind::kUdp ? FlowCarrier::kUdp
-                                             : FlowCarrier::kSingle;
+  facts.carrier = CarrierOf(f.kind);
   facts.to_server = out->to_server;
   facts.has_payload = !pkt.payload.empty();
   facts.carries_dns = out->is_dns;

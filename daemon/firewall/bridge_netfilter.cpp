@@ -76,10 +76,9 @@ std::string RenderBridgeGuard(const RulePlan& plan, const std::string& prefix) {
   return text + "\t}\n}\n";
 }
 
-bool IsValidInterfaceName(const std::string& name, std::string* why) {
+Status IsValidInterfaceName(const std::string& name) {
   auto fail = [&](const char* text) {
-    *why = "interface name '" + name + "' " + text;
-    return false;
+    return Status::Error("interface name '" + name + "' " + text);
   };
   if (name.empty() || name.size() >= IFNAMSIZ) return fail("must be 1-15 characters long");
   for (std::size_t i = 0; i < name.size(); ++i) {
@@ -90,52 +89,48 @@ bool IsValidInterfaceName(const std::string& name, std::string* why) {
     if (!ok) return fail("may hold only letters, digits, '-', '_', '.', '@' (and a final '+')");
   }
   if (name == "." || name == "..") return fail("is not an interface");
-  return true;
+  return {};
 }
 
 BridgeNetfilter::BridgeNetfilter(std::string prefix, std::unique_ptr<CommandRunner> runner,
                                  BridgeProbe probe)
     : prefix_(std::move(prefix)), runner_(std::move(runner)), probe_(std::move(probe)) {}
 
-bool BridgeNetfilter::Check(const RulePlan& plan, std::vector<std::string>* notes,
-                            std::string* why) {
+Status BridgeNetfilter::Check(const RulePlan& plan, std::vector<std::string>* notes) {
   const std::string& bridge = plan.settings.bridge;
   const std::string prefix = "bridge mode: ";
   if (bridge.empty()) {
-    *why = prefix + "no bridge named; set intercept.bridge to the bridge the tablet's port is in";
-    return false;
+    return Status::Error(
+        prefix + "no bridge named; set intercept.bridge to the bridge the tablet's port is in");
   }
   const std::string dir = kSysNet + bridge + "/";
   const unsigned index = probe_.ifindex(bridge);
   if (index == 0) {
-    *why = prefix + "there is no interface " + bridge +
-           " in this network namespace; create the bridge (ip link add " + bridge +
-           " type bridge) or fix intercept.bridge";
-    return false;
+    return Status::Error(prefix + "there is no interface " + bridge +
+                         " in this network namespace; create the bridge (ip link add " + bridge +
+                         " type bridge) or fix intercept.bridge");
   }
   // sysfs shows the namespace it was mounted in, which need not be ours.
   const auto sys_index = probe_.read(dir + "ifindex");
   if (!sys_index || *sys_index != std::to_string(index)) {
-    *why = prefix + "/sys/class/net does not show this network namespace's " + bridge +
-           "; mount sysfs in this namespace (ip netns exec does)";
-    return false;
+    return Status::Error(prefix + "/sys/class/net does not show this network namespace's " +
+                         bridge + "; mount sysfs in this namespace (ip netns exec does)");
   }
   if (!probe_.read(dir + "bridge/" + kSwitches[0])) {
-    *why = prefix + "interface " + bridge + " is not a bridge; name the bridge in intercept.bridge";
-    return false;
+    return Status::Error(prefix + "interface " + bridge +
+                         " is not a bridge; name the bridge in intercept.bridge");
   }
   if (!probe_.read(kProcBridge + "bridge-nf-call-iptables")) {
-    *why = prefix +
-           "br_netfilter is not loaded, so bridged traffic never reaches the rules "
-           "(modprobe br_netfilter, and list it in /etc/modules-load.d)";
-    return false;
+    return Status::Error(prefix +
+                         "br_netfilter is not loaded, so bridged traffic never reaches the rules "
+                         "(modprobe br_netfilter, and list it in /etc/modules-load.d)");
   }
   const std::vector<std::string> ports = BridgePorts(plan);
   if (ports.empty()) {
-    *why = prefix +
-           "no flight app names a bridge port in 'interfaces'; name the tablet's port(s) of " +
-           bridge + " (the guard against non-IP frames needs them)";
-    return false;
+    return Status::Error(
+        prefix +
+        "no flight app names a bridge port in 'interfaces'; name the tablet's port(s) of " +
+        bridge + " (the guard against non-IP frames needs them)");
   }
   for (const std::string& port : ports) {
     if (IsWildcard(port)) {
@@ -148,26 +143,26 @@ bool BridgeNetfilter::Check(const RulePlan& plan, std::vector<std::string>* note
     }
     const std::string dev = kSysNet + port;
     if (!probe_.read(dev + "/brport/port_no") || probe_.link_name(dev + "/master") != bridge) {
-      *why = prefix;
-      *why += "interface " + port;
-      *why += " is not a port of bridge " + bridge;
-      *why += " (ip link set " + port;
-      *why += " master " + bridge;
-      *why += "), or name the tablet-side port of it in the flight app's interfaces";
-      return false;
+      std::string why = prefix;
+      why += "interface " + port;
+      why += " is not a port of bridge " + bridge;
+      why += " (ip link set " + port;
+      why += " master " + bridge;
+      why += "), or name the tablet-side port of it in the flight app's interfaces";
+      return Status::Error(std::move(why));
     }
   }
   CommandResult nft = runner_->Run({"nft", "--version"}, "");
   if (!nft.started) {
-    *why = prefix + "nft is not installed (" + nft.failure +
-           "); install the nftables package: it loads the bridge guard against non-IP frames";
-    return false;
+    return Status::Error(
+        prefix + "nft is not installed (" + nft.failure +
+        "); install the nftables package: it loads the bridge guard against non-IP frames");
   }
   CommandResult physdev = runner_->Run({"iptables", "-m", "physdev", "--help"}, "");
   if (physdev.out.find("physdev match options") == std::string::npos) {
-    *why = prefix + "iptables lacks the physdev match that names the tablet's bridge port " +
-           "(install a full iptables; the kernel needs xt_physdev)";
-    return false;
+    return Status::Error(prefix +
+                         "iptables lacks the physdev match that names the tablet's bridge port " +
+                         "(install a full iptables; the kernel needs xt_physdev)");
   }
   std::string joined;
   for (const std::string& port : ports) joined += (joined.empty() ? "" : ", ") + port;
@@ -177,35 +172,32 @@ bool BridgeNetfilter::Check(const RulePlan& plan, std::vector<std::string>* note
   note += " in the tablet's subnet; without one, refused packets are still dropped and the ";
   note += "app waits for its timeout";
   notes->push_back(std::move(note));
-  return true;
+  return {};
 }
 
-bool BridgeNetfilter::SetSwitch(const std::string& bridge, const std::string& name, int value,
-                                std::string* error) {
+Status BridgeNetfilter::SetSwitch(const std::string& bridge, const std::string& name, int value) {
   CommandResult set = runner_->Run(
       {"ip", "link", "set", "dev", bridge, "type", "bridge", name, std::to_string(value)}, "");
-  if (!set.Ok()) {
-    *error = set.Describe("ip link set dev " + bridge + " type bridge " + name);
-    return false;
-  }
+  if (!set.Ok())
+    return Status::Error(set.Describe("ip link set dev " + bridge + " type bridge " + name));
   const auto now = probe_.read(kSysNet + bridge + "/bridge/" + name);
   if (now != std::to_string(value)) {
-    *error = "bridge " + bridge + ": " + name + " reads " + now.value_or("nothing") +
-             " after setting it to " + std::to_string(value);
-    return false;
+    return Status::Error("bridge " + bridge + ": " + name + " reads " + now.value_or("nothing") +
+                         " after setting it to " + std::to_string(value));
   }
-  return true;
+  return {};
 }
 
-bool BridgeNetfilter::Engage(const RulePlan& plan, std::vector<std::string>* notes,
-                             std::string* error) {
+Status BridgeNetfilter::Engage(const RulePlan& plan, std::vector<std::string>* notes) {
   const std::string& bridge = plan.settings.bridge;
-  if (!engaged_bridge_.empty() && engaged_bridge_ != bridge && !Release(error)) return false;
+  if (!engaged_bridge_.empty() && engaged_bridge_ != bridge) {
+    Status released = Release();
+    if (!released.ok()) return released;
+  }
   CommandResult guard = runner_->Run({"nft", "-f", "-"}, RenderBridgeGuard(plan, prefix_));
   if (!guard.Ok()) {
-    *error = "bridge guard: " + guard.Describe("nft -f -") +
-             " (the kernel needs nf_tables bridge support, CONFIG_NF_TABLES_BRIDGE)";
-    return false;
+    return Status::Error("bridge guard: " + guard.Describe("nft -f -") +
+                         " (the kernel needs nf_tables bridge support, CONFIG_NF_TABLES_BRIDGE)");
   }
   guard_loaded_ = true;
   engaged_bridge_ = bridge;
@@ -214,7 +206,8 @@ bool BridgeNetfilter::Engage(const RulePlan& plan, std::vector<std::string>* not
     const auto was = probe_.read(kSysNet + bridge + "/bridge/" + name);
     if (was == "1") continue;
     const auto global = probe_.read(kProcBridge + sysctl);
-    if (!SetSwitch(bridge, name, 1, error)) return false;
+    Status set = SetSwitch(bridge, name, 1);
+    if (!set.ok()) return set;
     if (std::find(switches_turned_on_.begin(), switches_turned_on_.end(), name) ==
         switches_turned_on_.end()) {
       switches_turned_on_.push_back(name);
@@ -229,14 +222,15 @@ bool BridgeNetfilter::Engage(const RulePlan& plan, std::vector<std::string>* not
         "sets it back when it removes them";
     notes->push_back(std::move(note));
   }
-  return true;
+  return {};
 }
 
-bool BridgeNetfilter::Reassert(std::vector<std::string>* notes, std::string* error) {
-  if (engaged_bridge_.empty()) return true;
+Status BridgeNetfilter::Reassert(std::vector<std::string>* notes) {
+  if (engaged_bridge_.empty()) return {};
   for (const char* name : kSwitches) {
     if (probe_.read(kSysNet + engaged_bridge_ + "/bridge/" + name) == "1") continue;
-    if (!SetSwitch(engaged_bridge_, name, 1, error)) return false;
+    Status set = SetSwitch(engaged_bridge_, name, 1);
+    if (!set.ok()) return set;
     if (std::find(switches_turned_on_.begin(), switches_turned_on_.end(), name) ==
         switches_turned_on_.end()) {
       switches_turned_on_.push_back(name);
@@ -246,40 +240,31 @@ bool BridgeNetfilter::Reassert(std::vector<std::string>* notes, std::string* err
     note += " was turned off while enforcing; flightwall set it back to 1";
     notes->push_back(std::move(note));
   }
-  return true;
+  return {};
 }
 
-bool BridgeNetfilter::Release(std::string* error) {
-  bool ok = true;
-  std::string first_error;
+Status BridgeNetfilter::Release() {
+  Status first_error;
   for (const std::string& name : switches_turned_on_) {
-    std::string why;
-    if (!SetSwitch(engaged_bridge_, name, 0, &why) && ok) {
-      ok = false;
-      first_error = why;
-    }
+    Status reset = SetSwitch(engaged_bridge_, name, 0);
+    if (!reset.ok() && first_error.ok()) first_error = std::move(reset);
   }
   switches_turned_on_.clear();
-  std::string why;
-  if (guard_loaded_ && !RemoveGuard(&why) && ok) {
-    ok = false;
-    first_error = why;
+  if (guard_loaded_) {
+    Status removed = RemoveGuard();
+    if (!removed.ok() && first_error.ok()) first_error = std::move(removed);
   }
   guard_loaded_ = false;
   engaged_bridge_.clear();
-  if (!ok) *error = first_error;
-  return ok;
+  return first_error;
 }
 
-bool BridgeNetfilter::RemoveGuard(std::string* error) {
+Status BridgeNetfilter::RemoveGuard() {
   // Declaring the table first makes this succeed whether or not it exists.
   const std::string table = "table bridge " + NftablesTableName(prefix_);
   CommandResult result = runner_->Run({"nft", "-f", "-"}, table + "\ndelete " + table + "\n");
-  if (!result.Ok()) {
-    *error = "bridge guard: " + FirstLine(result.Describe("nft -f -"));
-    return false;
-  }
-  return true;
+  if (!result.Ok()) return Status::Error("bridge guard: " + FirstLine(result.Describe("nft -f -")));
+  return {};
 }
 
 }  // namespace flightwall

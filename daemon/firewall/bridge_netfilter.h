@@ -6,7 +6,7 @@
 //  * Check() (read only) refuses bridge mode unless the named bridge exists
 //    in this namespace, every flight-app interface is one of its ports,
 //    br_netfilter is loaded, and the tools are here (nft, the iptables
-//    physdev match). *why says what to do.
+//    physdev match). The error says what to do.
 //  * Engage() loads the L2 guard, an nftables bridge-family table that drops
 //    every frame to or from a tablet port that is not IPv4, IPv6 or ARP
 //    (VLAN-tagged and PPPoE frames would skip the IP rules), then turns the
@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "common/status.h"
 #include "firewall/command_runner.h"
 #include "firewall/rule_backend.h"
 
@@ -49,27 +50,30 @@ std::vector<std::string> BridgePorts(const RulePlan& plan);
 // The L2 guard as an `nft -f` script that replaces a previous one.
 std::string RenderBridgeGuard(const RulePlan& plan, const std::string& prefix);
 
-// Interface names that fit IFNAMSIZ and a rule token; `+` only at the end.
-bool IsValidInterfaceName(const std::string& name, std::string* why);
+// Ok for interface names that fit IFNAMSIZ and a rule token; `+` only at
+// the end. The error names the interface.
+Status IsValidInterfaceName(const std::string& name);
 
 class BridgeNetfilter {
  public:
   BridgeNetfilter(std::string prefix, std::unique_ptr<CommandRunner> runner, BridgeProbe probe);
   // Read only. Notes are things the operator should know (nothing fatal).
-  bool Check(const RulePlan& plan, std::vector<std::string>* notes, std::string* why);
-  // Call after the iptables rules are in. On failure the caller must not
+  Status Check(const RulePlan& plan, std::vector<std::string>* notes);
+  // Call after the iptables rules are in. On an error the caller must not
   // start enforcing: bridged traffic may bypass the rules.
-  bool Engage(const RulePlan& plan, std::vector<std::string>* notes, std::string* error);
+  Status Engage(const RulePlan& plan, std::vector<std::string>* notes);
   // While enforcing (cheap: two sysfs reads): turns a switch someone turned
-  // off back on, with a note. False with *error when it cannot.
-  bool Reassert(std::vector<std::string>* notes, std::string* error);
-  // Undoes Engage(); succeeds when nothing was engaged.
-  bool Release(std::string* error);
+  // off back on, with a note. An error when it cannot.
+  Status Reassert(std::vector<std::string>* notes);
+  // Undoes Engage(); ok when nothing was engaged. Tries every step and
+  // reports the first that failed.
+  Status Release();
   // Deletes the guard whoever loaded it (`flightwall rules --remove`).
-  bool RemoveGuard(std::string* error);
+  Status RemoveGuard();
 
  private:
-  bool SetSwitch(const std::string& bridge, const std::string& name, int value, std::string* error);
+  // Sets the bridge's switch `name` and reads it back.
+  Status SetSwitch(const std::string& bridge, const std::string& name, int value);
 
   std::string prefix_;
   std::unique_ptr<CommandRunner> runner_;

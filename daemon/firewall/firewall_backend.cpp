@@ -12,13 +12,13 @@ class NoneBackend : public FirewallBackend {
  public:
   explicit NoneBackend(std::string prefix) : rules_(std::move(prefix), nullptr) {}
   std::string Name() const override { return "none"; }
-  bool Available(std::string* /*why*/) override { return true; }
+  Status Available() override { return {}; }
   std::string Render(const RulePlan& plan) const override {
     return "# backend: none: flightwall installs nothing; apply rules like these yourself\n" +
            rules_.Render(plan);
   }
-  bool Install(const RulePlan& /*plan*/, std::string* /*error*/) override { return true; }
-  bool Remove(std::string* /*error*/) override { return true; }
+  Status Install(const RulePlan& /*plan*/) override { return {}; }
+  Status Remove() override { return {}; }
 
  private:
   IptablesBackend rules_;  // used only to render; never runs a command

@@ -227,25 +227,23 @@ IptablesInstalled ParseIptablesSave(std::string_view save_text, const std::strin
 IptablesBackend::IptablesBackend(std::string prefix, std::unique_ptr<CommandRunner> runner)
     : prefix_(std::move(prefix)), runner_(std::move(runner)) {}
 
-bool IptablesBackend::Available(std::string* why) {
+Status IptablesBackend::Available() {
   for (bool v6 : {false, true}) {
     const char* tool = ListTool(v6);
     CommandResult version = runner_->Run({tool, "-V"}, "");
     if (!version.started) {
-      *why = std::string(tool) + " is not installed (" + version.failure +
-             "); install the iptables package or use backend: nftables";
-      return false;
+      return Status::Error(std::string(tool) + " is not installed (" + version.failure +
+                           "); install the iptables package or use backend: nftables");
     }
     CommandResult list = runner_->Run({tool, "-w", "5", "-t", "mangle", "-S"}, "");
     if (!list.Ok()) {
-      *why = list.Describe(std::string(tool) + " -t mangle -S") +
-             " (run as root, or with CAP_NET_ADMIN)";
-      return false;
+      return Status::Error(list.Describe(std::string(tool) + " -t mangle -S") +
+                           " (run as root, or with CAP_NET_ADMIN)");
     }
     for (const char* save_or_restore : {SaveTool(v6), RestoreTool(v6)}) {
       if (!runner_->Run({save_or_restore, "--version"}, "").started) {
-        *why = std::string(save_or_restore) + " is not installed; install the iptables package";
-        return false;
+        return Status::Error(std::string(save_or_restore) +
+                             " is not installed; install the iptables package");
       }
     }
     // The userspace extensions the rules use; a minimal iptables build may
@@ -253,11 +251,11 @@ bool IptablesBackend::Available(std::string* why) {
     CommandResult help = runner_->Run({tool, "-m", "connmark", "-j", "NFQUEUE", "--help"}, "");
     if (help.out.find("NFQUEUE target options") == std::string::npos ||
         help.out.find("connmark match options") == std::string::npos) {
-      *why = std::string(tool) + " lacks the NFQUEUE target or the connmark match extension";
-      return false;
+      return Status::Error(std::string(tool) +
+                           " lacks the NFQUEUE target or the connmark match extension");
     }
   }
-  return true;
+  return {};
 }
 
 std::string IptablesBackend::Render(const RulePlan& plan) const {
@@ -269,57 +267,53 @@ std::string IptablesBackend::Render(const RulePlan& plan) const {
   return text;
 }
 
-bool IptablesBackend::ReadInstalled(bool v6, IptablesInstalled* installed, std::string* error) {
+Result<IptablesInstalled> IptablesBackend::ReadInstalled(bool v6) {
   CommandResult save = runner_->Run({SaveTool(v6), "-t", "mangle"}, "");
-  if (!save.Ok()) {
-    *error = save.Describe(std::string(SaveTool(v6)) + " -t mangle");
-    return false;
-  }
-  *installed = ParseIptablesSave(save.out, prefix_);
-  return true;
+  if (!save.Ok()) return Status::Error(save.Describe(std::string(SaveTool(v6)) + " -t mangle"));
+  return ParseIptablesSave(save.out, prefix_);
 }
 
-bool IptablesBackend::Restore(bool v6, const std::string& script, std::string* error) {
+Status IptablesBackend::Restore(bool v6, const std::string& script) {
   CommandResult result = runner_->Run({RestoreTool(v6), "-w", "5", "--noflush"}, script);
   if (!result.Ok()) {
-    *error = QuoteFailingLine(result.Describe(std::string(RestoreTool(v6)) + " --noflush"), script);
-    return false;
+    return Status::Error(
+        QuoteFailingLine(result.Describe(std::string(RestoreTool(v6)) + " --noflush"), script));
   }
-  return true;
+  return {};
 }
 
-bool IptablesBackend::Install(const RulePlan& plan, std::string* error) {
-  if (!IsValidChainPrefix(prefix_, error)) return false;
+Status IptablesBackend::Install(const RulePlan& plan) {
+  if (Status valid = IsValidChainPrefix(prefix_); !valid.ok()) return valid;
   // Per family, one transaction: delete the previous install's jumps (the
   // mode may have changed), redeclare our chains (which flushes them), add
   // the rules and the jumps. No moment without rules, no duplicate jumps.
   // If IPv6 fails after IPv4 succeeded, IPv4 keeps the new rules: failing
   // closed, the caller must treat the error as fatal.
   for (bool v6 : {false, true}) {
-    IptablesInstalled installed;
-    if (!ReadInstalled(v6, &installed, error)) return false;
+    const Result<IptablesInstalled> installed = ReadInstalled(v6);
+    if (!installed.ok()) return installed.status();
     const std::string script =
-        RenderIptablesScript(BuildIptablesRules(plan, prefix_, v6), installed.jump_deletions);
-    if (!Restore(v6, script, error)) return false;
+        RenderIptablesScript(BuildIptablesRules(plan, prefix_, v6), installed->jump_deletions);
+    if (Status restored = Restore(v6, script); !restored.ok()) return restored;
   }
-  return true;
+  return {};
 }
 
-bool IptablesBackend::Remove(std::string* error) {
-  if (!IsValidChainPrefix(prefix_, error)) return false;
+Status IptablesBackend::Remove() {
+  if (Status valid = IsValidChainPrefix(prefix_); !valid.ok()) return valid;
   for (bool v6 : {false, true}) {
-    IptablesInstalled installed;
-    if (!ReadInstalled(v6, &installed, error)) return false;
-    if (installed.Empty()) continue;
+    const Result<IptablesInstalled> installed = ReadInstalled(v6);
+    if (!installed.ok()) return installed.status();
+    if (installed->Empty()) continue;
     std::string script = "*mangle\n";
-    for (const std::string& line : installed.jump_deletions) script += line + "\n";
+    for (const std::string& line : installed->jump_deletions) script += line + "\n";
     // Flush both before deleting either: ${P} refers to ${P}_APP.
-    for (const std::string& chain : installed.chains) script += "-F " + chain + "\n";
-    for (const std::string& chain : installed.chains) script += "-X " + chain + "\n";
+    for (const std::string& chain : installed->chains) script += "-F " + chain + "\n";
+    for (const std::string& chain : installed->chains) script += "-X " + chain + "\n";
     script += "COMMIT\n";
-    if (!Restore(v6, script, error)) return false;
+    if (Status restored = Restore(v6, script); !restored.ok()) return restored;
   }
-  return true;
+  return {};
 }
 
 }  // namespace flightwall

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/status.h"
 #include "firewall/command_runner.h"
 #include "firewall/rule_backend.h"
 
@@ -47,14 +48,17 @@ class IptablesBackend : public FirewallBackend {
  public:
   IptablesBackend(std::string prefix, std::unique_ptr<CommandRunner> runner);
   std::string Name() const override { return "iptables"; }
-  bool Available(std::string* why) override;
+  Status Available() override;
   std::string Render(const RulePlan& plan) const override;
-  bool Install(const RulePlan& plan, std::string* error) override;
-  bool Remove(std::string* error) override;
+  Status Install(const RulePlan& plan) override;
+  Status Remove() override;
 
  private:
-  bool ReadInstalled(bool v6, IptablesInstalled* installed, std::string* error);
-  bool Restore(bool v6, const std::string& script, std::string* error);
+  // What of ours `iptables-save -t mangle` shows for one family.
+  Result<IptablesInstalled> ReadInstalled(bool v6);
+  // Runs `iptables-restore --noflush` (or ip6tables-) on `script`; the error
+  // quotes the line the tool rejected.
+  Status Restore(bool v6, const std::string& script);
 
   std::string prefix_;
   std::unique_ptr<CommandRunner> runner_;

@@ -173,34 +173,30 @@ std::string RenderNftablesScript(const RulePlan& plan, const std::string& prefix
 NftablesBackend::NftablesBackend(std::string prefix, std::unique_ptr<CommandRunner> runner)
     : prefix_(std::move(prefix)), runner_(std::move(runner)) {}
 
-bool NftablesBackend::Available(std::string* why) {
+Status NftablesBackend::Available() {
   CommandResult version = runner_->Run({"nft", "--version"}, "");
   if (!version.started) {
-    *why = "nft is not installed (" + version.failure +
-           "); install the nftables package or use backend: iptables";
-    return false;
+    return Status::Error("nft is not installed (" + version.failure +
+                         "); install the nftables package or use backend: iptables");
   }
   const std::string probe = NftablesTableName(prefix_) + "_probe";
   CommandResult plain = runner_->Run({"nft", "-c", "-f", "-"}, ProbeScript(probe, false));
   if (!plain.Ok()) {
-    *why = "nftables is not usable here: " + plain.Describe("nft -c") +
-           " (run as root, or with CAP_NET_ADMIN; or use backend: iptables)";
-    return false;
+    return Status::Error("nftables is not usable here: " + plain.Describe("nft -c") +
+                         " (run as root, or with CAP_NET_ADMIN; or use backend: iptables)");
   }
   CommandResult queue = runner_->Run({"nft", "-c", "-f", "-"}, ProbeScript(probe, true));
   if (!queue.Ok()) {
-    *why = std::string(kMissingQueue) + " (nft -c: " + FirstLine(queue.err) + ")";
-    return false;
+    return Status::Error(std::string(kMissingQueue) + " (nft -c: " + FirstLine(queue.err) + ")");
   }
   // Check mode reaches the kernel in current nft versions, but not in all;
   // confirm by loading the hook-less probe table for real, then delete it.
   CommandResult load = runner_->Run({"nft", "-f", "-"}, ProbeScript(probe, true));
   runner_->Run({"nft", "-f", "-"}, "table inet " + probe + "\ndelete table inet " + probe + "\n");
   if (!load.Ok()) {
-    *why = std::string(kMissingQueue) + " (nft: " + FirstLine(load.err) + ")";
-    return false;
+    return Status::Error(std::string(kMissingQueue) + " (nft: " + FirstLine(load.err) + ")");
   }
-  return true;
+  return {};
 }
 
 std::string NftablesBackend::Render(const RulePlan& plan) const {
@@ -208,31 +204,28 @@ std::string NftablesBackend::Render(const RulePlan& plan) const {
   return "# nft -f FILE\n" + RenderNftablesScript(plan, prefix_);
 }
 
-bool NftablesBackend::Install(const RulePlan& plan, std::string* error) {
-  if (!IsValidChainPrefix(prefix_, error)) return false;
+Status NftablesBackend::Install(const RulePlan& plan) {
+  if (Status valid = IsValidChainPrefix(prefix_); !valid.ok()) return valid;
   if (plan.settings.mode == InterceptMode::kBridge) {
-    *error = kNoBridgeMode;
-    return false;
+    return Status::Error(kNoBridgeMode);
   }
   CommandResult result = runner_->Run({"nft", "-f", "-"}, RenderNftablesScript(plan, prefix_));
   if (!result.Ok()) {
-    *error = result.Describe("nft -f -");
-    return false;
+    return Status::Error(result.Describe("nft -f -"));
   }
-  return true;
+  return {};
 }
 
-bool NftablesBackend::Remove(std::string* error) {
-  if (!IsValidChainPrefix(prefix_, error)) return false;
+Status NftablesBackend::Remove() {
+  if (Status valid = IsValidChainPrefix(prefix_); !valid.ok()) return valid;
   // Declaring the table before deleting it makes removal one transaction
   // that succeeds whether or not the table exists.
   const std::string table = "table inet " + NftablesTableName(prefix_);
   CommandResult result = runner_->Run({"nft", "-f", "-"}, table + "\ndelete " + table + "\n");
   if (!result.Ok()) {
-    *error = result.Describe("nft -f -");
-    return false;
+    return Status::Error(result.Describe("nft -f -"));
   }
-  return true;
+  return {};
 }
 
 }  // namespace flightwall

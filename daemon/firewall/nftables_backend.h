@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "common/status.h"
 #include "firewall/command_runner.h"
 #include "firewall/rule_backend.h"
 
@@ -26,10 +27,10 @@ class NftablesBackend : public FirewallBackend {
  public:
   NftablesBackend(std::string prefix, std::unique_ptr<CommandRunner> runner);
   std::string Name() const override { return "nftables"; }
-  bool Available(std::string* why) override;
+  Status Available() override;
   std::string Render(const RulePlan& plan) const override;
-  bool Install(const RulePlan& plan, std::string* error) override;
-  bool Remove(std::string* error) override;
+  Status Install(const RulePlan& plan) override;
+  Status Remove() override;
 
  private:
   std::string prefix_;

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/status.h"
 #include "policy/policy.h"
 
 namespace flightwall {
@@ -107,10 +108,12 @@ struct RulePlan {
 struct SelectorResolver {
   // uid of a user name (getpwnam), nullopt when there is no such user.
   std::function<std::optional<std::uint32_t>(const std::string& user)> uid_of;
-  // Whether a cgroup (path from the cgroup2 root) exists now: the kernel
+  // Ok when a cgroup (path from the cgroup2 root) exists now: the kernel
   // resolves cgroup paths when a rule is loaded and rejects missing ones.
-  // The system resolver answers true when no cgroup2 mount is visible.
-  std::function<bool(const std::string& path, std::string* why)> cgroup_exists;
+  // The system resolver answers ok when no cgroup2 mount is visible. An
+  // error's message completes "cgroup '/x' ..." (e.g. "does not exist under
+  // /sys/fs/cgroup"); PlanRules turns it into a warning.
+  std::function<Status(const std::string& path)> cgroup_exists;
 };
 SelectorResolver SystemSelectorResolver();
 
@@ -132,23 +135,25 @@ RulePlan PlanRules(const Policy& policy, const InterceptSettings& settings,
 
 // Chain prefixes become iptables chain names (with "_APP", at most 28
 // characters) and a lower-case nftables table name: 1-24 characters of
-// [A-Za-z0-9_], starting with a letter.
-bool IsValidChainPrefix(std::string_view prefix, std::string* why);
+// [A-Za-z0-9_], starting with a letter. The error names the prefix.
+Status IsValidChainPrefix(std::string_view prefix);
 
 class FirewallBackend {
  public:
   virtual ~FirewallBackend() = default;
   virtual std::string Name() const = 0;
-  // Whether this machine can run the plan (tools present, kernel support such
-  // as nftables' queue expression); *why says what is missing and what to do.
-  virtual bool Available(std::string* why) = 0;
+  // Ok when this machine can run the plan (tools present, kernel support such
+  // as nftables' queue expression); the error says what is missing and what
+  // to do.
+  virtual Status Available() = 0;
   // The exact rules, as text an operator can read or apply by hand.
   virtual std::string Render(const RulePlan& plan) const = 0;
   // Installs atomically in the backend's own chains; replaces a previous
-  // install of the same prefix. *error names the failing command and output.
-  virtual bool Install(const RulePlan& plan, std::string* error) = 0;
-  // Removes everything Install() added; succeeds if nothing is installed.
-  virtual bool Remove(std::string* error) = 0;
+  // install of the same prefix. The error names the failing command and its
+  // output.
+  virtual Status Install(const RulePlan& plan) = 0;
+  // Removes everything Install() added; ok if nothing is installed.
+  virtual Status Remove() = 0;
 };
 
 std::unique_ptr<FirewallBackend> MakeFirewallBackend(BackendKind kind,

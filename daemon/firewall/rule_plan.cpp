@@ -130,15 +130,15 @@ int PlanOutput(const Policy& policy, int index, const SelectorResolver& resolver
     ++usable;
   }
   for (const std::string& path : app.cgroups) {
-    std::string why;
     if (!IsSafeToken(path) || !path.starts_with('/')) {
       plan->warnings.push_back("flight app '" + app.name + "': cgroup '" + path +
                                "' cannot be written into a rule; skipped");
       continue;
     }
-    if (resolver.cgroup_exists && !resolver.cgroup_exists(path, &why)) {
+    if (const Status exists = resolver.cgroup_exists ? resolver.cgroup_exists(path) : Status();
+        !exists.ok()) {
       std::string warning = "flight app '" + app.name + "': cgroup '" + path + "' ";
-      warning += why;
+      warning += exists.message();
       warning +=
           "; skipped (the kernel needs it to exist when the rules are loaded: start the "
           "app's unit, then reload)";
@@ -165,18 +165,17 @@ SelectorResolver SystemSelectorResolver() {
     }
     return static_cast<std::uint32_t>(found->pw_uid);
   };
-  resolver.cgroup_exists = [](const std::string& path, std::string* why) {
+  resolver.cgroup_exists = [](const std::string& path) -> Status {
     // The kernel resolves the path in its own cgroup2 hierarchy, mounted or
     // not; `ip netns exec` hides /sys/fs/cgroup. Without a mount to look in,
     // let the kernel judge when the rules are loaded.
     const std::string mount = Cgroup2Mount();
-    if (mount.empty()) return true;
+    if (mount.empty()) return {};
     struct stat st {};
     if (stat((mount + path).c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-      *why = "does not exist under " + mount;
-      return false;
+      return Status::Error("does not exist under " + mount);
     }
-    return true;
+    return {};
   };
   return resolver;
 }
@@ -242,10 +241,9 @@ const char* InterceptModeName(InterceptMode mode) {
   return "unknown";
 }
 
-bool IsValidChainPrefix(std::string_view prefix, std::string* why) {
+Status IsValidChainPrefix(std::string_view prefix) {
   auto fail = [&](const std::string& text) {
-    if (why != nullptr) *why = "chain prefix '" + std::string(prefix) + "' " + text;
-    return false;
+    return Status::Error("chain prefix '" + std::string(prefix) + "' " + text);
   };
   if (prefix.empty() || prefix.size() > 24) return fail("must be 1-24 characters long");
   const char first = prefix.front();
@@ -257,7 +255,7 @@ bool IsValidChainPrefix(std::string_view prefix, std::string* why) {
         (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
     if (!ok) return fail("may hold only letters, digits and '_'");
   }
-  return true;
+  return {};
 }
 
 }  // namespace flightwall

@@ -24,26 +24,23 @@ bool EqualsLower(std::string_view host, std::string_view lower_pattern) {
   return true;
 }
 
-std::optional<HostPattern> Fail(std::string* why, const char* message) {
-  if (why) *why = message;
-  return std::nullopt;
-}
+Status Fail(const char* message) { return Status::Error(message); }
 
 }  // namespace
 
-std::optional<HostPattern> HostPattern::Parse(std::string_view text, std::string* why) {
+Result<HostPattern> HostPattern::Parse(std::string_view text) {
   if (!text.empty() && text.back() == '.') text.remove_suffix(1);
-  if (text.empty()) return Fail(why, "host name is empty");
+  if (text.empty()) return Fail("host name is empty");
   HostPattern pattern;
   std::string_view name = text;
   if (name.starts_with("*.")) {
     pattern.wildcard_ = true;
     name.remove_prefix(2);
   } else if (name == "*") {
-    return Fail(why, "'*' alone would match every host; list the names, or \"*.domain\"");
+    return Fail("'*' alone would match every host; list the names, or \"*.domain\"");
   }
-  if (text.size() > kMaxNameBytes) return Fail(why, "host name is longer than 253 bytes");
-  if (name.empty()) return Fail(why, "nothing follows \"*.\"; write \"*.example.com\"");
+  if (text.size() > kMaxNameBytes) return Fail("host name is longer than 253 bytes");
+  if (name.empty()) return Fail("nothing follows \"*.\"; write \"*.example.com\"");
 
   std::string normalized;
   normalized.reserve(name.size());
@@ -52,26 +49,26 @@ std::optional<HostPattern> HostPattern::Parse(std::string_view text, std::string
   for (char raw : name) {
     const char c = Lower(raw);
     if (c == '*') {
-      return Fail(why, "'*' is allowed only as a whole first label (\"*.example.com\")");
+      return Fail("'*' is allowed only as a whole first label (\"*.example.com\")");
     }
     if (!IsHostChar(c)) {
-      return Fail(why, "host names may contain only letters, digits, '-', '_' and '.'");
+      return Fail("host names may contain only letters, digits, '-', '_' and '.'");
     }
     if (c == '.') {
-      if (label_len == 0) return Fail(why, "empty label (\"..\" or a leading '.')");
+      if (label_len == 0) return Fail("empty label (\"..\" or a leading '.')");
       label_len = 0;
       ++labels;
     } else if (++label_len > kMaxLabelBytes) {
-      return Fail(why, "a label is longer than 63 bytes");
+      return Fail("a label is longer than 63 bytes");
     }
     normalized.push_back(c);
   }
-  if (label_len == 0) return Fail(why, "empty label (\"..\" or a leading '.')");
+  if (label_len == 0) return Fail("empty label (\"..\" or a leading '.')");
   ++labels;
   if (pattern.wildcard_ && labels < 2) {
-    return Fail(why,
-                "a wildcard over a whole top-level domain matches far too much; "
-                "list the vendor's domains instead");
+    return Fail(
+        "a wildcard over a whole top-level domain matches far too much; "
+        "list the vendor's domains instead");
   }
   if (pattern.wildcard_) {
     pattern.suffix_ = "." + normalized;

@@ -4,17 +4,19 @@
 // Matching is case-insensitive and ignores one trailing dot.
 #pragma once
 
-#include <optional>
 #include <string>
 #include <string_view>
+
+#include "common/status.h"
 
 namespace flightwall {
 
 class HostPattern {
  public:
-  // nullopt with *why set for empty names, bad characters, '*' anywhere but a
-  // leading "*." label, labels over 63 bytes, or names over 253 bytes.
-  static std::optional<HostPattern> Parse(std::string_view text, std::string* why = nullptr);
+  // An error for empty names, bad characters, '*' anywhere but a leading
+  // "*." label, labels over 63 bytes, or names over 253 bytes; its message
+  // says which (the policy loader puts the entry and its line in front).
+  static Result<HostPattern> Parse(std::string_view text);
 
   bool Matches(std::string_view host) const;
   bool IsWildcard() const { return wildcard_; }

@@ -32,11 +32,10 @@ std::vector<HostPattern> ParseHosts(YamlFile& file, const YAML::Node* node) {
   for (const YAML::Node& item : file.List(*node, "'hosts'")) {
     auto text = file.String(item, "a host");
     if (!text) continue;
-    std::string why;
-    if (auto pattern = HostPattern::Parse(*text, &why)) {
-      hosts.push_back(std::move(*pattern));
+    if (Result<HostPattern> pattern = HostPattern::Parse(*text); pattern.ok()) {
+      hosts.push_back(std::move(pattern).value());
     } else {
-      file.Error(item, "bad host '" + *text + "': " + why);
+      file.Error(item, "bad host '" + *text + "': " + pattern.status().message());
     }
   }
   return hosts;
@@ -75,11 +74,10 @@ void ParseAllowRule(YamlFile& file, const YAML::Node& item, std::vector<AllowRul
     for (const YAML::Node& entry : file.List(*cidrs, "'cidrs'")) {
       auto text = file.String(entry, "a CIDR");
       if (!text) continue;
-      std::string why;
-      if (auto cidr = Cidr::Parse(*text, &why)) {
+      if (const Result<Cidr> cidr = Cidr::Parse(*text); cidr.ok()) {
         rule.cidrs.push_back(*cidr);
       } else {
-        file.Error(entry, "bad CIDR '" + *text + "': " + why);
+        file.Error(entry, "bad CIDR '" + *text + "': " + cidr.status().message());
       }
     }
   }

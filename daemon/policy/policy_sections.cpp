@@ -144,11 +144,10 @@ void ParseFlightApps(YamlFile& file, const YAML::Node& node, std::vector<FlightA
       for (const YAML::Node& source : file.List(*sources, "'sources'")) {
         auto text = file.String(source, "a source");
         if (!text) continue;
-        std::string why;
-        if (auto cidr = Cidr::Parse(*text, &why)) {
+        if (const Result<Cidr> cidr = Cidr::Parse(*text); cidr.ok()) {
           app.sources.push_back(*cidr);
         } else {
-          file.Error(source, "bad source '" + *text + "': " + why);
+          file.Error(source, "bad source '" + *text + "': " + cidr.status().message());
         }
       }
     }

@@ -16,25 +16,23 @@ constexpr std::size_t kIpv6Header = 40;
 
 }  // namespace
 
-std::unique_ptr<PacketInjector> PacketInjector::Open(std::string* error,
-                                                     std::uint32_t socket_mark) {
+Result<std::unique_ptr<PacketInjector>> PacketInjector::Open(std::uint32_t socket_mark) {
   std::unique_ptr<PacketInjector> injector(new PacketInjector());
   // With IPPROTO_RAW both families imply IP(V6)_HDRINCL on Linux: we send
   // the whole datagram, spoofed source included.
   injector->fd4_ = ::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
   if (injector->fd4_ < 0) {
-    *error = std::string("cannot open a raw IPv4 socket to send resets and ICMP errors: ") +
-             std::strerror(errno) + " (run as root or with CAP_NET_RAW)";
-    return nullptr;
+    return Status::Error(
+        std::string("cannot open a raw IPv4 socket to send resets and ICMP errors: ") +
+        std::strerror(errno) + " (run as root or with CAP_NET_RAW)");
   }
   // IPv6 may be disabled on this host; IPv6 replies then fail and are counted.
   injector->fd6_ = ::socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
   if (socket_mark != 0) {
     for (const int fd : {injector->fd4_, injector->fd6_}) {
       if (fd >= 0 && ::setsockopt(fd, SOL_SOCKET, SO_MARK, &socket_mark, sizeof socket_mark) != 0) {
-        *error = std::string("cannot mark injected packets (SO_MARK): ") + std::strerror(errno) +
-                 " (run as root or with CAP_NET_ADMIN)";
-        return nullptr;
+        return Status::Error(std::string("cannot mark injected packets (SO_MARK): ") +
+                             std::strerror(errno) + " (run as root or with CAP_NET_ADMIN)");
       }
     }
   }

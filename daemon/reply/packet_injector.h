@@ -13,13 +13,16 @@
 #include <span>
 #include <string>
 
+#include "common/status.h"
+
 namespace flightwall {
 
 class PacketInjector {
  public:
   // socket_mark != 0 sets SO_MARK on the injected packets so that the
-  // daemon's own rules can recognise (and never queue) them.
-  static std::unique_ptr<PacketInjector> Open(std::string* error, std::uint32_t socket_mark = 0);
+  // daemon's own rules can recognise (and never queue) them. The error says
+  // which capability is missing.
+  static Result<std::unique_ptr<PacketInjector>> Open(std::uint32_t socket_mark = 0);
   ~PacketInjector();
   PacketInjector(const PacketInjector&) = delete;
   PacketInjector& operator=(const PacketInjector&) = delete;

@@ -83,11 +83,11 @@ void WorkerLoop(Worker* w, Enforcer* enforcer, std::atomic<bool>* stop) {
   while (!stop->load(std::memory_order_relaxed)) {
     // Verdicts are batched: the source sends them when it has nothing more
     // to read, before it waits for the kernel.
-    const auto status = w->source->Receive(&packet, &meta);
+    const NfqueueSource::Received received = w->source->Receive(&packet, &meta);
     // Two clock reads per packet: when it came, and when it was judged
     // (also the time of the loop's turn).
     auto now = std::chrono::steady_clock::now();
-    if (status == NfqueueSource::Status::kPacket) {
+    if (received == NfqueueSource::Received::kPacket) {
       packet.in_interface = meta.in_interface;
       packet.monotonic = Micros(now);
       packet.uid = meta.has_uid ? static_cast<std::int64_t>(meta.uid) : -1;
@@ -103,7 +103,7 @@ void WorkerLoop(Worker* w, Enforcer* enforcer, std::atomic<bool>* stop) {
       now = judged;
     }
     const Timestamp now_us = Micros(now);
-    if (now_us - last_tick >= kTickUs || status != NfqueueSource::Status::kPacket) {
+    if (now_us - last_tick >= kTickUs || received != NfqueueSource::Received::kPacket) {
       enforcer->Tick(w->index, ClockNow(CLOCK_REALTIME), now_us);
       last_tick = now_us;
     }
@@ -145,20 +145,23 @@ bool InstallRules(FirewallBackend* backend, BridgeNetfilter* bridge, const Loade
   }
   const bool bridged = plan.settings.mode == InterceptMode::kBridge;
   std::vector<std::string> notes;
-  std::string error;
-  if (bridged && !bridge->Check(plan, &notes, &error)) {
-    Log(error);
-    return false;
+  if (bridged) {
+    if (const Status checked = bridge->Check(plan, &notes); !checked.ok()) {
+      Log(checked.ToString());
+      return false;
+    }
   }
-  if (!backend->Install(plan, &error)) {
-    Log("cannot install " + backend->Name() + " rules: " + error);
+  if (const Status installed = backend->Install(plan); !installed.ok()) {
+    Log("cannot install " + backend->Name() + " rules: " + installed.ToString());
     return false;
   }
   // backend: none leaves the bridge's switches and guard to the operator too.
-  if (bridged && plan.settings.backend != BackendKind::kNone &&
-      !bridge->Engage(plan, &notes, &error)) {
-    Log("bridge mode: " + error + "; not enforcing, as bridged traffic could bypass the rules");
-    return false;
+  if (bridged && plan.settings.backend != BackendKind::kNone) {
+    if (const Status engaged = bridge->Engage(plan, &notes); !engaged.ok()) {
+      Log("bridge mode: " + engaged.ToString() +
+          "; not enforcing, as bridged traffic could bypass the rules");
+      return false;
+    }
   }
   for (const auto& n : notes) Log(n);
   return true;
@@ -187,14 +190,12 @@ int RunDaemon(const std::string& config_path) {
 
   auto backend =
       MakeFirewallBackend(current.config.intercept.backend, current.config.intercept.chain_prefix);
-  std::string why;
-  if (!backend->Available(&why)) {
-    Log("firewall backend " + backend->Name() + " is not usable here: " + why);
+  if (const Status available = backend->Available(); !available.ok()) {
+    Log("firewall backend " + backend->Name() + " is not usable here: " + available.ToString());
     return 2;
   }
   BridgeNetfilter bridge(current.config.intercept.chain_prefix, MakeSystemCommandRunner(),
                          SystemBridgeProbe());
-  std::string error;
   Enforcer enforcer(
       current.config, current.policy,
       current.config.intercept.queue_last - current.config.intercept.queue_first + 1u);
@@ -251,9 +252,11 @@ int RunDaemon(const std::string& config_path) {
     w->source = std::move(source).value();
     w->verdicts = std::make_unique<QueueVerdicts>(w->source.get());
     // Injected replies carry a mark the rules let through (output mode).
-    w->injector = PacketInjector::Open(&error, kPacketMarkInjected);
-    if (!w->injector && workers.empty()) {
-      Log("warning: no fail-fast replies (RST/ICMP/DNS refusal): " + error);
+    Result<std::unique_ptr<PacketInjector>> injector = PacketInjector::Open(kPacketMarkInjected);
+    if (injector.ok()) {
+      w->injector = std::move(injector).value();
+    } else if (workers.empty()) {
+      Log("warning: no fail-fast replies (RST/ICMP/DNS refusal): " + injector.status().ToString());
     }
     const WorkerOutputs outputs = sinks->ForWorker();
     w->tally = outputs.verdicts;
@@ -321,11 +324,13 @@ int RunDaemon(const std::string& config_path) {
     } else if (sig == SIGHUP) {
       Loaded next;
       bool ok = LoadAll(config_path, &next);
-      if (ok && current.policy->mode == PolicyMode::kLockdown &&
-          (!PolicyIsNoLooser(*current.policy, *next.policy, &why) ||
-           !ConfigIsNoLooser(current.config, next.config, &why))) {
-        Log("reload refused in lockdown mode: " + why);
-        ok = false;
+      if (ok && current.policy->mode == PolicyMode::kLockdown) {
+        Status no_looser = PolicyIsNoLooser(*current.policy, *next.policy);
+        if (no_looser.ok()) no_looser = ConfigIsNoLooser(current.config, next.config);
+        if (!no_looser.ok()) {
+          Log("reload refused in lockdown mode: " + no_looser.ToString());
+          ok = false;
+        }
       }
       if (ok && (next.config.intercept.queue_first != current.config.intercept.queue_first ||
                  next.config.intercept.queue_last != current.config.intercept.queue_last ||
@@ -361,8 +366,8 @@ int RunDaemon(const std::string& config_path) {
     const DnsConfirmerStats confirmations = confirmer.Stats();
     sinks->Update(enforcer, sources, confirming.ok() ? &confirmations : nullptr);
     std::vector<std::string> bridge_notes;
-    if (!bridge.Reassert(&bridge_notes, &error)) {
-      Log("bridge mode: bridged traffic may bypass the rules: " + error);
+    if (const Status reasserted = bridge.Reassert(&bridge_notes); !reasserted.ok()) {
+      Log("bridge mode: bridged traffic may bypass the rules: " + reasserted.ToString());
     }
     for (const auto& n : bridge_notes) Log(n);
     save_names(false);
@@ -384,11 +389,11 @@ int RunDaemon(const std::string& config_path) {
   save_names(true);
   if (current.policy->mode == PolicyMode::kLockdown) {
     Log("lockdown: leaving the interception rules in place; flight-app traffic stays blocked");
-  } else if (!backend->Remove(&error)) {
-    Log("cannot remove rules: " + error);
+  } else if (const Status removed = backend->Remove(); !removed.ok()) {
+    Log("cannot remove rules: " + removed.ToString());
     exit_code = 2;
-  } else if (!bridge.Release(&error)) {
-    Log("cannot undo the bridge settings: " + error);
+  } else if (const Status released = bridge.Release(); !released.ok()) {
+    Log("cannot undo the bridge settings: " + released.ToString());
     exit_code = 2;
   }
   sinks->Close();

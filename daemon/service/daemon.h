@@ -9,6 +9,7 @@
 
 #include <string>
 
+#include "common/status.h"
 #include "policy/policy.h"
 #include "service/daemon_config.h"
 
@@ -18,11 +19,12 @@ namespace flightwall {
 // shutdown, 2 when configuration or setup fails (the reason is on stderr).
 int RunDaemon(const std::string& config_path);
 
-// Whether `next` allows nothing that `current` does not (used by lockdown
-// mode to refuse loosening reloads). *why names the first loosening found.
-bool PolicyIsNoLooser(const Policy& current, const Policy& next, std::string* why);
+// Ok when `next` allows nothing that `current` does not (used by lockdown
+// mode to refuse loosening reloads); otherwise the error names the first
+// loosening found ("the new policy adds DNS port 5353").
+Status PolicyIsNoLooser(const Policy& current, const Policy& next);
 // The same for the daemon config: fail-open or another intercept mode
 // loosen enforcement.
-bool ConfigIsNoLooser(const DaemonConfig& current, const DaemonConfig& next, std::string* why);
+Status ConfigIsNoLooser(const DaemonConfig& current, const DaemonConfig& next);
 
 }  // namespace flightwall

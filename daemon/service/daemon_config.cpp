@@ -61,12 +61,12 @@ bool ParseQueue(const std::string& text, std::uint16_t* first, std::uint16_t* la
 void CheckBridgeSettings(Checker& c, const YAML::Node& in, InterceptSettings* intercept) {
   const bool bridge_mode = intercept->mode == InterceptMode::kBridge;
   if (auto b = c.Scalar(in, "bridge")) {
-    std::string why;
+    const Status valid = IsValidInterfaceName(*b);
     if (!bridge_mode) {
       c.Error(in["bridge"], "'bridge' applies only to mode: bridge; remove it or set mode: bridge");
-    } else if (!IsValidInterfaceName(*b, &why) || b->ends_with('+')) {
+    } else if (!valid.ok() || b->ends_with('+')) {
       c.Error(in["bridge"], "'bridge' must name one bridge interface, e.g. br0: " +
-                                (why.empty() ? "'" + *b + "' is a wildcard" : why));
+                                (valid.ok() ? "'" + *b + "' is a wildcard" : valid.message()));
     } else {
       intercept->bridge = *b;
     }
@@ -178,11 +178,12 @@ DaemonConfigResult LoadDaemonConfigFromString(const std::string& text,
         if (kp.is_relative()) kp = std::filesystem::path(base_dir) / kp;
         cfg.events_hmac_key_file = kp.lexically_normal().string();
         ChainKey key;
-        const std::string why =
-            k->empty() ? "'hmac_key_file' is empty; name the key file, or remove the setting "
-                         "for an unkeyed chain"
+        const Status read =
+            k->empty() ? Status::Error(
+                             "'hmac_key_file' is empty; name the key file, or remove the setting "
+                             "for an unkeyed chain")
                        : ReadChainKey(cfg.events_hmac_key_file, KeyFileCheck::kPrivate, &key);
-        if (!why.empty()) c.Error(ev["hmac_key_file"], why);
+        if (!read.ok()) c.Error(ev["hmac_key_file"], read.ToString());
       }
     }
     if (const YAML::Node me = c.Section(root, "metrics")) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "engine/flow_carrier.h"
 #include "firewall/rule_backend.h"
 #include "reply/reply_builder.h"
 
@@ -193,9 +194,7 @@ Enforcer::Result Enforcer::Handle(std::uint16_t worker, const RawPacket& packet,
   facts.decoded = out.decode == DecodeStatus::kOk && out.flow != nullptr && out.packet != nullptr;
   facts.verdict = out.verdict;
   if (out.flow != nullptr) {
-    facts.carrier = out.flow->kind == FlowKind::kTcp   ? FlowCarrier::kTcp
-                    : out.flow->kind == FlowKind::kUdp ? FlowCarrier::kUdp
-                                                       : FlowCarrier::kSingle;
+    facts.carrier = CarrierOf(out.flow->kind);
     facts.icmp_error = out.flow->kind == FlowKind::kIcmpError;
   }
   facts.to_server = out.to_server;

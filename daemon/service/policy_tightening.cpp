@@ -6,6 +6,7 @@
 #include <set>
 #include <string>
 
+#include "common/status.h"
 #include "policy/policy.h"
 #include "service/daemon.h"
 
@@ -47,70 +48,61 @@ std::set<std::string> Selectors(const Policy& p) {
 
 }  // namespace
 
-bool PolicyIsNoLooser(const Policy& current, const Policy& next, std::string* why) {
+Status PolicyIsNoLooser(const Policy& current, const Policy& next) {
   if (next.mode != PolicyMode::kLockdown) {
-    *why = "the new policy leaves lockdown mode";
-    return false;
+    return Status::Error("the new policy leaves lockdown mode");
   }
   const auto old_allow = AllowEntries(current);
   for (const auto& e : AllowEntries(next)) {
     if (!old_allow.count(e)) {
-      *why = "the new policy adds an allow entry: " + e;
-      return false;
+      return Status::Error("the new policy adds an allow entry: " + e);
     }
   }
   for (const auto& r : next.dns.resolvers) {
     if (std::find(current.dns.resolvers.begin(), current.dns.resolvers.end(), r) ==
         current.dns.resolvers.end()) {
-      *why = "the new policy adds DNS resolver " + r.ToString();
-      return false;
+      return Status::Error("the new policy adds DNS resolver " + r.ToString());
     }
   }
   for (auto port : next.dns.ports) {
     if (std::find(current.dns.ports.begin(), current.dns.ports.end(), port) ==
         current.dns.ports.end()) {
-      *why = "the new policy adds DNS port " + std::to_string(port);
-      return false;
+      return Status::Error("the new policy adds DNS port " + std::to_string(port));
     }
   }
   const auto new_selectors = Selectors(next);
   for (const auto& s : Selectors(current)) {
     if (!new_selectors.count(s)) {
-      *why = "the new policy stops governing " + s;
-      return false;
+      return Status::Error("the new policy stops governing " + s);
     }
   }
   if (next.icmp_echo_to_allowed_hosts && !current.icmp_echo_to_allowed_hosts) {
-    *why = "the new policy allows ICMP echo";
-    return false;
+    return Status::Error("the new policy allows ICMP echo");
   }
   if (next.dns.confirm_revealed_names && !current.dns.confirm_revealed_names) {
-    *why = "the new policy turns on dns.confirm_revealed_names (SYNs reach unattested addresses)";
-    return false;
+    return Status::Error(
+        "the new policy turns on dns.confirm_revealed_names (SYNs reach unattested addresses)");
   }
   // DNS answers that attest longer attest more.
   if (next.dns.ttl_grace_seconds > current.dns.ttl_grace_seconds ||
       next.dns.min_ttl_seconds > current.dns.min_ttl_seconds) {
-    *why = "the new policy lets DNS answers attest for longer (ttl_grace_seconds/min_ttl_seconds)";
-    return false;
+    return Status::Error(
+        "the new policy lets DNS answers attest for longer (ttl_grace_seconds/min_ttl_seconds)");
   }
-  return true;
+  return {};
 }
 
-bool ConfigIsNoLooser(const DaemonConfig& current, const DaemonConfig& next, std::string* why) {
+Status ConfigIsNoLooser(const DaemonConfig& current, const DaemonConfig& next) {
   if (next.intercept.fail_open && !current.intercept.fail_open) {
-    *why = "the new config sets on_failure: open";
-    return false;
+    return Status::Error("the new config sets on_failure: open");
   }
   if (next.intercept.mode != current.intercept.mode) {
-    *why = "the new config changes intercept.mode (it would govern other traffic)";
-    return false;
+    return Status::Error("the new config changes intercept.mode (it would govern other traffic)");
   }
   if (next.intercept.bridge != current.intercept.bridge) {
-    *why = "the new config changes intercept.bridge (it would govern other traffic)";
-    return false;
+    return Status::Error("the new config changes intercept.bridge (it would govern other traffic)");
   }
-  return true;
+  return {};
 }
 
 }  // namespace flightwall

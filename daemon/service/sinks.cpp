@@ -166,8 +166,8 @@ Result<std::unique_ptr<DaemonSinks>> DaemonSinks::Open(const DaemonConfig& confi
     }
     ChainKey key;
     if (!config.events_hmac_key_file.empty()) {
-      std::string error = ReadChainKey(config.events_hmac_key_file, KeyFileCheck::kPrivate, &key);
-      if (!error.empty()) return Status::Error(std::move(error));
+      Status read = ReadChainKey(config.events_hmac_key_file, KeyFileCheck::kPrivate, &key);
+      if (!read.ok()) return read;
     }
     d.chain = std::make_unique<EventChain>(*d.file, d.file->ResumePosition(), key.Bytes());
     PublishChainHead(*d.file, d.chain->Mode(), "start");

@@ -34,7 +34,7 @@ void ChainKey::Wipe() {
   bytes_.clear();
 }
 
-std::string ReadChainKey(const std::string& path, KeyFileCheck check, ChainKey* key) {
+Status ReadChainKey(const std::string& path, KeyFileCheck check, ChainKey* key) {
   const std::string create =
       "; create one with: head -c 32 /dev/urandom >FILE && chmod 0640 FILE "
       "(owner root, group of the daemon's user)";
@@ -42,8 +42,9 @@ std::string ReadChainKey(const std::string& path, KeyFileCheck check, ChainKey* 
   if (fd < 0) {
     const int e = errno;
     std::string why = "cannot read the chain key " + path + ": " + std::strerror(e);
-    if (e == ENOENT) return why + create;
-    return why + "; the daemon's user (and whoever runs verify-log) must be able to read it";
+    if (e == ENOENT) return Status::Error(why + create);
+    return Status::Error(
+        why + "; the daemon's user (and whoever runs verify-log) must be able to read it");
   }
   struct stat st {};
   std::string why;
@@ -64,7 +65,7 @@ std::string ReadChainKey(const std::string& path, KeyFileCheck check, ChainKey* 
   }
   if (!why.empty()) {
     close(fd);
-    return why;
+    return Status::Error(std::move(why));
   }
   std::vector<std::uint8_t> bytes(static_cast<std::size_t>(st.st_size));
   std::size_t got = 0;
@@ -84,7 +85,8 @@ std::string ReadChainKey(const std::string& path, KeyFileCheck check, ChainKey* 
   }
   if (why.empty()) *key = ChainKey(bytes);
   OPENSSL_cleanse(bytes.data(), bytes.size());
-  return why;
+  if (!why.empty()) return Status::Error(std::move(why));
+  return {};
 }
 
 }  // namespace flightwall

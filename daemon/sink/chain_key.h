@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "common/status.h"
+
 namespace flightwall {
 
 constexpr std::size_t kMinChainKeyBytes = 32;
@@ -45,8 +47,9 @@ class ChainKey {
 // no other user may read or write it; verify-log only needs to read it.
 enum class KeyFileCheck : std::uint8_t { kPrivate, kReadable };
 
-// Reads the key at `path` into *key. Empty on success, else why, naming the
-// file and what to do (for the config loader and verify-log).
-std::string ReadChainKey(const std::string& path, KeyFileCheck check, ChainKey* key);
+// Reads the key at `path` into *key; *key is left as it was on an error,
+// whose message names the file and what to do (for the config loader and
+// verify-log).
+Status ReadChainKey(const std::string& path, KeyFileCheck check, ChainKey* key);
 
 }  // namespace flightwall

@@ -96,14 +96,14 @@ void LogVerifier::BeginFile(std::string name) {
 }
 
 void LogVerifier::Break(std::uint64_t line, std::string problem) {
-  result_.status = LogVerifyResult::Status::kBroken;
+  result_.chain = LogVerifyResult::ChainState::kBroken;
   result_.file = file_;
   result_.line = line;
   result_.problem = std::move(problem);
 }
 
 void LogVerifier::SetUnreadable(std::string file, std::string problem) {
-  result_.status = LogVerifyResult::Status::kUnreadable;
+  result_.chain = LogVerifyResult::ChainState::kUnreadable;
   result_.file = std::move(file);
   result_.line = 0;
   result_.problem = std::move(problem);
@@ -167,7 +167,7 @@ bool LogVerifier::HashMatches(const ChainLine& c) {
 }
 
 bool LogVerifier::AddLine(std::string_view line) {
-  if (result_.status != LogVerifyResult::Status::kIntact) return false;
+  if (result_.chain != LogVerifyResult::ChainState::kIntact) return false;
   ++line_no_;
   ChainLine c;
   std::string error = ParseChainLine(line, &c);
@@ -181,7 +181,7 @@ bool LogVerifier::AddLine(std::string_view line) {
     return true;
   }
   if (c.mode == ChainMode::kHmacSha256 && !hmac_) {
-    result_.status = LogVerifyResult::Status::kUnverifiable;
+    result_.chain = LogVerifyResult::ChainState::kUnverifiable;
     result_.file = file_;
     result_.line = line_no_;
     result_.problem =
@@ -258,7 +258,7 @@ bool LogVerifier::AddLine(std::string_view line) {
 }
 
 void LogVerifier::EndFile(bool terminated) {
-  if (result_.status != LogVerifyResult::Status::kIntact) return;
+  if (result_.chain != LogVerifyResult::ChainState::kIntact) return;
   if (gap_pending_) {
     ResolvePendingGap(nullptr);
     return;
@@ -279,7 +279,7 @@ void LogVerifier::EndFile(bool terminated) {
 }
 
 void LogVerifier::Finish() {
-  if (result_.status != LogVerifyResult::Status::kIntact) return;
+  if (result_.chain != LogVerifyResult::ChainState::kIntact) return;
   if (hmac_ && result_.lines > 0 && result_.keyed_lines == 0) {
     Break(0,
           "not keyed: no line carries an HMAC (\"chain\":\"sha256\" throughout), so the key "
@@ -297,7 +297,7 @@ void LogVerifier::Finish() {
     return;
   }
   if (!expect_seen_ && expect_seq_ < result_.first_seq) {
-    result_.status = LogVerifyResult::Status::kUnverifiable;
+    result_.chain = LogVerifyResult::ChainState::kUnverifiable;
     result_.file = file_;
     result_.line = 0;
     result_.problem = "the published head is " + expected + ", before the first line given (seq " +
@@ -386,7 +386,7 @@ LogVerifyResult VerifyLogFiles(const std::vector<std::string>& paths,
       v.SetUnreadable(path, "cannot read: " + error);
       break;
     }
-    if (v.Result().status != LogVerifyResult::Status::kIntact) break;
+    if (v.Result().chain != LogVerifyResult::ChainState::kIntact) break;
   }
   v.Finish();
   return v.Result();

@@ -80,8 +80,8 @@ struct LogVerifyResult {
   // kBroken: tampered, truncated or rewritten (line 0: the log as a whole).
   // kUnverifiable: a keyed line without the key, or the expected seq lies
   // before the first file given; neither proves nor disproves anything.
-  enum class Status : std::uint8_t { kIntact, kBroken, kUnverifiable, kUnreadable };
-  Status status = Status::kIntact;
+  enum class ChainState : std::uint8_t { kIntact, kBroken, kUnverifiable, kUnreadable };
+  ChainState chain = ChainState::kIntact;
   std::uint64_t lines = 0;  // event lines verified (before the break, if any)
   std::uint64_t first_seq = 0;
   std::uint64_t last_seq = 0;

@@ -65,8 +65,8 @@ std::string HeadLine(const LogVerifyResult& r) {
 
 std::string FormatLogVerifyResult(const LogVerifyResult& r) {
   std::string s;
-  switch (r.status) {
-    case LogVerifyResult::Status::kIntact:
+  switch (r.chain) {
+    case LogVerifyResult::ChainState::kIntact:
       s = "OK: " + std::to_string(r.lines) + " lines, chain intact";
       if (r.lines > 0)
         s += " (seq " + std::to_string(r.first_seq) + "-" + std::to_string(r.last_seq) + ")";
@@ -74,16 +74,16 @@ std::string FormatLogVerifyResult(const LogVerifyResult& r) {
       if (r.lines > 0) s += ModeLine(r);
       s += HeadLine(r);
       break;
-    case LogVerifyResult::Status::kBroken:
+    case LogVerifyResult::ChainState::kBroken:
       s = "BROKEN: " + Where(r) + ": " + r.problem + "\n";
       s += std::to_string(r.lines) + " event line(s) verified before the break\n";
       break;
-    case LogVerifyResult::Status::kUnverifiable:
+    case LogVerifyResult::ChainState::kUnverifiable:
       s = "CANNOT VERIFY: " + Where(r) + ": " + r.problem + "\n";
       s += std::to_string(r.lines) +
            " event line(s) verified before this point; nothing is shown about the rest\n";
       break;
-    case LogVerifyResult::Status::kUnreadable:
+    case LogVerifyResult::ChainState::kUnreadable:
       s = "UNREADABLE: " + r.file + ": " + r.problem + "\n";
       return s;
   }

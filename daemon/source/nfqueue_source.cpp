@@ -284,7 +284,6 @@ NfqueueSource::NfqueueSource() : impl_(std::make_unique<Impl>()) {}
 
 NfqueueSource::~NfqueueSource() { impl_->Flush(); }
 
-// flightwall::Status in full: inside the class, Status is Receive()'s enum.
 Result<std::unique_ptr<NfqueueSource>> NfqueueSource::Open(const NfqueueOptions& options) {
   std::unique_ptr<NfqueueSource> source(new NfqueueSource());
   Impl& s = *source->impl_;
@@ -293,7 +292,7 @@ Result<std::unique_ptr<NfqueueSource>> NfqueueSource::Open(const NfqueueOptions&
   s.pending.reserve(options.max_pending_verdicts + options.max_queue_length + 1);
   s.socket = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
   if (s.socket == nullptr || mnl_socket_bind(s.socket, 0, MNL_SOCKET_AUTOPID) < 0) {
-    return flightwall::Status::InFile(
+    return Status::InFile(
         QueueName(options.queue),
         std::string("cannot open a netfilter netlink socket: ") + std::strerror(errno));
   }
@@ -309,7 +308,7 @@ Result<std::unique_ptr<NfqueueSource>> NfqueueSource::Open(const NfqueueOptions&
   nlmsghdr* nlh = nfq_nlmsg_put(buf.data(), NFQNL_MSG_CONFIG, options.queue);
   nfq_nlmsg_cfg_put_cmd(nlh, AF_INET, NFQNL_CFG_CMD_BIND);
   if (const int err = s.Request(nlh); err != 0) {
-    return flightwall::Status::Error(ConfigError(options.queue, "cannot bind", err));
+    return Status::Error(ConfigError(options.queue, "cannot bind", err));
   }
 
   bool conntrack = options.want_conntrack && options.connmark_method != ConnmarkMethod::kRepeatMark;
@@ -339,18 +338,18 @@ Result<std::unique_ptr<NfqueueSource>> NfqueueSource::Open(const NfqueueOptions&
           "; conntrack marks in verdicts need CONFIG_NETFILTER_NETLINK_GLUE_CT: use the "
           "repeat-mark method instead";
     }
-    return flightwall::Status::Error(std::move(error));
+    return Status::Error(std::move(error));
   }
   s.method = conntrack ? ConnmarkMethod::kConntrack : ConnmarkMethod::kRepeatMark;
   return source;
 }
 
-NfqueueSource::Status NfqueueSource::Receive(RawPacket* packet, NfqueueMeta* meta) {
+NfqueueSource::Received NfqueueSource::Receive(RawPacket* packet, NfqueueMeta* meta) {
   Impl& s = *impl_;
   const Timestamp deadline =
       ClockNow(CLOCK_MONOTONIC) + Timestamp{s.options.receive_timeout_ms} * 1000;
   for (;;) {
-    if (s.NextBuffered(packet, meta)) return Status::kPacket;
+    if (s.NextBuffered(packet, meta)) return Received::kPacket;
     if (s.pending.size() >= s.options.max_pending_verdicts) s.Flush();
     ssize_t n;
     if (!s.early.empty()) {
@@ -363,13 +362,13 @@ NfqueueSource::Status NfqueueSource::Receive(RawPacket* packet, NfqueueMeta* met
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       s.Flush();  // idle: release everything decided before sleeping
       const Timestamp left = deadline - ClockNow(CLOCK_MONOTONIC);
-      if (left <= 0) return Status::kTimeout;
+      if (left <= 0) return Received::kTimeout;
       pollfd p{s.fd, POLLIN, 0};
       const int ready = poll(&p, 1, static_cast<int>((left + 999) / 1000));
-      if (ready == 0 || (ready < 0 && errno == EINTR)) return Status::kTimeout;
+      if (ready == 0 || (ready < 0 && errno == EINTR)) return Received::kTimeout;
       if (ready < 0) {
         s.stats.receive_errors.fetch_add(1, std::memory_order_relaxed);
-        return Status::kError;
+        return Received::kError;
       }
       continue;
     }
@@ -378,9 +377,9 @@ NfqueueSource::Status NfqueueSource::Receive(RawPacket* packet, NfqueueMeta* met
         s.stats.enobufs.fetch_add(1, std::memory_order_relaxed);
         continue;
       }
-      if (errno == EINTR) return Status::kTimeout;
+      if (errno == EINTR) return Received::kTimeout;
       s.stats.receive_errors.fetch_add(1, std::memory_order_relaxed);
-      return Status::kError;
+      return Received::kError;
     }
     if (static_cast<std::size_t>(n) > s.receive_buf.size()) {  // MSG_TRUNC: cannot happen
       s.stats.receive_errors.fetch_add(1, std::memory_order_relaxed);

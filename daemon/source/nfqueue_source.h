@@ -108,7 +108,9 @@ KernelQueueStats ParseKernelQueueStats(std::string_view proc_text, std::uint16_t
 
 class NfqueueSource {
  public:
-  enum class Status : std::uint8_t { kPacket, kTimeout, kError };
+  // What Receive() got: a packet, nothing before the timeout, or a socket
+  // error (counted in receive_errors).
+  enum class Received : std::uint8_t { kPacket, kTimeout, kError };
 
   // On failure the Status names the queue and says what to do ("run as root
   // or with CAP_NET_ADMIN", "queue N is already bound by another process").
@@ -121,7 +123,7 @@ class NfqueueSource {
 
   // Fills *packet (data valid until the next Receive) and *meta. Packets come
   // one at a time even when the kernel sent several in one read.
-  Status Receive(RawPacket* packet, NfqueueMeta* meta);
+  Received Receive(RawPacket* packet, NfqueueMeta* meta);
   // Queues a verdict; sent at the latest by Flush() or when Receive() is
   // about to wait. conntrack_mark != 0 sets the connection mark's bits under
   // conntrack_mask to conntrack_mark (other bits kept), by the method above.

@@ -38,7 +38,7 @@ void CheckConsistent(const LogVerifyResult& r, std::string_view bytes) {
   Check(r.gaps.size() <= flightwall::kMaxListedGaps && r.gaps.size() <= r.gap_count);
   Check(r.lost_events >= r.gap_count);
   // Line 0: a problem of the log as a whole (truncated, rewritten, not keyed).
-  if (r.status != LogVerifyResult::Status::kIntact) Check(!r.problem.empty());
+  if (r.chain != LogVerifyResult::ChainState::kIntact) Check(!r.problem.empty());
   if (r.lines > 0) Check(r.first_seq <= r.last_seq);
   Check(!flightwall::FormatLogVerifyResult(r).empty());
 }
@@ -91,30 +91,30 @@ void Tamper(const std::uint8_t* data, std::size_t size, bool keyed) {
   // The losses at the very end are recorded by no line; the log ends before them.
   const LogVerifyResult clean = flightwall::VerifyLogBytes(writer.text, "<input>", with_key);
   CheckConsistent(clean, writer.text);
-  Check(clean.status == LogVerifyResult::Status::kIntact);
+  Check(clean.chain == LogVerifyResult::ChainState::kIntact);
   Check(clean.lost_events + chain.Position().unrecorded_lost == chain.Lost());
   Check(clean.keyed_lines == (keyed ? clean.lines : 0));
   if (keyed && clean.lines > 0) {
     const LogVerifyResult keyless = flightwall::VerifyLogBytes(writer.text);
     CheckConsistent(keyless, writer.text);
-    Check(keyless.status == LogVerifyResult::Status::kUnverifiable);
+    Check(keyless.chain == LogVerifyResult::ChainState::kUnverifiable);
   }
   if (clean.lines > 0) {
     LogVerifyOptions head = with_key;
     head.expect_seq = clean.last_seq;
     head.expect_head = clean.last_hash.substr(0, 8 + position % 57);
-    Check(flightwall::VerifyLogBytes(writer.text, "<input>", head).status ==
-          LogVerifyResult::Status::kIntact);
+    Check(flightwall::VerifyLogBytes(writer.text, "<input>", head).chain ==
+          LogVerifyResult::ChainState::kIntact);
     head.expect_seq = clean.last_seq + 1;
-    Check(flightwall::VerifyLogBytes(writer.text, "<input>", head).status ==
-          LogVerifyResult::Status::kBroken);
+    Check(flightwall::VerifyLogBytes(writer.text, "<input>", head).chain ==
+          LogVerifyResult::ChainState::kBroken);
   }
   if (writer.text.empty() || flip == 0) return;
   std::string tampered = writer.text;
   tampered[position % tampered.size()] ^= static_cast<char>(flip);
   const LogVerifyResult r = flightwall::VerifyLogBytes(tampered, "<input>", with_key);
   CheckConsistent(r, tampered);
-  Check(r.status == LogVerifyResult::Status::kBroken);
+  Check(r.chain == LogVerifyResult::ChainState::kBroken);
 }
 
 // Arbitrary bytes, verified with a key and an expected head when the

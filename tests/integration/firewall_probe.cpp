@@ -99,17 +99,16 @@ int Main(const std::vector<std::string>& args) {
   if (action.empty()) return Usage("give one of --print --install --remove --available");
 
   auto backend = MakeFirewallBackend(settings.backend, settings.chain_prefix);
-  std::string message;
   if (action == "--remove") {
-    if (!backend->Remove(&message)) {
-      std::cerr << "remove failed: " << message << "\n";
+    if (const Status removed = backend->Remove(); !removed.ok()) {
+      std::cerr << "remove failed: " << removed.ToString() << "\n";
       return 1;
     }
     return 0;
   }
   if (action == "--available") {
-    if (!backend->Available(&message)) {
-      std::cout << backend->Name() << " unavailable: " << message << "\n";
+    if (const Status available = backend->Available(); !available.ok()) {
+      std::cout << backend->Name() << " unavailable: " << available.ToString() << "\n";
       return 1;
     }
     std::cout << backend->Name() << " available\n";
@@ -136,8 +135,8 @@ int Main(const std::vector<std::string>& args) {
     PrintExpectedListing(plan, settings.chain_prefix, listing_family == "v6");
     return 0;
   }
-  if (!backend->Install(plan, &message)) {
-    std::cerr << "install failed: " << message << "\n";
+  if (const Status installed = backend->Install(plan); !installed.ok()) {
+    std::cerr << "install failed: " << installed.ToString() << "\n";
     return 1;
   }
   return 0;

@@ -94,12 +94,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto source = std::move(opened).value();
-  std::string error;
-  auto injector = flightwall::PacketInjector::Open(&error);
-  if (!injector) {
-    std::fprintf(stderr, "nfqueue_probe: %s\n", error.c_str());
+  auto opened_injector = flightwall::PacketInjector::Open();
+  if (!opened_injector.ok()) {
+    std::fprintf(stderr, "nfqueue_probe: %s\n", opened_injector.status().ToString().c_str());
     return 1;
   }
+  auto injector = std::move(opened_injector).value();
   std::printf("ready queue=%u method=%s\n", options.queue,
               MethodName(source->ConnmarkMethodInUse()));
   std::fflush(stdout);
@@ -118,12 +118,12 @@ int main(int argc, char** argv) {
     }
     flightwall::RawPacket raw;
     flightwall::NfqueueMeta meta;
-    const auto status = source->Receive(&raw, &meta);
-    if (status == flightwall::NfqueueSource::Status::kTimeout) {
+    const auto received = source->Receive(&raw, &meta);
+    if (received == flightwall::NfqueueSource::Received::kTimeout) {
       ++timeouts;
       continue;
     }
-    if (status == flightwall::NfqueueSource::Status::kError) {
+    if (received == flightwall::NfqueueSource::Received::kError) {
       std::fprintf(stderr, "nfqueue_probe: receive error: %s\n", std::strerror(errno));
       break;
     }

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "unit/status_matchers.h"
+
 namespace flightwall {
 namespace {
 
@@ -21,29 +23,28 @@ TEST(IpAddressTest, ParsesAndPrintsBothFamilies) {
 
 TEST(CidrTest, ContainsRespectsPrefixAndFamily) {
   auto c = Cidr::Parse("198.51.100.0/25");
-  ASSERT_TRUE(c);
+  ASSERT_TRUE(IsOk(c));
   EXPECT_TRUE(c->Contains(*IpAddress::Parse("198.51.100.127")));
   EXPECT_FALSE(c->Contains(*IpAddress::Parse("198.51.100.128")));
   EXPECT_FALSE(c->Contains(*IpAddress::Parse("2001:db8::1")));
   auto c6 = Cidr::Parse("2001:db8:1::/48");
-  ASSERT_TRUE(c6);
+  ASSERT_TRUE(IsOk(c6));
   EXPECT_TRUE(c6->Contains(*IpAddress::Parse("2001:db8:1:ffff::5")));
   EXPECT_FALSE(c6->Contains(*IpAddress::Parse("2001:db8:2::5")));
   auto any = Cidr::Parse("0.0.0.0/0");
-  ASSERT_TRUE(any);
+  ASSERT_TRUE(IsOk(any));
   EXPECT_TRUE(any->Contains(*IpAddress::Parse("203.0.113.1")));
 }
 
 TEST(CidrTest, RejectsTyposWithReason) {
-  std::string why;
-  EXPECT_FALSE(Cidr::Parse("192.0.2.1/24", &why));
-  EXPECT_NE(why.find("network address"), std::string::npos);
-  EXPECT_FALSE(Cidr::Parse("192.0.2.0/33", &why));
-  EXPECT_FALSE(Cidr::Parse("192.0.2.0/", &why));
-  EXPECT_FALSE(Cidr::Parse("192.0.2.0/2x", &why));
-  EXPECT_FALSE(Cidr::Parse("300.0.2.0/24", &why));
+  EXPECT_NE(Cidr::Parse("192.0.2.1/24").status().message().find("network address"),
+            std::string::npos);
+  EXPECT_EQ(Cidr::Parse("192.0.2.0/33").status().message(), "IPv4 prefix length is at most 32");
+  EXPECT_EQ(Cidr::Parse("192.0.2.0/").status().message(), "prefix length must be a number");
+  EXPECT_EQ(Cidr::Parse("192.0.2.0/2x").status().message(), "prefix length must be a number");
+  EXPECT_EQ(Cidr::Parse("300.0.2.0/24").status().message(), "not an IPv4 or IPv6 address");
   auto host = Cidr::Parse("203.0.113.53");
-  ASSERT_TRUE(host);
+  ASSERT_TRUE(IsOk(host));
   EXPECT_EQ(host->PrefixLength(), 32);
 }
 

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "fake_command_runner.h"
+#include "unit/status_matchers.h"
 
 namespace flightwall {
 namespace {
@@ -75,16 +76,13 @@ RulePlan Plan(const std::vector<std::string>& ports, std::string bridge = "br0")
 
 std::string CheckError(FakeKernel& k, const RulePlan& plan) {
   std::vector<std::string> notes;
-  std::string why;
-  if (k.Make()->Check(plan, &notes, &why)) return "";
-  return why;
+  return k.Make()->Check(plan, &notes).message();
 }
 
 TEST(BridgeNetfilterTest, CheckPassesForPortsOfTheBridge) {
   FakeKernel k;
   std::vector<std::string> notes;
-  std::string why;
-  EXPECT_TRUE(k.Make()->Check(Plan({"tab0", "tab0", "wlan+"}), &notes, &why)) << why;
+  EXPECT_TRUE(IsOk(k.Make()->Check(Plan({"tab0", "tab0", "wlan+"}), &notes)));
   ASSERT_EQ(notes.size(), 2u);
   EXPECT_EQ(notes[0], "bridge mode: ports matching 'wlan+' are not checked to be ports of br0");
   // What the operator needs to know for refused packets to fail fast.
@@ -159,8 +157,7 @@ TEST(BridgeNetfilterTest, EngageLoadsTheGuardTurnsOnWhatIsOffAndReleaseUndoesIt)
   FakeKernel k;
   auto bridge = k.Make();
   std::vector<std::string> notes;
-  std::string error;
-  ASSERT_TRUE(bridge->Engage(Plan({"tab0"}), &notes, &error)) << error;
+  ASSERT_TRUE(IsOk(bridge->Engage(Plan({"tab0"}), &notes)));
   ASSERT_EQ(k.log.size(), 2u);
   EXPECT_EQ(k.log[0].Joined(), "nft -f -");
   EXPECT_EQ(k.log[0].stdin_text, RenderBridgeGuard(Plan({"tab0"}), "FLIGHTWALL"));
@@ -174,17 +171,17 @@ TEST(BridgeNetfilterTest, EngageLoadsTheGuardTurnsOnWhatIsOffAndReleaseUndoesIt)
             "it back when it removes them");
   // A reload engages again: nothing more to turn on, the guard is replaced.
   notes.clear();
-  ASSERT_TRUE(bridge->Engage(Plan({"tab0"}), &notes, &error)) << error;
+  ASSERT_TRUE(IsOk(bridge->Engage(Plan({"tab0"}), &notes)));
   EXPECT_TRUE(notes.empty());
   EXPECT_EQ(k.log.size(), 3u);
 
-  ASSERT_TRUE(bridge->Release(&error)) << error;
+  ASSERT_TRUE(IsOk(bridge->Release()));
   ASSERT_EQ(k.log.size(), 5u);
   EXPECT_EQ(k.log[3].Joined(), "ip link set dev br0 type bridge nf_call_iptables 0");
   EXPECT_EQ(k.log[4].stdin_text, "table bridge flightwall\ndelete table bridge flightwall\n");
   EXPECT_EQ(k.files["/sys/class/net/br0/bridge/nf_call_ip6tables"], "1");
   // Twice is harmless.
-  ASSERT_TRUE(bridge->Release(&error)) << error;
+  ASSERT_TRUE(IsOk(bridge->Release()));
   EXPECT_EQ(k.log.size(), 5u);
 }
 
@@ -192,16 +189,15 @@ TEST(BridgeNetfilterTest, ReassertTurnsASwitchBackOn) {
   FakeKernel k;
   auto bridge = k.Make();
   std::vector<std::string> notes;
-  std::string error;
-  EXPECT_TRUE(bridge->Reassert(&notes, &error));  // not engaged: nothing to do
+  EXPECT_TRUE(IsOk(bridge->Reassert(&notes)));  // not engaged: nothing to do
   EXPECT_TRUE(k.log.empty());
-  ASSERT_TRUE(bridge->Engage(Plan({"tab0"}), &notes, &error)) << error;
+  ASSERT_TRUE(IsOk(bridge->Engage(Plan({"tab0"}), &notes)));
   notes.clear();
   const std::size_t commands = k.log.size();
-  EXPECT_TRUE(bridge->Reassert(&notes, &error));
+  EXPECT_TRUE(IsOk(bridge->Reassert(&notes)));
   EXPECT_EQ(k.log.size(), commands);  // both on: only reads
   k.files["/sys/class/net/br0/bridge/nf_call_ip6tables"] = "0";
-  EXPECT_TRUE(bridge->Reassert(&notes, &error)) << error;
+  EXPECT_TRUE(IsOk(bridge->Reassert(&notes)));
   EXPECT_EQ(k.log.back().Joined(), "ip link set dev br0 type bridge nf_call_ip6tables 1");
   EXPECT_EQ(notes, std::vector<std::string>{"bridge br0: nf_call_ip6tables was turned off while "
                                             "enforcing; flightwall set it back to 1"});
@@ -215,9 +211,9 @@ TEST(BridgeNetfilterTest, EngageFailsWhenTheSwitchDoesNotStick) {
                                           [](const RecordedCommand&) { return Succeeded(); }),
       k.Probe());
   std::vector<std::string> notes;
-  std::string error;
-  EXPECT_FALSE(bridge->Engage(Plan({"tab0"}), &notes, &error));
-  EXPECT_EQ(error, "bridge br0: nf_call_iptables reads 0 after setting it to 1");
+  const Status engaged = bridge->Engage(Plan({"tab0"}), &notes);
+  EXPECT_FALSE(engaged.ok());
+  EXPECT_EQ(engaged.ToString(), "bridge br0: nf_call_iptables reads 0 after setting it to 1");
 }
 
 TEST(BridgeNetfilterTest, GuardDropsNonIpFramesBothWaysOnEachPort) {
@@ -236,14 +232,13 @@ TEST(BridgeNetfilterTest, GuardDropsNonIpFramesBothWaysOnEachPort) {
 }
 
 TEST(BridgeNetfilterTest, InterfaceNames) {
-  std::string why;
-  EXPECT_TRUE(IsValidInterfaceName("br0", &why));
-  EXPECT_TRUE(IsValidInterfaceName("wlan+", &why));
-  EXPECT_FALSE(IsValidInterfaceName("a-very-long-bridge", &why));
-  EXPECT_EQ(why, "interface name 'a-very-long-bridge' must be 1-15 characters long");
-  EXPECT_FALSE(IsValidInterfaceName("br0;x", &why));
-  EXPECT_FALSE(IsValidInterfaceName("w+lan", &why));
-  EXPECT_FALSE(IsValidInterfaceName("", &why));
+  EXPECT_TRUE(IsValidInterfaceName("br0").ok());
+  EXPECT_TRUE(IsValidInterfaceName("wlan+").ok());
+  EXPECT_EQ(IsValidInterfaceName("a-very-long-bridge").ToString(),
+            "interface name 'a-very-long-bridge' must be 1-15 characters long");
+  EXPECT_FALSE(IsValidInterfaceName("br0;x").ok());
+  EXPECT_FALSE(IsValidInterfaceName("w+lan").ok());
+  EXPECT_FALSE(IsValidInterfaceName("").ok());
 }
 
 }  // namespace

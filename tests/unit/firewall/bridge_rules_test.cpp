@@ -90,8 +90,7 @@ TEST(BridgeIptablesTest, NftablesBackendRefusesBridgeMode) {
   NftablesBackend backend("FLIGHTWALL",
                           std::make_unique<FakeCommandRunner>(
                               &log, [](const RecordedCommand&) { return Succeeded(); }));
-  std::string error;
-  EXPECT_FALSE(backend.Install(BridgePlan(), &error));
+  const std::string error = backend.Install(BridgePlan()).ToString();
   EXPECT_NE(error.find("needs backend: iptables"), std::string::npos) << error;
   EXPECT_TRUE(log.empty());
   EXPECT_EQ(backend.Render(BridgePlan()).find("# intercept mode bridge needs backend: iptables"),

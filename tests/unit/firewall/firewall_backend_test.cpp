@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "firewall/rule_backend.h"
+#include "unit/status_matchers.h"
 
 namespace flightwall {
 namespace {
@@ -23,11 +24,9 @@ TEST(FirewallBackendTest, NoneBackendRendersIptablesRulesAndInstallsNothing) {
   EXPECT_EQ(text.find("# backend: none"), 0u);
   EXPECT_NE(text.find("-A FLIGHTWALL -s 192.0.2.0/24 -j FLIGHTWALL_APP\n"), std::string::npos);
   EXPECT_NE(text.find("-I FORWARD 1 -j FLIGHTWALL\n"), std::string::npos);
-  std::string message;
-  EXPECT_TRUE(none->Available(&message));
-  EXPECT_TRUE(none->Install(plan, &message));
-  EXPECT_TRUE(none->Remove(&message));
-  EXPECT_TRUE(message.empty());
+  EXPECT_TRUE(IsOk(none->Available()));
+  EXPECT_TRUE(IsOk(none->Install(plan)));
+  EXPECT_TRUE(IsOk(none->Remove()));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "fake_command_runner.h"
+#include "unit/status_matchers.h"
 
 namespace flightwall {
 namespace {
@@ -241,8 +242,7 @@ struct FakeWorld {
 TEST(IptablesBackendTest, InstallReplacesPreviousJumpsInOneTransactionPerFamily) {
   FakeWorld world;
   world.save_v4 = kSaveWithInstall;
-  std::string error;
-  ASSERT_TRUE(world.Backend()->Install(ForwardPlan(), &error)) << error;
+  ASSERT_TRUE(IsOk(world.Backend()->Install(ForwardPlan())));
   ASSERT_EQ(world.log.size(), 4u);
   EXPECT_EQ(world.log[0].Joined(), "iptables-save -t mangle");
   EXPECT_EQ(world.log[1].Joined(), "iptables-restore -w 5 --noflush");
@@ -264,8 +264,9 @@ TEST(IptablesBackendTest, InstallErrorNamesToolAndQuotesTheFailingRule) {
       Failed(4,
              "iptables-restore v1.8.9 (nf_tables): \nline 7: RULE_APPEND failed (Invalid "
              "argument): rule in chain FLIGHTWALL\n");
-  std::string error;
-  ASSERT_FALSE(world.Backend()->Install(OutputPlan(), &error));
+  const Status installed = world.Backend()->Install(OutputPlan());
+  ASSERT_FALSE(installed.ok());
+  const std::string error = installed.ToString();
   EXPECT_EQ(error.find("iptables-restore --noflush: exit 4: iptables-restore v1.8.9 (nf_tables): "
                        "line 7: RULE_APPEND failed"),
             0u)
@@ -282,18 +283,19 @@ TEST(IptablesBackendTest, InstallRefusesABadPrefixBeforeRunningAnything) {
   IptablesBackend backend("BAD PREFIX",
                           std::make_unique<FakeCommandRunner>(
                               &log, [](const RecordedCommand&) { return Succeeded(); }));
-  std::string error;
-  EXPECT_FALSE(backend.Install(ForwardPlan(), &error));
-  EXPECT_FALSE(backend.Remove(&error));
-  EXPECT_NE(error.find("chain prefix 'BAD PREFIX'"), std::string::npos);
+  const Status installed = backend.Install(ForwardPlan());
+  const Status removed = backend.Remove();
+  EXPECT_FALSE(installed.ok());
+  EXPECT_FALSE(removed.ok());
+  EXPECT_NE(installed.ToString().find("chain prefix 'BAD PREFIX'"), std::string::npos);
+  EXPECT_NE(removed.ToString().find("chain prefix 'BAD PREFIX'"), std::string::npos);
   EXPECT_TRUE(log.empty());
 }
 
 TEST(IptablesBackendTest, RemoveDeletesJumpsThenFlushesThenDeletesChains) {
   FakeWorld world;
   world.save_v6 = kSaveWithInstall;
-  std::string error;
-  ASSERT_TRUE(world.Backend()->Remove(&error)) << error;
+  ASSERT_TRUE(IsOk(world.Backend()->Remove()));
   // IPv4 has nothing installed: no restore is run for it.
   ASSERT_EQ(world.log.size(), 3u);
   EXPECT_EQ(world.log[1].Joined(), "ip6tables-save -t mangle");
@@ -313,9 +315,10 @@ TEST(IptablesBackendTest, RemoveReportsAnUnreadableRuleset) {
                           std::make_unique<FakeCommandRunner>(&log, [](const RecordedCommand&) {
                             return Failed(1, "Permission denied (you must be root)\n");
                           }));
-  std::string error;
-  EXPECT_FALSE(backend.Remove(&error));
-  EXPECT_EQ(error, "iptables-save -t mangle: exit 1: Permission denied (you must be root)");
+  const Status removed = backend.Remove();
+  EXPECT_FALSE(removed.ok());
+  EXPECT_EQ(removed.ToString(),
+            "iptables-save -t mangle: exit 1: Permission denied (you must be root)");
 }
 
 TEST(IptablesBackendTest, AvailableExplainsWhatIsMissing) {
@@ -331,25 +334,25 @@ TEST(IptablesBackendTest, AvailableExplainsWhatIsMissing) {
                             if (c.argv.back() == "--help") return Succeeded(help);
                             return Succeeded();
                           }));
+  EXPECT_TRUE(IsOk(backend.Available()));
   std::string why;
-  EXPECT_TRUE(backend.Available(&why)) << why;
 
   missing = "ip6tables";
-  EXPECT_FALSE(backend.Available(&why));
+  why = backend.Available().ToString();  // "OK" when available
   EXPECT_NE(why.find("ip6tables is not installed"), std::string::npos) << why;
 
   missing = "iptables-restore";
-  EXPECT_FALSE(backend.Available(&why));
+  why = backend.Available().ToString();  // "OK" when available
   EXPECT_NE(why.find("iptables-restore is not installed"), std::string::npos) << why;
 
   missing.clear();
   can_list = false;
-  EXPECT_FALSE(backend.Available(&why));
+  why = backend.Available().ToString();  // "OK" when available
   EXPECT_NE(why.find("CAP_NET_ADMIN"), std::string::npos) << why;
 
   can_list = true;
   help = "connmark match options\n";
-  EXPECT_FALSE(backend.Available(&why));
+  why = backend.Available().ToString();  // "OK" when available
   EXPECT_NE(why.find("lacks the NFQUEUE target"), std::string::npos) << why;
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "fake_command_runner.h"
+#include "unit/status_matchers.h"
 
 namespace flightwall {
 namespace {
@@ -131,9 +132,9 @@ struct NftWorld {
 TEST(NftablesBackendTest, ReportsTheMissingQueueExpression) {
   NftWorld world;
   world.check_queue_ok = false;
-  std::string why;
-  EXPECT_FALSE(world.Backend()->Available(&why));
-  EXPECT_EQ(why,
+  const Status available = world.Backend()->Available();
+  EXPECT_FALSE(available.ok());
+  EXPECT_EQ(available.ToString(),
             "this kernel lacks nftables' queue expression (nft_queue); use backend: iptables "
             "(nft -c: /dev/stdin:3:3-12: Error: Could not process rule: No such file or "
             "directory)");
@@ -148,8 +149,7 @@ TEST(NftablesBackendTest, ReportsTheMissingQueueExpression) {
 TEST(NftablesBackendTest, ConfirmsForRealWhenCheckModeAcceptsQueue) {
   NftWorld world;
   world.load_queue_ok = false;  // check mode did not reach the kernel
-  std::string why;
-  EXPECT_FALSE(world.Backend()->Available(&why));
+  const std::string why = world.Backend()->Available().ToString();
   EXPECT_NE(why.find("lacks nftables' queue expression (nft_queue); use backend: iptables (nft: "),
             std::string::npos)
       << why;
@@ -160,7 +160,7 @@ TEST(NftablesBackendTest, ConfirmsForRealWhenCheckModeAcceptsQueue) {
             "table inet flightwall_probe\ndelete table inet flightwall_probe\n");
 
   NftWorld good;
-  EXPECT_TRUE(good.Backend()->Available(&why)) << why;
+  EXPECT_TRUE(IsOk(good.Backend()->Available()));
   EXPECT_EQ(good.log.back().stdin_text,
             "table inet flightwall_probe\ndelete table inet flightwall_probe\n");
 }
@@ -168,24 +168,22 @@ TEST(NftablesBackendTest, ConfirmsForRealWhenCheckModeAcceptsQueue) {
 TEST(NftablesBackendTest, NoNftablesAtAll) {
   NftWorld world;
   world.check_plain_ok = false;
-  std::string why;
-  EXPECT_FALSE(world.Backend()->Available(&why));
+  std::string why = world.Backend()->Available().ToString();  // "OK" when available
   EXPECT_EQ(why.find("nftables is not usable here: nft -c: exit 1"), 0u) << why;
 
   std::vector<RecordedCommand> log;
   NftablesBackend absent(
       "FLIGHTWALL",
       std::make_unique<FakeCommandRunner>(&log, [](const RecordedCommand&) { return NotFound(); }));
-  EXPECT_FALSE(absent.Available(&why));
+  why = absent.Available().ToString();
   EXPECT_EQ(why.find("nft is not installed"), 0u) << why;
 }
 
 TEST(NftablesBackendTest, InstallAndRemoveAreSingleTransactions) {
   NftWorld world;
-  std::string error;
   auto backend = world.Backend();
-  ASSERT_TRUE(backend->Install(ForwardPlan(), &error)) << error;
-  ASSERT_TRUE(backend->Remove(&error)) << error;
+  ASSERT_TRUE(IsOk(backend->Install(ForwardPlan())));
+  ASSERT_TRUE(IsOk(backend->Remove()));
   ASSERT_EQ(world.log.size(), 2u);
   EXPECT_EQ(world.log[0].stdin_text, RenderNftablesScript(ForwardPlan(), "FLIGHTWALL"));
   EXPECT_EQ(world.log[1].stdin_text, "table inet flightwall\ndelete table inet flightwall\n");
@@ -196,8 +194,7 @@ TEST(NftablesBackendTest, InstallAndRemoveAreSingleTransactions) {
 TEST(NftablesBackendTest, InstallErrorCarriesNftMessage) {
   NftWorld world;
   world.load_queue_ok = false;
-  std::string error;
-  EXPECT_FALSE(world.Backend()->Install(ForwardPlan(), &error));
+  const std::string error = world.Backend()->Install(ForwardPlan()).ToString();
   EXPECT_EQ(error.find("nft -f -: exit 1: /dev/stdin:3:3-12: Error: Could not process rule"), 0u)
       << error;
 }

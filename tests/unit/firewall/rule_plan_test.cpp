@@ -1,14 +1,15 @@
 #include <gtest/gtest.h>
 
 #include "firewall/rule_backend.h"
+#include "unit/status_matchers.h"
 
 namespace flightwall {
 namespace {
 
 Cidr MakeCidr(const char* text) {
-  auto c = Cidr::Parse(text);
-  EXPECT_TRUE(c.has_value()) << text;
-  return c.value_or(Cidr());
+  const Result<Cidr> c = Cidr::Parse(text);
+  EXPECT_TRUE(IsOk(c)) << text;
+  return c.ok() ? *c : Cidr();
 }
 
 Policy TwoApps() {
@@ -32,10 +33,9 @@ SelectorResolver FakeResolver() {
     if (user == "pilot") return 1001;
     return std::nullopt;
   };
-  r.cgroup_exists = [](const std::string& path, std::string* why) {
-    if (path == "/flight.slice") return true;
-    *why = "does not exist under /sys/fs/cgroup";
-    return false;
+  r.cgroup_exists = [](const std::string& path) {
+    if (path == "/flight.slice") return Status();
+    return Status::Error("does not exist under /sys/fs/cgroup");
   };
   return r;
 }
@@ -198,27 +198,26 @@ TEST(PlanRulesTest, SystemResolverFindsRootAndNotAnInventedUser) {
   SelectorResolver r = SystemSelectorResolver();
   EXPECT_EQ(r.uid_of("root"), std::optional<std::uint32_t>(0));
   EXPECT_EQ(r.uid_of("no-such-user-flightwall-test"), std::nullopt);
-  std::string why;
-  EXPECT_TRUE(r.cgroup_exists("/", &why)) << why;  // the root exists (or cannot be checked)
+  EXPECT_TRUE(IsOk(r.cgroup_exists("/")));  // the root exists (or cannot be checked)
   // Missing cgroups are caught only where a cgroup2 hierarchy is mounted.
-  if (!r.cgroup_exists("/no-such-cgroup-flightwall-test", &why)) {
-    EXPECT_NE(why.find("does not exist under "), std::string::npos) << why;
+  if (const Status missing = r.cgroup_exists("/no-such-cgroup-flightwall-test"); !missing.ok()) {
+    EXPECT_EQ(missing.message().find("does not exist under "), 0u) << missing.ToString();
   }
 }
 
 TEST(ChainPrefixTest, AcceptsIdentifiersThatFitIptablesNames) {
-  std::string why;
-  EXPECT_TRUE(IsValidChainPrefix("FLIGHTWALL", &why));
-  EXPECT_TRUE(IsValidChainPrefix("fw_2", &why));
-  EXPECT_TRUE(IsValidChainPrefix(std::string(24, 'A'), &why));
-  EXPECT_FALSE(IsValidChainPrefix(std::string(25, 'A'), &why));
-  EXPECT_NE(why.find("1-24 characters"), std::string::npos);
-  EXPECT_FALSE(IsValidChainPrefix("", &why));
-  EXPECT_FALSE(IsValidChainPrefix("2FW", &why));
-  EXPECT_FALSE(IsValidChainPrefix("FW-X", &why));
-  EXPECT_FALSE(IsValidChainPrefix("FW X", &why));
-  EXPECT_FALSE(IsValidChainPrefix("FW\n-A", &why));
-  EXPECT_NE(why.find("letters, digits and '_'"), std::string::npos);
+  EXPECT_TRUE(IsOk(IsValidChainPrefix("FLIGHTWALL")));
+  EXPECT_TRUE(IsOk(IsValidChainPrefix("fw_2")));
+  EXPECT_TRUE(IsOk(IsValidChainPrefix(std::string(24, 'A'))));
+  EXPECT_NE(IsValidChainPrefix(std::string(25, 'A')).ToString().find("1-24 characters"),
+            std::string::npos);
+  EXPECT_FALSE(IsValidChainPrefix("").ok());
+  EXPECT_FALSE(IsValidChainPrefix("2FW").ok());
+  EXPECT_FALSE(IsValidChainPrefix("FW-X").ok());
+  EXPECT_FALSE(IsValidChainPrefix("FW X").ok());
+  const Status newline = IsValidChainPrefix("FW\n-A");
+  EXPECT_FALSE(newline.ok());
+  EXPECT_NE(newline.ToString().find("letters, digits and '_'"), std::string::npos);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "service/daemon.h"
+#include "unit/status_matchers.h"
 
 namespace flightwall {
 namespace {
@@ -13,10 +14,10 @@ TEST(ConfirmTighteningTest, TurningTheOptInOnLoosens) {
   current.dns.resolvers.push_back(*IpAddress::Parse("203.0.113.53"));
   Policy next = current;
   next.dns.confirm_revealed_names = true;
-  std::string why;
-  EXPECT_FALSE(PolicyIsNoLooser(current, next, &why));
-  EXPECT_NE(why.find("confirm_revealed_names"), std::string::npos);
-  EXPECT_TRUE(PolicyIsNoLooser(next, current, &why)) << why;  // turning it off tightens
+  const Status looser = PolicyIsNoLooser(current, next);
+  EXPECT_FALSE(looser.ok());
+  EXPECT_NE(looser.ToString().find("confirm_revealed_names"), std::string::npos);
+  EXPECT_TRUE(IsOk(PolicyIsNoLooser(next, current)));  // turning it off tightens
 }
 
 }  // namespace

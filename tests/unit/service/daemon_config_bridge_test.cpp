@@ -3,6 +3,7 @@
 
 #include "service/daemon.h"
 #include "service/daemon_config.h"
+#include "unit/status_matchers.h"
 
 namespace flightwall {
 namespace {
@@ -73,10 +74,9 @@ TEST(DaemonConfigBridgeTest, LockdownRefusesAnotherBridge) {
   const auto current = Load("  mode: bridge\n  bridge: br0\n");
   const auto next = Load("  mode: bridge\n  bridge: br1\n");
   ASSERT_TRUE(current.config && next.config);
-  std::string why;
-  EXPECT_TRUE(ConfigIsNoLooser(*current.config, *current.config, &why)) << why;
-  EXPECT_FALSE(ConfigIsNoLooser(*current.config, *next.config, &why));
-  EXPECT_EQ(why, "the new config changes intercept.bridge (it would govern other traffic)");
+  EXPECT_TRUE(IsOk(ConfigIsNoLooser(*current.config, *current.config)));
+  EXPECT_EQ(ConfigIsNoLooser(*current.config, *next.config).ToString(),
+            "the new config changes intercept.bridge (it would govern other traffic)");
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "service/daemon.h"
+#include "unit/status_matchers.h"
 
 namespace flightwall {
 namespace {
@@ -211,34 +212,33 @@ Policy LockdownPolicy() {
 
 TEST(PolicyTighteningTest, LockdownRefusesLooserPolicies) {
   const Policy current = LockdownPolicy();
-  std::string why;
-  EXPECT_TRUE(PolicyIsNoLooser(current, current, &why));
+  EXPECT_TRUE(IsOk(PolicyIsNoLooser(current, current)));
   Policy tighter = current;
   tighter.allow.clear();
-  EXPECT_TRUE(PolicyIsNoLooser(current, tighter, &why));
+  EXPECT_TRUE(IsOk(PolicyIsNoLooser(current, tighter)));
 
   Policy more_hosts = current;
   more_hosts.allow[0].hosts.push_back(*HostPattern::Parse("tile.openstreetmap.org"));
-  EXPECT_FALSE(PolicyIsNoLooser(current, more_hosts, &why));
+  std::string why = PolicyIsNoLooser(current, more_hosts).ToString();
   EXPECT_NE(why.find("tile.openstreetmap.org"), std::string::npos);
 
   Policy more_ports = current;
   more_ports.allow[0].ports[0] = {80, 443};
-  EXPECT_FALSE(PolicyIsNoLooser(current, more_ports, &why));
+  EXPECT_FALSE(PolicyIsNoLooser(current, more_ports).ok());
 
   Policy fewer_sources = current;
   fewer_sources.flight_apps[0].sources.clear();
   fewer_sources.flight_apps[0].interfaces.push_back("lan0");
-  EXPECT_FALSE(PolicyIsNoLooser(current, fewer_sources, &why));
+  why = PolicyIsNoLooser(current, fewer_sources).ToString();
   EXPECT_NE(why.find("stops governing"), std::string::npos);
 
   Policy new_resolver = current;
   new_resolver.dns.resolvers.push_back(*IpAddress::Parse("203.0.113.99"));
-  EXPECT_FALSE(PolicyIsNoLooser(current, new_resolver, &why));
+  EXPECT_FALSE(PolicyIsNoLooser(current, new_resolver).ok());
 
   Policy left_lockdown = current;
   left_lockdown.mode = PolicyMode::kEnforce;
-  EXPECT_FALSE(PolicyIsNoLooser(current, left_lockdown, &why));
+  EXPECT_FALSE(PolicyIsNoLooser(current, left_lockdown).ok());
 }
 
 }  // namespace

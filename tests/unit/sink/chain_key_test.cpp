@@ -6,6 +6,7 @@
 #include <string>
 
 #include "sink_test_helpers.h"
+#include "unit/status_matchers.h"
 
 namespace flightwall {
 namespace {
@@ -23,21 +24,21 @@ std::string KeyFile(const TempDir& dir, std::size_t bytes, mode_t mode) {
 TEST(ChainKeyTest, ReadsAPrivateKeyFileExactly) {
   TempDir dir;
   ChainKey key;
-  EXPECT_EQ(ReadChainKey(KeyFile(dir, 33, 0600), KeyFileCheck::kPrivate, &key), "");
+  EXPECT_TRUE(IsOk(ReadChainKey(KeyFile(dir, 33, 0600), KeyFileCheck::kPrivate, &key)));
   ASSERT_EQ(key.Bytes().size(), 33u);
   EXPECT_EQ(key.Bytes()[32], 'k');
-  EXPECT_EQ(ReadChainKey(KeyFile(dir, 32, 0640), KeyFileCheck::kPrivate, &key), "");
+  EXPECT_TRUE(IsOk(ReadChainKey(KeyFile(dir, 32, 0640), KeyFileCheck::kPrivate, &key)));
   EXPECT_EQ(key.Bytes().size(), 32u);
 }
 
 TEST(ChainKeyTest, RefusesAShortOrHugeKeyAndSaysHowToMakeOne) {
   TempDir dir;
   ChainKey key;
-  std::string why = ReadChainKey(KeyFile(dir, 31, 0600), KeyFileCheck::kReadable, &key);
+  std::string why = ReadChainKey(KeyFile(dir, 31, 0600), KeyFileCheck::kReadable, &key).message();
   EXPECT_NE(why.find("is 31 bytes; a key is 32 to 4096 bytes"), std::string::npos) << why;
   EXPECT_NE(why.find("head -c 32 /dev/urandom"), std::string::npos) << why;
   EXPECT_TRUE(key.Empty());
-  why = ReadChainKey(KeyFile(dir, 5000, 0600), KeyFileCheck::kReadable, &key);
+  why = ReadChainKey(KeyFile(dir, 5000, 0600), KeyFileCheck::kReadable, &key).message();
   EXPECT_NE(why.find("5000 bytes"), std::string::npos) << why;
 }
 
@@ -45,22 +46,22 @@ TEST(ChainKeyTest, TheDaemonRefusesAKeyEveryUserMayRead) {
   TempDir dir;
   ChainKey key;
   const std::string path = KeyFile(dir, 32, 0644);
-  const std::string why = ReadChainKey(path, KeyFileCheck::kPrivate, &key);
+  const std::string why = ReadChainKey(path, KeyFileCheck::kPrivate, &key).message();
   EXPECT_NE(why.find("mode 0644"), std::string::npos) << why;
   EXPECT_NE(why.find("chmod o-rw " + path), std::string::npos) << why;
   EXPECT_TRUE(key.Empty());
   // An auditor's copy only has to be readable.
-  EXPECT_EQ(ReadChainKey(path, KeyFileCheck::kReadable, &key), "");
+  EXPECT_TRUE(IsOk(ReadChainKey(path, KeyFileCheck::kReadable, &key)));
   EXPECT_FALSE(key.Empty());
 }
 
 TEST(ChainKeyTest, NamesAMissingOrOddFile) {
   TempDir dir;
   ChainKey key;
-  std::string why = ReadChainKey(dir.Path("missing.key"), KeyFileCheck::kReadable, &key);
+  std::string why = ReadChainKey(dir.Path("missing.key"), KeyFileCheck::kReadable, &key).message();
   EXPECT_NE(why.find(dir.Path("missing.key")), std::string::npos) << why;
   EXPECT_NE(why.find("No such file"), std::string::npos) << why;
-  why = ReadChainKey(dir.Path(""), KeyFileCheck::kReadable, &key);
+  why = ReadChainKey(dir.Path(""), KeyFileCheck::kReadable, &key).message();
   EXPECT_NE(why.find("not a regular file"), std::string::npos) << why;
 }
 

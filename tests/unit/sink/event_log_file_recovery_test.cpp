@@ -23,7 +23,7 @@ using testing::ReadWholeFile;
 using testing::SinkTestPolicy;
 using testing::SplitLines;
 using testing::TempDir;
-using Status = LogVerifyResult::Status;
+using ChainState = LogVerifyResult::ChainState;
 
 // Descriptors of this process open on `path`.
 int OpenDescriptorsOn(const std::string& path) {
@@ -103,7 +103,7 @@ TEST(EventLogFileRecoveryTest, FailingFileLetsGoRetriesWithBackoffAndRecovers) {
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(nlohmann::json::parse(lines[1])["lost_before"], 6);
   const LogVerifyResult r = VerifyLogFiles({path});
-  EXPECT_EQ(r.status, Status::kIntact) << FormatLogVerifyResult(r);
+  EXPECT_EQ(r.chain, ChainState::kIntact) << FormatLogVerifyResult(r);
   EXPECT_EQ(r.lost_events, 6u);
 }
 
@@ -133,7 +133,7 @@ TEST(EventLogFileRecoveryTest, ReopenedPathAfterFailureIsUsedAtOnce) {
   EXPECT_FALSE(file->Failing());
   EXPECT_EQ(file->Lost(), 2u);
   const LogVerifyResult r = VerifyLogFiles({dir.Path("events.jsonl.1"), path});
-  EXPECT_EQ(r.status, Status::kIntact) << FormatLogVerifyResult(r);
+  EXPECT_EQ(r.chain, ChainState::kIntact) << FormatLogVerifyResult(r);
   EXPECT_EQ(r.lost_events, 2u);
 }
 

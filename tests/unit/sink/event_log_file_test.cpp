@@ -22,7 +22,7 @@ using testing::ReadWholeFile;
 using testing::SinkTestPolicy;
 using testing::SplitLines;
 using testing::TempDir;
-using Status = LogVerifyResult::Status;
+using ChainState = LogVerifyResult::ChainState;
 
 std::unique_ptr<EventLogFile> MustOpen(const std::string& path) {
   auto opened = EventLogFile::Open(path);
@@ -72,7 +72,7 @@ TEST(EventLogFileTest, ChainContinuesAcrossRestart) {
             nlohmann::json::parse(SplitLines(ReadWholeFile(path))[2])["hash"]);
   WriteEvents(*file, 2);
   const LogVerifyResult r = VerifyLogFiles({path});
-  EXPECT_EQ(r.status, Status::kIntact) << FormatLogVerifyResult(r);
+  EXPECT_EQ(r.chain, ChainState::kIntact) << FormatLogVerifyResult(r);
   EXPECT_EQ(r.lines, 5u);
   EXPECT_EQ(r.last_seq, 5u);
 }
@@ -93,10 +93,10 @@ TEST(EventLogFileTest, ChainContinuesAcrossRotationAndReopen) {
   EXPECT_EQ(SplitLines(ReadWholeFile(path + ".1")).size(), 3u);
   EXPECT_EQ(SplitLines(ReadWholeFile(path)).size(), 1u);
   LogVerifyResult r = VerifyLogFiles({path + ".1", path});
-  EXPECT_EQ(r.status, Status::kIntact) << FormatLogVerifyResult(r);
+  EXPECT_EQ(r.chain, ChainState::kIntact) << FormatLogVerifyResult(r);
   EXPECT_EQ(r.lines, 4u);
   r = VerifyLogFiles({path});
-  EXPECT_EQ(r.status, Status::kIntact);
+  EXPECT_EQ(r.chain, ChainState::kIntact);
   EXPECT_TRUE(r.continues_earlier);
 }
 
@@ -127,7 +127,7 @@ TEST(EventLogFileTest, HeadIsTheLastLineOnDiskAcrossRestartAndRotation) {
   expect.expect_seq = 4;
   expect.expect_head = file->Head().hash;
   const LogVerifyResult r = VerifyLogFiles({path + ".1", path}, expect);
-  EXPECT_EQ(r.status, Status::kIntact) << FormatLogVerifyResult(r);
+  EXPECT_EQ(r.chain, ChainState::kIntact) << FormatLogVerifyResult(r);
 }
 
 TEST(EventLogFileTest, HeadSkipsALineLostAtTheEnd) {
@@ -210,7 +210,7 @@ TEST(EventLogFileTest, PartialWriteIsCutBackAndTheLossRecorded) {
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(nlohmann::json::parse(lines[1])["lost_before"], 1);
   const LogVerifyResult r = VerifyLogFiles({path});
-  EXPECT_EQ(r.status, Status::kIntact) << FormatLogVerifyResult(r);
+  EXPECT_EQ(r.chain, ChainState::kIntact) << FormatLogVerifyResult(r);
   EXPECT_EQ(r.lost_events, 1u);
   ASSERT_EQ(r.gaps.size(), 1u);
   EXPECT_EQ(r.gaps[0].first_seq, 2u);
@@ -228,7 +228,7 @@ TEST(EventLogFileTest, RestartAfterACutLastLineRecordsItAsLost) {
     std::fputs("{\"seq\":4,\"prev\":\"0123", f);  // a crash mid-write
     std::fclose(f);
   }
-  EXPECT_EQ(VerifyLogFiles({path}).status, Status::kBroken);  // truncated until restart
+  EXPECT_EQ(VerifyLogFiles({path}).chain, ChainState::kBroken);  // truncated until restart
   auto file = MustOpen(path);
   EXPECT_EQ(file->ResumePosition().seq, 4u);  // used by the cut line
   EXPECT_EQ(file->ResumePosition().unrecorded_lost, 1u);
@@ -237,7 +237,7 @@ TEST(EventLogFileTest, RestartAfterACutLastLineRecordsItAsLost) {
   ASSERT_EQ(lines.size(), 6u);
   EXPECT_EQ(lines[3], "{\"seq\":4,\"prev\":\"0123");
   const LogVerifyResult r = VerifyLogFiles({path});
-  EXPECT_EQ(r.status, Status::kIntact) << FormatLogVerifyResult(r);
+  EXPECT_EQ(r.chain, ChainState::kIntact) << FormatLogVerifyResult(r);
   EXPECT_EQ(r.lines, 5u);
   EXPECT_EQ(r.lost_events, 1u);
   EXPECT_EQ(r.last_seq, 6u);
@@ -252,7 +252,7 @@ TEST(EventLogFileTest, RestartAfterACutFirstLine) {
   EXPECT_EQ(file->ResumePosition().unrecorded_lost, 1u);
   WriteEvents(*file, 1);
   const LogVerifyResult r = VerifyLogFiles({path});
-  EXPECT_EQ(r.status, Status::kIntact) << FormatLogVerifyResult(r);
+  EXPECT_EQ(r.chain, ChainState::kIntact) << FormatLogVerifyResult(r);
   EXPECT_EQ(r.lines, 1u);
   EXPECT_EQ(r.lost_events, 1u);
 }
@@ -270,7 +270,7 @@ TEST(EventLogFileTest, RestartAfterACompleteLineWithoutNewline) {
   EXPECT_EQ(file->ResumePosition().unrecorded_lost, 0u);
   WriteEvents(*file, 1);
   const LogVerifyResult r = VerifyLogFiles({path});
-  EXPECT_EQ(r.status, Status::kIntact) << FormatLogVerifyResult(r);
+  EXPECT_EQ(r.chain, ChainState::kIntact) << FormatLogVerifyResult(r);
   EXPECT_EQ(r.lines, 3u);
 }
 
@@ -311,7 +311,7 @@ TEST(EventLogFileTest, ConcurrentWritersAndReopensKeepEveryFileWhole) {
   tb.join();
   files.push_back(path);
   const LogVerifyResult r = VerifyLogFiles(files);
-  EXPECT_EQ(r.status, Status::kIntact) << FormatLogVerifyResult(r);
+  EXPECT_EQ(r.chain, ChainState::kIntact) << FormatLogVerifyResult(r);
   EXPECT_EQ(r.lines, 2u * kPerThread);
   EXPECT_EQ(file->Lost(), 0u);
 }

@@ -145,7 +145,7 @@ TEST(EventLogTest, LostLinesAreRecordedInTheNextWrittenLine) {
   std::advance(key, 2);
   EXPECT_EQ(key.key(), "lost_before");
   const LogVerifyResult r = VerifyLogBytes(writer.Text());
-  EXPECT_EQ(r.status, LogVerifyResult::Status::kIntact) << FormatLogVerifyResult(r);
+  EXPECT_EQ(r.chain, LogVerifyResult::ChainState::kIntact) << FormatLogVerifyResult(r);
   EXPECT_EQ(r.lost_events, 3u);
   ASSERT_EQ(r.gaps.size(), 2u);
   EXPECT_EQ(r.gaps[0].first_seq, 2u);
@@ -167,8 +167,8 @@ TEST(EventLogTest, ContinuesFromAStartPosition) {
   const auto j = nlohmann::json::parse(second_out.str());
   EXPECT_EQ(j["seq"], 2);
   EXPECT_EQ(j["prev"], nlohmann::json::parse(first_out.str())["hash"]);
-  EXPECT_EQ(VerifyLogBytes(first_out.str() + second_out.str()).status,
-            LogVerifyResult::Status::kIntact);
+  EXPECT_EQ(VerifyLogBytes(first_out.str() + second_out.str()).chain,
+            LogVerifyResult::ChainState::kIntact);
 }
 
 TEST(EventLogTest, OverLongFieldsAreShortenedSoTheLineStillVerifies) {
@@ -183,7 +183,7 @@ TEST(EventLogTest, OverLongFieldsAreShortenedSoTheLineStillVerifies) {
   const std::string text = out.str();
   EXPECT_LE(text.size(), kMaxEventLineBytes + 1);
   EXPECT_TRUE(nlohmann::json::parse(text)["truncated"].get<bool>());
-  EXPECT_EQ(VerifyLogBytes(text).status, LogVerifyResult::Status::kIntact);
+  EXPECT_EQ(VerifyLogBytes(text).chain, LogVerifyResult::ChainState::kIntact);
 }
 
 TEST(EventLogTest, SharedChainStaysIntactUnderConcurrentWriters) {
@@ -202,7 +202,7 @@ TEST(EventLogTest, SharedChainStaysIntactUnderConcurrentWriters) {
   ta.join();
   tb.join();
   const LogVerifyResult r = VerifyLogBytes(out.str());
-  EXPECT_EQ(r.status, LogVerifyResult::Status::kIntact) << FormatLogVerifyResult(r);
+  EXPECT_EQ(r.chain, LogVerifyResult::ChainState::kIntact) << FormatLogVerifyResult(r);
   EXPECT_EQ(r.lines, 400u);
 }
 

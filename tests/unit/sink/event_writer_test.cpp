@@ -101,7 +101,7 @@ TEST(EventWriterTest, WritesEachWorkersEventsInOrderOnOneChain) {
   EXPECT_EQ(j[2]["hostname"], "b1.example");
   for (std::size_t i = 0; i < j.size(); ++i) EXPECT_EQ(j[i]["seq"], i + 1);
   const LogVerifyResult r = VerifyLogBytes(out.str());
-  EXPECT_EQ(r.status, LogVerifyResult::Status::kIntact) << FormatLogVerifyResult(r);
+  EXPECT_EQ(r.chain, LogVerifyResult::ChainState::kIntact) << FormatLogVerifyResult(r);
 }
 
 TEST(EventWriterTest, FormatsEachRecordWithThePolicyItWasDecidedUnder) {
@@ -145,7 +145,7 @@ TEST(EventWriterTest, AFullRingLosesLinesThatTheChainRecords) {
   EXPECT_EQ(chain.Lost(), 6u);
   EXPECT_EQ(writer.Dropped(), 6u);
   const LogVerifyResult r = VerifyLogBytes(out.str());
-  EXPECT_EQ(r.status, LogVerifyResult::Status::kIntact) << FormatLogVerifyResult(r);
+  EXPECT_EQ(r.chain, LogVerifyResult::ChainState::kIntact) << FormatLogVerifyResult(r);
   EXPECT_EQ(r.lost_events, 6u);
 }
 
@@ -182,7 +182,7 @@ TEST(EventWriterTest, ItsThreadWritesWhatWorkersPushAndEverythingByStop) {
   const auto j = Parse(lines.Text());
   EXPECT_EQ(j.size() + writer.Dropped(), 1u + kWorkers * kEach);
   const LogVerifyResult r = VerifyLogBytes(lines.Text());
-  EXPECT_EQ(r.status, LogVerifyResult::Status::kIntact) << FormatLogVerifyResult(r);
+  EXPECT_EQ(r.chain, LogVerifyResult::ChainState::kIntact) << FormatLogVerifyResult(r);
   // Metrics count what was written, with the decided policy's names.
   EXPECT_NE(metrics.Exposition().find("flightwall_flows_total"), std::string::npos);
 }

@@ -18,7 +18,7 @@ using testing::ChainLog;
 using testing::CleanLog;
 using testing::JoinLines;
 using testing::SplitLines;
-using Status = LogVerifyResult::Status;
+using ChainState = LogVerifyResult::ChainState;
 
 const std::vector<std::uint8_t> kKey(32, 0x5a);
 const std::vector<std::uint8_t> kOtherKey(32, 0xa5);
@@ -64,7 +64,7 @@ TEST(LogVerifierKeyedTest, KeyedLinesCarryTheHmacOfPrevAndBody) {
 
 TEST(LogVerifierKeyedTest, VerifiesWithItsKeyAndSaysWhatThatProves) {
   const LogVerifyResult r = VerifyLogBytes(ChainLog(5, kKey), "events.jsonl", WithKey(kKey));
-  EXPECT_EQ(r.status, Status::kIntact) << FormatLogVerifyResult(r);
+  EXPECT_EQ(r.chain, ChainState::kIntact) << FormatLogVerifyResult(r);
   EXPECT_EQ(r.lines, 5u);
   EXPECT_EQ(r.keyed_lines, 5u);
   EXPECT_EQ(r.first_keyed_seq, 1u);
@@ -77,7 +77,7 @@ TEST(LogVerifierKeyedTest, VerifiesWithItsKeyAndSaysWhatThatProves) {
 
 TEST(LogVerifierKeyedTest, WithoutTheKeyItCannotVerifyAndNeverSaysOk) {
   const LogVerifyResult r = VerifyLogBytes(ChainLog(5, kKey), "events.jsonl");
-  EXPECT_EQ(r.status, Status::kUnverifiable);
+  EXPECT_EQ(r.chain, ChainState::kUnverifiable);
   EXPECT_EQ(r.line, 1u);
   EXPECT_EQ(r.lines, 0u);
   const std::string text = FormatLogVerifyResult(r);
@@ -89,7 +89,7 @@ TEST(LogVerifierKeyedTest, WithoutTheKeyItCannotVerifyAndNeverSaysOk) {
 
 TEST(LogVerifierKeyedTest, AnotherKeyBreaksAtTheFirstKeyedLine) {
   const LogVerifyResult r = VerifyLogBytes(ChainLog(5, kKey), "e", WithKey(kOtherKey));
-  EXPECT_EQ(r.status, Status::kBroken);
+  EXPECT_EQ(r.chain, ChainState::kBroken);
   EXPECT_EQ(r.line, 1u);
   EXPECT_NE(r.problem.find("another key"), std::string::npos) << r.problem;
   EXPECT_NE(r.problem.find("events.hmac_key_file"), std::string::npos) << r.problem;
@@ -102,7 +102,7 @@ TEST(LogVerifierKeyedTest, AnEditRehashedWithoutTheKeyIsCaught) {
   const std::string prev = j["prev"];
   lines[2] = RehashUnkeyed(j, prev);  // still says hmac-sha256, hash is SHA-256
   const LogVerifyResult r = VerifyLogBytes(JoinLines(lines), "e", WithKey(kKey));
-  EXPECT_EQ(r.status, Status::kBroken);
+  EXPECT_EQ(r.chain, ChainState::kBroken);
   EXPECT_EQ(r.line, 3u);
   EXPECT_EQ(r.problem.rfind("edited", 0), 0u) << r.problem;
 }
@@ -118,18 +118,18 @@ TEST(LogVerifierKeyedTest, ADowngradeToSha256AfterKeyedLinesIsCaught) {
     prev = nlohmann::json::parse(lines[i])["hash"];
   }
   const LogVerifyResult r = VerifyLogBytes(JoinLines(lines), "e", WithKey(kKey));
-  EXPECT_EQ(r.status, Status::kBroken);
+  EXPECT_EQ(r.chain, ChainState::kBroken);
   EXPECT_EQ(r.line, 3u);
   EXPECT_EQ(r.problem.rfind("not keyed", 0), 0u) << r.problem;
   // Without the key the verifier stops at line 1: it cannot vouch for any of it.
-  EXPECT_EQ(VerifyLogBytes(JoinLines(lines)).status, Status::kUnverifiable);
+  EXPECT_EQ(VerifyLogBytes(JoinLines(lines)).chain, ChainState::kUnverifiable);
 }
 
 TEST(LogVerifierKeyedTest, AWholeRewriteWithAFreshUnkeyedChainFailsWithTheKey) {
   const std::string forged = CleanLog(5);
-  EXPECT_EQ(VerifyLogBytes(forged).status, Status::kIntact);  // consistent on its own
+  EXPECT_EQ(VerifyLogBytes(forged).chain, ChainState::kIntact);  // consistent on its own
   const LogVerifyResult r = VerifyLogBytes(forged, "events.jsonl", WithKey(kKey));
-  EXPECT_EQ(r.status, Status::kBroken);
+  EXPECT_EQ(r.chain, ChainState::kBroken);
   EXPECT_EQ(r.line, 0u);
   EXPECT_EQ(r.problem.rfind("not keyed: no line carries an HMAC", 0), 0u) << r.problem;
   EXPECT_EQ(FormatLogVerifyResult(r).rfind("BROKEN: events.jsonl: not keyed", 0), 0u);
@@ -142,7 +142,7 @@ TEST(LogVerifierKeyedTest, AnUnkeyedHistoryBeforeTheKeyWasSetIsBoundByTheKeyedLi
       unkeyed + ChainLog(3, kKey, ChainPosition{2, last["hash"].get<std::string>(), 0},
                          2);  // a restart with the key
   LogVerifyResult r = VerifyLogBytes(log, "e", WithKey(kKey));
-  EXPECT_EQ(r.status, Status::kIntact) << FormatLogVerifyResult(r);
+  EXPECT_EQ(r.chain, ChainState::kIntact) << FormatLogVerifyResult(r);
   EXPECT_EQ(r.lines, 5u);
   EXPECT_EQ(r.keyed_lines, 3u);
   EXPECT_EQ(r.first_keyed_seq, 3u);
@@ -151,7 +151,7 @@ TEST(LogVerifierKeyedTest, AnUnkeyedHistoryBeforeTheKeyWasSetIsBoundByTheKeyedLi
       << FormatLogVerifyResult(r);
   // Without the key: the unkeyed part verifies, the rest cannot be.
   r = VerifyLogBytes(log, "e");
-  EXPECT_EQ(r.status, Status::kUnverifiable);
+  EXPECT_EQ(r.chain, ChainState::kUnverifiable);
   EXPECT_EQ(r.line, 3u);
   EXPECT_EQ(r.lines, 2u);
   // Editing the unkeyed history breaks the keyed line that links to it.
@@ -160,7 +160,7 @@ TEST(LogVerifierKeyedTest, AnUnkeyedHistoryBeforeTheKeyWasSetIsBoundByTheKeyedLi
   j["hostname"] = "harmless.example";
   lines[1] = RehashUnkeyed(j, j["prev"]);
   r = VerifyLogBytes(JoinLines(lines), "e", WithKey(kKey));
-  EXPECT_EQ(r.status, Status::kBroken);
+  EXPECT_EQ(r.chain, ChainState::kBroken);
   EXPECT_EQ(r.line, 3u);
 }
 
@@ -170,10 +170,10 @@ TEST(LogVerifierKeyedTest, RotatedKeyedFilesVerifyAsOneChain) {
   testing::WriteWholeFile(dir.Path("old"), JoinLines({lines[0], lines[1], lines[2]}));
   testing::WriteWholeFile(dir.Path("new"), JoinLines({lines[3], lines[4]}));
   LogVerifyResult r = VerifyLogFiles({dir.Path("old"), dir.Path("new")}, WithKey(kKey));
-  EXPECT_EQ(r.status, Status::kIntact) << FormatLogVerifyResult(r);
+  EXPECT_EQ(r.chain, ChainState::kIntact) << FormatLogVerifyResult(r);
   EXPECT_EQ(r.keyed_lines, 5u);
   r = VerifyLogFiles({dir.Path("new")}, WithKey(kKey));
-  EXPECT_EQ(r.status, Status::kIntact);
+  EXPECT_EQ(r.chain, ChainState::kIntact);
   EXPECT_TRUE(r.continues_earlier);
 }
 
@@ -184,7 +184,7 @@ TEST(LogVerifierKeyedTest, AnUnknownChainModeIsNotAnEventLine) {
   lines[1] = RehashUnkeyed(j, j["prev"]);
   ChainLine c;
   EXPECT_NE(ParseChainLine(lines[1], &c).find("\"chain\" is neither"), std::string::npos);
-  EXPECT_EQ(VerifyLogBytes(JoinLines(lines)).status, Status::kBroken);
+  EXPECT_EQ(VerifyLogBytes(JoinLines(lines)).chain, ChainState::kBroken);
 }
 
 TEST(LogVerifierKeyedTest, LinesWithoutAChainMemberAreUnkeyed) {
@@ -198,7 +198,7 @@ TEST(LogVerifierKeyedTest, LinesWithoutAChainMemberAreUnkeyed) {
     prev = nlohmann::json::parse(line)["hash"];
   }
   const LogVerifyResult r = VerifyLogBytes(JoinLines(lines));
-  EXPECT_EQ(r.status, Status::kIntact) << FormatLogVerifyResult(r);
+  EXPECT_EQ(r.chain, ChainState::kIntact) << FormatLogVerifyResult(r);
   EXPECT_NE(FormatLogVerifyResult(r).find("mode: sha256 (unkeyed)"), std::string::npos);
 }
 

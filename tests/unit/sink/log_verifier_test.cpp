@@ -12,7 +12,7 @@ namespace {
 
 using testing::CleanLog;
 using testing::SplitLines;
-using Status = LogVerifyResult::Status;
+using ChainState = LogVerifyResult::ChainState;
 
 std::string Join(const std::vector<std::string>& lines) {
   std::string s;
@@ -29,7 +29,7 @@ std::string Rehash(const std::string& line) {
 
 TEST(LogVerifierTest, AcceptsACleanLog) {
   const LogVerifyResult r = VerifyLogBytes(CleanLog(5));
-  EXPECT_EQ(r.status, Status::kIntact);
+  EXPECT_EQ(r.chain, ChainState::kIntact);
   EXPECT_EQ(r.lines, 5u);
   EXPECT_EQ(r.first_seq, 1u);
   EXPECT_EQ(r.last_seq, 5u);
@@ -44,7 +44,7 @@ TEST(LogVerifierTest, AcceptsACleanLog) {
 
 TEST(LogVerifierTest, AcceptsAnEmptyLog) {
   const LogVerifyResult r = VerifyLogBytes("");
-  EXPECT_EQ(r.status, Status::kIntact);
+  EXPECT_EQ(r.chain, ChainState::kIntact);
   EXPECT_EQ(r.lines, 0u);
 }
 
@@ -54,7 +54,7 @@ TEST(LogVerifierTest, DetectsAnEditedLine) {
   ASSERT_NE(at, std::string::npos);
   lines[2].replace(at, 5, "HOST2");
   const LogVerifyResult r = VerifyLogBytes(Join(lines), "events.jsonl");
-  EXPECT_EQ(r.status, Status::kBroken);
+  EXPECT_EQ(r.chain, ChainState::kBroken);
   EXPECT_EQ(r.line, 3u);
   EXPECT_EQ(r.problem.rfind("edited", 0), 0u) << r.problem;
   EXPECT_EQ(r.lines, 2u);
@@ -68,7 +68,7 @@ TEST(LogVerifierTest, DetectsAnEditedLineWhoseOwnHashWasRecomputed) {
   j["verdict"] = "allow";
   lines[2] = Rehash(j.dump());
   const LogVerifyResult r = VerifyLogBytes(Join(lines));
-  EXPECT_EQ(r.status, Status::kBroken);
+  EXPECT_EQ(r.chain, ChainState::kBroken);
   EXPECT_EQ(r.line, 4u);  // the next line no longer follows it
   EXPECT_NE(r.problem.find("prev"), std::string::npos) << r.problem;
 }
@@ -77,7 +77,7 @@ TEST(LogVerifierTest, DetectsADeletedLine) {
   auto lines = SplitLines(CleanLog(5));
   lines.erase(lines.begin() + 2);
   const LogVerifyResult r = VerifyLogBytes(Join(lines));
-  EXPECT_EQ(r.status, Status::kBroken);
+  EXPECT_EQ(r.chain, ChainState::kBroken);
   EXPECT_EQ(r.line, 3u);
   EXPECT_EQ(r.problem.rfind("deleted: seq 3 missing", 0), 0u) << r.problem;
 }
@@ -86,7 +86,7 @@ TEST(LogVerifierTest, DetectsSeveralDeletedLinesAndNamesTheRange) {
   auto lines = SplitLines(CleanLog(6));
   lines.erase(lines.begin() + 1, lines.begin() + 4);
   const LogVerifyResult r = VerifyLogBytes(Join(lines));
-  EXPECT_EQ(r.status, Status::kBroken);
+  EXPECT_EQ(r.chain, ChainState::kBroken);
   EXPECT_EQ(r.line, 2u);
   EXPECT_EQ(r.problem.rfind("deleted: seq 2-4 missing", 0), 0u) << r.problem;
 }
@@ -97,7 +97,7 @@ TEST(LogVerifierTest, ReportsADeletedFirstLineAsContinuingAnEarlierLog) {
   auto lines = SplitLines(CleanLog(3));
   lines.erase(lines.begin());
   const LogVerifyResult r = VerifyLogBytes(Join(lines));
-  EXPECT_EQ(r.status, Status::kIntact);
+  EXPECT_EQ(r.chain, ChainState::kIntact);
   EXPECT_TRUE(r.continues_earlier);
   EXPECT_NE(FormatLogVerifyResult(r).find("continues an earlier log"), std::string::npos);
 }
@@ -125,10 +125,10 @@ TEST(LogVerifierTest, AFragmentBeforeAContinuingFirstLineIsNotExcused) {
   auto lines = SplitLines(text);
   ASSERT_EQ(lines.size(), 2u);
   ASSERT_NE(lines[1].find("\"lost_before\":1"), std::string::npos);
-  ASSERT_EQ(VerifyLogBytes(Join(lines)).status, Status::kIntact);
+  ASSERT_EQ(VerifyLogBytes(Join(lines)).chain, ChainState::kIntact);
   lines[0][16] = 'c';  // {"seq":2,"prev":c...
   const LogVerifyResult r = VerifyLogBytes(Join(lines));
-  EXPECT_EQ(r.status, Status::kBroken);
+  EXPECT_EQ(r.chain, ChainState::kBroken);
   EXPECT_EQ(r.line, 1u);
 }
 
@@ -152,14 +152,14 @@ TEST(LogVerifierTest, AFragmentExplainedByLostBeforeIsAccepted) {
     text = writer.out;
   }
   LogVerifyResult r = VerifyLogBytes(text);
-  EXPECT_EQ(r.status, Status::kIntact) << FormatLogVerifyResult(r);
+  EXPECT_EQ(r.chain, ChainState::kIntact) << FormatLogVerifyResult(r);
   EXPECT_EQ(r.lines, 2u);
   EXPECT_EQ(r.lost_events, 1u);
   // Two fragments for one recorded loss: one is unexplained.
   auto parts = SplitLines(text);
   parts.insert(parts.begin() + 1, "garbage");
   r = VerifyLogBytes(Join(parts));
-  EXPECT_EQ(r.status, Status::kBroken);
+  EXPECT_EQ(r.chain, ChainState::kBroken);
   EXPECT_EQ(r.line, 2u);
 }
 
@@ -167,7 +167,7 @@ TEST(LogVerifierTest, DetectsAReorderedPair) {
   auto lines = SplitLines(CleanLog(5));
   std::swap(lines[1], lines[2]);
   const LogVerifyResult r = VerifyLogBytes(Join(lines));
-  EXPECT_EQ(r.status, Status::kBroken);
+  EXPECT_EQ(r.chain, ChainState::kBroken);
   EXPECT_EQ(r.line, 2u);
   EXPECT_EQ(r.problem.rfind("reordered", 0), 0u) << r.problem;
 }
@@ -176,7 +176,7 @@ TEST(LogVerifierTest, DetectsADuplicatedLine) {
   auto lines = SplitLines(CleanLog(4));
   lines.insert(lines.begin() + 2, lines[1]);
   const LogVerifyResult r = VerifyLogBytes(Join(lines));
-  EXPECT_EQ(r.status, Status::kBroken);
+  EXPECT_EQ(r.chain, ChainState::kBroken);
   EXPECT_EQ(r.line, 3u);
   EXPECT_NE(r.problem.find("duplicated"), std::string::npos) << r.problem;
 }
@@ -185,7 +185,7 @@ TEST(LogVerifierTest, DetectsATruncatedLastLine) {
   std::string log = CleanLog(4);
   log.resize(log.size() - 30);  // an interrupted write: no closing brace, no newline
   const LogVerifyResult r = VerifyLogBytes(log);
-  EXPECT_EQ(r.status, Status::kBroken);
+  EXPECT_EQ(r.chain, ChainState::kBroken);
   EXPECT_EQ(r.line, 4u);
   EXPECT_EQ(r.problem.rfind("truncated", 0), 0u) << r.problem;
   EXPECT_EQ(r.lines, 3u);
@@ -195,7 +195,7 @@ TEST(LogVerifierTest, AcceptsACompleteLastLineWithoutNewline) {
   std::string log = CleanLog(3);
   log.pop_back();
   const LogVerifyResult r = VerifyLogBytes(log);
-  EXPECT_EQ(r.status, Status::kIntact);
+  EXPECT_EQ(r.chain, ChainState::kIntact);
   EXPECT_EQ(r.lines, 3u);
   EXPECT_EQ(r.notes.size(), 1u);
 }
@@ -206,7 +206,7 @@ TEST(LogVerifierTest, DetectsNonEventLines) {
     auto lines = SplitLines(CleanLog(3));
     lines.insert(lines.begin() + 1, bad);
     const LogVerifyResult r = VerifyLogBytes(Join(lines));
-    EXPECT_EQ(r.status, Status::kBroken) << bad;
+    EXPECT_EQ(r.chain, ChainState::kBroken) << bad;
     EXPECT_EQ(r.line, 2u) << bad;
     EXPECT_EQ(r.problem.rfind("not an event line", 0), 0u) << r.problem;
   }
@@ -222,7 +222,7 @@ TEST(LogVerifierTest, DetectsAHashThatIsNotTheLastMember) {
   for (auto& [k, v] : j.items()) moved[k] = v;
   lines[1] = moved.dump();
   const LogVerifyResult r = VerifyLogBytes(Join(lines));
-  EXPECT_EQ(r.status, Status::kBroken);
+  EXPECT_EQ(r.chain, ChainState::kBroken);
   EXPECT_NE(r.problem.find("last member"), std::string::npos) << r.problem;
 }
 
@@ -230,7 +230,7 @@ TEST(LogVerifierTest, DetectsARestartedChain) {
   const auto a = SplitLines(CleanLog(3));
   const auto b = SplitLines(CleanLog(2));
   const LogVerifyResult r = VerifyLogBytes(Join({a[0], a[1], a[2], b[0], b[1]}));
-  EXPECT_EQ(r.status, Status::kBroken);
+  EXPECT_EQ(r.chain, ChainState::kBroken);
   EXPECT_EQ(r.line, 4u);
   EXPECT_NE(r.problem.find("new chain"), std::string::npos) << r.problem;
 }
@@ -247,7 +247,7 @@ TEST(LogVerifierTest, ForgedLostBeforeThatDoesNotMatchTheSeqStepIsAnEdit) {
   }
   lines[1] = Rehash(forged.dump());
   const LogVerifyResult r = VerifyLogBytes(Join(lines));
-  EXPECT_EQ(r.status, Status::kBroken);
+  EXPECT_EQ(r.chain, ChainState::kBroken);
   EXPECT_EQ(r.line, 2u);
   EXPECT_NE(r.problem.find("lost_before 4"), std::string::npos) << r.problem;
 }
@@ -256,7 +256,7 @@ TEST(LogVerifierTest, RejectsOverlongLines) {
   auto lines = SplitLines(CleanLog(2));
   lines.insert(lines.begin() + 1, std::string(kMaxEventLineBytes + 10, 'x'));
   const LogVerifyResult r = VerifyLogBytes(Join(lines));
-  EXPECT_EQ(r.status, Status::kBroken);
+  EXPECT_EQ(r.chain, ChainState::kBroken);
   EXPECT_NE(r.problem.find("64 KiB"), std::string::npos);
 }
 
@@ -266,14 +266,14 @@ TEST(LogVerifierTest, VerifiesRotatedFilesAsOneChain) {
   testing::WriteWholeFile(dir.Path("old"), Join({lines[0], lines[1], lines[2]}));
   testing::WriteWholeFile(dir.Path("new"), Join({lines[3], lines[4]}));
   LogVerifyResult r = VerifyLogFiles({dir.Path("old"), dir.Path("new")});
-  EXPECT_EQ(r.status, Status::kIntact) << FormatLogVerifyResult(r);
+  EXPECT_EQ(r.chain, ChainState::kIntact) << FormatLogVerifyResult(r);
   EXPECT_EQ(r.lines, 5u);
   EXPECT_FALSE(r.continues_earlier);
   r = VerifyLogFiles({dir.Path("new")});
-  EXPECT_EQ(r.status, Status::kIntact);
+  EXPECT_EQ(r.chain, ChainState::kIntact);
   EXPECT_TRUE(r.continues_earlier);
   r = VerifyLogFiles({dir.Path("new"), dir.Path("old")});
-  EXPECT_EQ(r.status, Status::kBroken);
+  EXPECT_EQ(r.chain, ChainState::kBroken);
   EXPECT_EQ(r.file, dir.Path("old"));
   EXPECT_EQ(r.line, 1u);
 }
@@ -281,10 +281,10 @@ TEST(LogVerifierTest, VerifiesRotatedFilesAsOneChain) {
 TEST(LogVerifierTest, ReportsUnreadableInput) {
   testing::TempDir dir;
   LogVerifyResult r = VerifyLogFiles({dir.Path("missing")});
-  EXPECT_EQ(r.status, Status::kUnreadable);
+  EXPECT_EQ(r.chain, ChainState::kUnreadable);
   EXPECT_NE(FormatLogVerifyResult(r).find("No such file"), std::string::npos);
   r = VerifyLogFiles({dir.Path("")});  // the directory itself
-  EXPECT_EQ(r.status, Status::kUnreadable);
+  EXPECT_EQ(r.chain, ChainState::kUnreadable);
 }
 
 TEST(LogVerifierTest, FileAndBytesVerificationAgree) {
@@ -294,7 +294,7 @@ TEST(LogVerifierTest, FileAndBytesVerificationAgree) {
   testing::WriteWholeFile(dir.Path("e"), log);
   const LogVerifyResult a = VerifyLogFiles({dir.Path("e")});
   const LogVerifyResult b = VerifyLogBytes(log, dir.Path("e"));
-  EXPECT_EQ(a.status, Status::kBroken);
+  EXPECT_EQ(a.chain, ChainState::kBroken);
   EXPECT_EQ(FormatLogVerifyResult(a), FormatLogVerifyResult(b));
 }
 
