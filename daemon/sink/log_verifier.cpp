@@ -287,7 +287,20 @@ void LogVerifier::Finish() {
           "someone without the key");
     return;
   }
-  if (expect_seq_ == 0) return;
+  if (expect_seq_ == 0) {
+    if (result_.lines == 0) {
+      // An empty log says nothing, and one cut to nothing looks the same:
+      // never "OK" without a line checked.
+      result_.chain = LogVerifyResult::ChainState::kUnverifiable;
+      result_.file = file_;
+      result_.line = 0;
+      result_.problem =
+          "no event line to verify: an empty log proves nothing (a log cut to nothing looks the "
+          "same); give the rotated files too, or --expect-seq N --expect-head H from a head the "
+          "daemon published";
+    }
+    return;
+  }
   const std::string expected = "seq " + std::to_string(expect_seq_) + " (--expect-seq)";
   if (result_.lines == 0 || result_.last_seq < expect_seq_) {
     Break(0, "truncated: the published head is " + expected + ", but the chain ends at " +

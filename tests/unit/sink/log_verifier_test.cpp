@@ -42,10 +42,15 @@ TEST(LogVerifierTest, AcceptsACleanLog) {
   EXPECT_NE(text.find("--expect-seq, --expect-head"), std::string::npos);
 }
 
-TEST(LogVerifierTest, AcceptsAnEmptyLog) {
-  const LogVerifyResult r = VerifyLogBytes("");
-  EXPECT_EQ(r.chain, ChainState::kIntact);
+TEST(LogVerifierTest, NeverCallsAnEmptyLogIntact) {
+  // A log cut to nothing looks like one nothing was written to: neither is
+  // evidence of anything, so neither verifies OK.
+  const LogVerifyResult r = VerifyLogBytes("", "events.jsonl");
+  EXPECT_EQ(r.chain, ChainState::kUnverifiable);
   EXPECT_EQ(r.lines, 0u);
+  EXPECT_NE(r.problem.find("--expect-seq"), std::string::npos) << r.problem;
+  const std::string text = FormatLogVerifyResult(r);
+  EXPECT_EQ(text.rfind("CANNOT VERIFY: events.jsonl", 0), 0u) << text;
 }
 
 TEST(LogVerifierTest, DetectsAnEditedLine) {
