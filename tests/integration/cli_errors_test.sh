@@ -7,7 +7,8 @@ FW="${FLIGHTWALL:-$SRC/build/daemon/flightwall}"
 POLICY="$SRC/tests/data/lab/lab-policy.yaml"
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-FAILED=0
+# shellcheck source-path=SCRIPTDIR source=lib/check.sh
+source "$SRC/tests/integration/lib/check.sh"
 
 expect() { # expect DESC WANT_RC PATTERN CMD...
   local desc="$1" want="$2" pattern="$3"
@@ -15,11 +16,10 @@ expect() { # expect DESC WANT_RC PATTERN CMD...
   "$@" >"$WORK/out" 2>&1
   local rc=$?
   if [[ $rc -eq $want ]] && grep -qE -- "$pattern" "$WORK/out"; then
-    echo "PASS: $desc"
+    ok "$desc"
   else
-    echo "FAIL: $desc (exit $rc, wanted $want and /$pattern/):"
+    bad "$desc (exit $rc, wanted $want and /$pattern/):"
     sed 's/^/    /' "$WORK/out" | head -20
-    FAILED=$((FAILED + 1))
   fi
 }
 
@@ -89,5 +89,4 @@ expect "audit: unwritable report path" 2 "cannot write" "$FW" audit --policy "$P
 expect "audit: bad --vantage" 2 "vantage" "$FW" audit --policy "$POLICY" --vantage moon "$SRC/tests/data/lab/tiles-only.pcap"
 expect "audit: no capture given" 2 "captures" "$FW" audit --policy "$POLICY"
 expect "unknown command" 2 "" "$FW" frobnicate
-echo "cli_errors_test: $FAILED failure(s)"
-[[ $FAILED -eq 0 ]]
+summary
