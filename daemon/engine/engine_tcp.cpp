@@ -87,7 +87,12 @@ void Engine::Impl::TakeClientPayload(Flow& f) {
     case SegmentFate::kAhead:
       ++stats.stream_gaps;
       f.saw_gap = true;
-      drop_packet = true;  // never read across a hole; the client retransmits
+      // Never read across a hole: while the stream is still read (a name
+      // pending, HTTP requests, DNS), the segment waits for the client's
+      // retransmission. A flow whose verdict no longer depends on its bytes
+      // (an opaque flow a CIDR rule allows, TLS once its ClientHello was
+      // judged) lets it pass: refusing it would only stall the connection.
+      if (!governed || NeedsInspection(f)) drop_packet = true;
       return;
     case SegmentFate::kNoRoom:
       ++stats.stream_no_room;

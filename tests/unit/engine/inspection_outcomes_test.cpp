@@ -245,6 +245,36 @@ TEST_F(InspectionOutcomesTest, SegmentBeyondAHoleIsRefusedUntilTheHoleIsFilled) 
   EXPECT_EQ(rest.flow->inspection, Inspection::kComplete);
 }
 
+TEST_F(InspectionOutcomesTest, SegmentBeyondAHolePassesOnceNothingIsLeftToRead) {
+  // A judged and acknowledged ClientHello: what follows is encrypted and
+  // never read, so a segment past a lost one only stalls the upload if it
+  // is refused (a bulk upload through every-packet mode ran at 2 % of its
+  // speed). The verdict, not the hole, decides its fate.
+  Make();
+  const Bytes ch = Hello("api.mapbox.com");
+  Syn(50015);
+  ASSERT_EQ(Data(50015, 0, ch).verdict, Verdict::kAllow);
+  ASSERT_TRUE(ServerAck(50015, ch.size()).final);
+  const Bytes app(200, 0x17);
+  const auto ahead = Data(50015, ch.size() + 1000, app);
+  EXPECT_FALSE(ahead.drop_packet);
+  EXPECT_EQ(ahead.verdict, Verdict::kAllow);
+  EXPECT_EQ(engine_->Stats().stream_gaps, 1u);
+}
+
+TEST_F(InspectionOutcomesTest, PlainHttpSegmentBeyondAHoleIsStillRefused) {
+  // Every plain-HTTP request is judged, so its stream is read in order for
+  // as long as the connection lives, allowed or not.
+  Make();
+  const std::string get = "GET /a HTTP/1.1\r\nHost: api.mapbox.com\r\n\r\n";
+  const Bytes request(get.begin(), get.end());
+  Syn(50016, 80);
+  ASSERT_EQ(Data(50016, 0, request, 80).verdict, Verdict::kAllow);
+  ServerAck(50016, request.size(), 80);
+  const auto ahead = Data(50016, request.size() + 100, request, 80);
+  EXPECT_TRUE(ahead.drop_packet);
+}
+
 TEST_F(InspectionOutcomesTest, RetransmissionWithOtherBytesIsAConflict) {
   Make();
   const Bytes good = Hello("api.mapbox.com");
