@@ -10,7 +10,10 @@
 #  - the next request on the same connection is still read: an allowed one
 #    gets its tile, then one naming a denied host (fronting on a kept-alive
 #    connection) gets no answer and never reaches the server;
-#  - the event log names the denied host and its reason.
+#  - the event log names the denied host and its reason;
+#  - the server's data, and a 20 MiB HTTPS download once its ClientHello was
+#    allowed, passed on the rules' fast path (first in FLIGHTWALL: decided
+#    connections skip the selectors and the queue rules), by its counters.
 # Runs as root (ctest); exit 77 when requirements are missing.
 # shellcheck source-path=SCRIPTDIR
 set -uo pipefail
@@ -80,6 +83,13 @@ except socket.timeout:
 print("bulk=%d tile=%d denied=%s" % (bulk, tile, denied))
 EOF
 
+# fast_path_bytes MARK: bytes the fast-path ACCEPT rules for connmark MARK
+# (0x50000000 allowed, 0x44000000 requests) passed, IPv4 and IPv6 together.
+fast_path_bytes() {
+  { dl_g iptables-save -c -t mangle; dl_g ip6tables-save -c -t mangle; } 2>/dev/null |
+    awk -v m="--mark $1/0x74000000" 'index($0, "-A FLIGHTWALL ") && index($0, m) && /-j ACCEPT$/ {
+      n = $1; gsub(/[^0-9:]/, "", n); split(n, c, ":"); b += c[2] } END { print b + 0 }'
+}
 queued() { # packets queue 0 has handed out so far (id_sequence)
   dl_g cat /proc/net/netfilter/nfnetlink_queue 2>/dev/null | awk '$1 == 0 { print $8 }'
 }
@@ -102,6 +112,17 @@ if dl_start_daemon "$CONFIG" http; then
     check "IPv$family: the upload naming a denied host on the same connection got no answer" \
       grep -Eq " denied=(reset|no-answer)$" <<<"${result:-}"
   done
+  requests_fast=$(fast_path_bytes 0x44000000)
+  echo "  fast path for plain HTTP's server data: $requests_fast bytes"
+  check "the server's data took the fast path (>= 30 MiB of the 2 x 20 MiB)" \
+    test "$requests_fast" -ge $((30 * 1024 * 1024))
+  allowed_before=$(fast_path_bytes 0x50000000)
+  check "a 20 MiB HTTPS download arrives" equals 200 \
+    "$(DL_CURL_TIMEOUT=30 dl_fetch a.tiles.mapbox.com /bulk.bin)"
+  allowed_fast=$(($(fast_path_bytes 0x50000000) - allowed_before))
+  echo "  fast path for the allowed HTTPS download: $allowed_fast bytes"
+  check "the allowed HTTPS connection took the fast path (>= 15 MiB of 20)" \
+    test "$allowed_fast" -ge $((15 * 1024 * 1024))
   sleep 0.5
   dl_capture_stop "$SERVER_CAP"
   sent=$(tcpdump -r "$DL_DIR/server.pcap" -n 'src port 80 and greater 200' 2>/dev/null | wc -l)

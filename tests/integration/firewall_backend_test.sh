@@ -90,7 +90,9 @@ warns() { # warns TEXT PROBE-ARGS...: the plan's warnings include TEXT
 prints_line() { # prints_line LINE PROBE-ARGS...: --print shows LINE
   local line="$1"
   shift
-  probe "$@" --print | grep -qxF -- "$line"
+  # grep -c reads everything: -q would stop at the match and, under
+  # pipefail, fail the pipeline with the writer's SIGPIPE.
+  probe "$@" --print | grep -cxF -- "$line" >/dev/null
 }
 mangle_lists() { # mangle_lists v4|v6 CHAIN: the chain's rules, one a line
   local tool=iptables

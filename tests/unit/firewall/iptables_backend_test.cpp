@@ -36,90 +36,110 @@ std::string Script(const RulePlan& plan, bool v6) {
 }
 
 TEST(IptablesRenderTest, ForwardModeIPv4) {
-  EXPECT_EQ(Script(ForwardPlan(), false),
-            "*mangle\n"
-            ":FLIGHTWALL - [0:0]\n"
-            ":FLIGHTWALL_APP - [0:0]\n"
-            "-A FLIGHTWALL -i lan0 -j CONNMARK --set-xmark 0x10000/0xff0000\n"
-            "-A FLIGHTWALL -i lan0 -j FLIGHTWALL_APP\n"
-            "-A FLIGHTWALL -s 192.0.2.0/24 -j CONNMARK --set-xmark 0x20000/0xff0000\n"
-            "-A FLIGHTWALL -s 192.0.2.0/24 -j FLIGHTWALL_APP\n"
-            "-A FLIGHTWALL -m connmark --mark 0x40000000/0x40000000 -j FLIGHTWALL_APP\n"
-            "-A FLIGHTWALL_APP -m mark --mark 0x10000000/0x34000000 -j CONNMARK --save-mark "
-            "--nfmask 0x34000000 --ctmask 0x34000000\n"
-            "-A FLIGHTWALL_APP -m mark --mark 0x10000000/0x34000000 -j ACCEPT\n"
-            "-A FLIGHTWALL_APP -m mark --mark 0x20000000/0x34000000 -j CONNMARK --save-mark "
-            "--nfmask 0x34000000 --ctmask 0x34000000\n"
-            "-A FLIGHTWALL_APP -m mark --mark 0x20000000/0x34000000 -j DROP\n"
-            "-A FLIGHTWALL_APP -m mark --mark 0x4000000/0x34000000 -j CONNMARK --save-mark "
-            "--nfmask 0x34000000 --ctmask 0x34000000\n"
-            "-A FLIGHTWALL_APP -m mark --mark 0x4000000/0x34000000 -j ACCEPT\n"
-            "-A FLIGHTWALL_APP -m mark --mark 0x34000000/0x34000000 -j CONNMARK --save-mark "
-            "--nfmask 0x34000000 --ctmask 0x34000000\n"
-            "-A FLIGHTWALL_APP -m mark --mark 0x34000000/0x34000000 -j ACCEPT\n"
-            "-A FLIGHTWALL_APP -j CONNMARK --set-xmark 0x40000000/0x40000000\n"
-            "-A FLIGHTWALL_APP -j CONNMARK --restore-mark --nfmask 0xff0000 --ctmask 0xff0000\n"
-            "-A FLIGHTWALL_APP -m connmark --mark 0x20000000/0x34000000 -j DROP\n"
-            "-A FLIGHTWALL_APP -p udp -m multiport --ports 53 -j NFQUEUE --queue-num 0\n"
-            "-A FLIGHTWALL_APP -p tcp -m multiport --ports 53 -j NFQUEUE --queue-num 0\n"
-            "-A FLIGHTWALL_APP -m connmark --mark 0x4000000/0x34000000 -m conntrack --ctdir REPLY "
-            "-m length --length 121:65535 -j ACCEPT\n"
-            "-A FLIGHTWALL_APP -m connmark --mark 0x10000000/0x34000000 -j ACCEPT\n"
-            "-A FLIGHTWALL_APP -j NFQUEUE --queue-num 0\n"
-            "-I FORWARD 1 -j FLIGHTWALL\n"
-            "COMMIT\n");
+  EXPECT_EQ(
+      Script(ForwardPlan(), false),
+      "*mangle\n"
+      ":FLIGHTWALL - [0:0]\n"
+      ":FLIGHTWALL_APP - [0:0]\n"
+      "-A FLIGHTWALL -m mark --mark 0x0/0x34000000 -m connmark --mark 0x60000000/0x74000000 "
+      "-j DROP\n"
+      "-A FLIGHTWALL -p tcp -m multiport ! --ports 53 -m mark --mark 0x0/0x34000000 -m connmark "
+      "--mark 0x50000000/0x74000000 -j ACCEPT\n"
+      "-A FLIGHTWALL -p tcp -m multiport ! --ports 53 -m mark --mark 0x0/0x34000000 -m connmark "
+      "--mark 0x44000000/0x74000000 -m conntrack --ctdir REPLY -m length --length 121:65535 "
+      "-j ACCEPT\n"
+      "-A FLIGHTWALL -p udp -m multiport ! --ports 53 -m mark --mark 0x0/0x34000000 -m connmark "
+      "--mark 0x50000000/0x74000000 -j ACCEPT\n"
+      "-A FLIGHTWALL -i lan0 -j CONNMARK --set-xmark 0x10000/0xff0000\n"
+      "-A FLIGHTWALL -i lan0 -j FLIGHTWALL_APP\n"
+      "-A FLIGHTWALL -s 192.0.2.0/24 -j CONNMARK --set-xmark 0x20000/0xff0000\n"
+      "-A FLIGHTWALL -s 192.0.2.0/24 -j FLIGHTWALL_APP\n"
+      "-A FLIGHTWALL -m connmark --mark 0x40000000/0x40000000 -j FLIGHTWALL_APP\n"
+      "-A FLIGHTWALL_APP -m mark --mark 0x10000000/0x34000000 -j CONNMARK --save-mark "
+      "--nfmask 0x34000000 --ctmask 0x34000000\n"
+      "-A FLIGHTWALL_APP -m mark --mark 0x10000000/0x34000000 -j ACCEPT\n"
+      "-A FLIGHTWALL_APP -m mark --mark 0x20000000/0x34000000 -j CONNMARK --save-mark "
+      "--nfmask 0x34000000 --ctmask 0x34000000\n"
+      "-A FLIGHTWALL_APP -m mark --mark 0x20000000/0x34000000 -j DROP\n"
+      "-A FLIGHTWALL_APP -m mark --mark 0x4000000/0x34000000 -j CONNMARK --save-mark "
+      "--nfmask 0x34000000 --ctmask 0x34000000\n"
+      "-A FLIGHTWALL_APP -m mark --mark 0x4000000/0x34000000 -j ACCEPT\n"
+      "-A FLIGHTWALL_APP -m mark --mark 0x34000000/0x34000000 -j CONNMARK --save-mark "
+      "--nfmask 0x34000000 --ctmask 0x34000000\n"
+      "-A FLIGHTWALL_APP -m mark --mark 0x34000000/0x34000000 -j ACCEPT\n"
+      "-A FLIGHTWALL_APP -j CONNMARK --set-xmark 0x40000000/0x40000000\n"
+      "-A FLIGHTWALL_APP -j CONNMARK --restore-mark --nfmask 0xff0000 --ctmask 0xff0000\n"
+      "-A FLIGHTWALL_APP -m connmark --mark 0x20000000/0x34000000 -j DROP\n"
+      "-A FLIGHTWALL_APP -p udp -m multiport --ports 53 -j NFQUEUE --queue-num 0\n"
+      "-A FLIGHTWALL_APP -p tcp -m multiport --ports 53 -j NFQUEUE --queue-num 0\n"
+      "-A FLIGHTWALL_APP -m connmark --mark 0x4000000/0x34000000 -m conntrack --ctdir REPLY "
+      "-m length --length 121:65535 -j ACCEPT\n"
+      "-A FLIGHTWALL_APP -m connmark --mark 0x10000000/0x34000000 -j ACCEPT\n"
+      "-A FLIGHTWALL_APP -j NFQUEUE --queue-num 0\n"
+      "-I FORWARD 1 -j FLIGHTWALL\n"
+      "COMMIT\n");
 }
 
 TEST(IptablesRenderTest, ForwardModeIPv6TakesOnlyIPv6Sources) {
   const IptablesRuleSet set = BuildIptablesRules(ForwardPlan(), "FLIGHTWALL", true);
-  ASSERT_GE(set.rules.size(), 5u);
-  EXPECT_EQ(set.rules[0], "-A FLIGHTWALL -i lan0 -j CONNMARK --set-xmark 0x10000/0xff0000");
-  EXPECT_EQ(set.rules[1], "-A FLIGHTWALL -i lan0 -j FLIGHTWALL_APP");
-  EXPECT_EQ(set.rules[2],
+  ASSERT_GE(set.rules.size(), 9u);
+  EXPECT_EQ(set.rules[4], "-A FLIGHTWALL -i lan0 -j CONNMARK --set-xmark 0x10000/0xff0000");
+  EXPECT_EQ(set.rules[5], "-A FLIGHTWALL -i lan0 -j FLIGHTWALL_APP");
+  EXPECT_EQ(set.rules[6],
             "-A FLIGHTWALL -s 2001:db8:1::/64 -j CONNMARK --set-xmark 0x20000/0xff0000");
-  EXPECT_EQ(set.rules[3], "-A FLIGHTWALL -s 2001:db8:1::/64 -j FLIGHTWALL_APP");
-  EXPECT_EQ(set.rules[4],
+  EXPECT_EQ(set.rules[7], "-A FLIGHTWALL -s 2001:db8:1::/64 -j FLIGHTWALL_APP");
+  EXPECT_EQ(set.rules[8],
             "-A FLIGHTWALL -m connmark --mark 0x40000000/0x40000000 -j FLIGHTWALL_APP");
   EXPECT_EQ(Script(ForwardPlan(), true).find("192.0.2.0"), std::string::npos);
   EXPECT_EQ(set.jumps, std::vector<std::string>{"-I FORWARD 1 -j FLIGHTWALL"});
 }
 
 TEST(IptablesRenderTest, OutputModeUsesOwnerAndCgroupAndSkipsLoopbackInInput) {
-  EXPECT_EQ(Script(OutputPlan(), false),
-            "*mangle\n"
-            ":FLIGHTWALL - [0:0]\n"
-            ":FLIGHTWALL_APP - [0:0]\n"
-            "-A FLIGHTWALL -m mark --mark 0x8000000/0x8000000 -j RETURN\n"
-            "-A FLIGHTWALL -m owner --uid-owner 1001 -j CONNMARK --set-xmark 0x10000/0xff0000\n"
-            "-A FLIGHTWALL -m owner --uid-owner 1001 -j FLIGHTWALL_APP\n"
-            "-A FLIGHTWALL -m cgroup --path \"/flight.slice\" -j CONNMARK --set-xmark "
-            "0x20000/0xff0000\n"
-            "-A FLIGHTWALL -m cgroup --path \"/flight.slice\" -j FLIGHTWALL_APP\n"
-            "-A FLIGHTWALL -m connmark --mark 0x40000000/0x40000000 -j FLIGHTWALL_APP\n"
-            "-A FLIGHTWALL_APP -m mark --mark 0x10000000/0x34000000 -j CONNMARK --save-mark "
-            "--nfmask 0x34000000 --ctmask 0x34000000\n"
-            "-A FLIGHTWALL_APP -m mark --mark 0x10000000/0x34000000 -j ACCEPT\n"
-            "-A FLIGHTWALL_APP -m mark --mark 0x20000000/0x34000000 -j CONNMARK --save-mark "
-            "--nfmask 0x34000000 --ctmask 0x34000000\n"
-            "-A FLIGHTWALL_APP -m mark --mark 0x20000000/0x34000000 -j DROP\n"
-            "-A FLIGHTWALL_APP -m mark --mark 0x4000000/0x34000000 -j CONNMARK --save-mark "
-            "--nfmask 0x34000000 --ctmask 0x34000000\n"
-            "-A FLIGHTWALL_APP -m mark --mark 0x4000000/0x34000000 -j ACCEPT\n"
-            "-A FLIGHTWALL_APP -m mark --mark 0x34000000/0x34000000 -j CONNMARK --save-mark "
-            "--nfmask 0x34000000 --ctmask 0x34000000\n"
-            "-A FLIGHTWALL_APP -m mark --mark 0x34000000/0x34000000 -j ACCEPT\n"
-            "-A FLIGHTWALL_APP -j CONNMARK --set-xmark 0x40000000/0x40000000\n"
-            "-A FLIGHTWALL_APP -j CONNMARK --restore-mark --nfmask 0xff0000 --ctmask 0xff0000\n"
-            "-A FLIGHTWALL_APP -m connmark --mark 0x20000000/0x34000000 -j DROP\n"
-            "-A FLIGHTWALL_APP -p udp -m multiport --ports 53 -j NFQUEUE --queue-num 0\n"
-            "-A FLIGHTWALL_APP -p tcp -m multiport --ports 53 -j NFQUEUE --queue-num 0\n"
-            "-A FLIGHTWALL_APP -m connmark --mark 0x4000000/0x34000000 -m conntrack --ctdir REPLY "
-            "-m length --length 121:65535 -j ACCEPT\n"
-            "-A FLIGHTWALL_APP -m connmark --mark 0x10000000/0x34000000 -j ACCEPT\n"
-            "-A FLIGHTWALL_APP -j NFQUEUE --queue-num 0\n"
-            "-I OUTPUT 1 -j FLIGHTWALL\n"
-            "-I INPUT 1 ! -i lo -m connmark --mark 0x40000000/0x40000000 -j FLIGHTWALL_APP\n"
-            "COMMIT\n");
+  EXPECT_EQ(
+      Script(OutputPlan(), false),
+      "*mangle\n"
+      ":FLIGHTWALL - [0:0]\n"
+      ":FLIGHTWALL_APP - [0:0]\n"
+      "-A FLIGHTWALL -m mark --mark 0x8000000/0x8000000 -j RETURN\n"
+      "-A FLIGHTWALL -m mark --mark 0x0/0x34000000 -m connmark --mark 0x60000000/0x74000000 "
+      "-j DROP\n"
+      "-A FLIGHTWALL -p tcp -m multiport ! --ports 53 -m mark --mark 0x0/0x34000000 -m connmark "
+      "--mark 0x50000000/0x74000000 -j ACCEPT\n"
+      "-A FLIGHTWALL -p tcp -m multiport ! --ports 53 -m mark --mark 0x0/0x34000000 -m connmark "
+      "--mark 0x44000000/0x74000000 -m conntrack --ctdir REPLY -m length --length 121:65535 "
+      "-j ACCEPT\n"
+      "-A FLIGHTWALL -p udp -m multiport ! --ports 53 -m mark --mark 0x0/0x34000000 -m connmark "
+      "--mark 0x50000000/0x74000000 -j ACCEPT\n"
+      "-A FLIGHTWALL -m owner --uid-owner 1001 -j CONNMARK --set-xmark 0x10000/0xff0000\n"
+      "-A FLIGHTWALL -m owner --uid-owner 1001 -j FLIGHTWALL_APP\n"
+      "-A FLIGHTWALL -m cgroup --path \"/flight.slice\" -j CONNMARK --set-xmark "
+      "0x20000/0xff0000\n"
+      "-A FLIGHTWALL -m cgroup --path \"/flight.slice\" -j FLIGHTWALL_APP\n"
+      "-A FLIGHTWALL -m connmark --mark 0x40000000/0x40000000 -j FLIGHTWALL_APP\n"
+      "-A FLIGHTWALL_APP -m mark --mark 0x10000000/0x34000000 -j CONNMARK --save-mark "
+      "--nfmask 0x34000000 --ctmask 0x34000000\n"
+      "-A FLIGHTWALL_APP -m mark --mark 0x10000000/0x34000000 -j ACCEPT\n"
+      "-A FLIGHTWALL_APP -m mark --mark 0x20000000/0x34000000 -j CONNMARK --save-mark "
+      "--nfmask 0x34000000 --ctmask 0x34000000\n"
+      "-A FLIGHTWALL_APP -m mark --mark 0x20000000/0x34000000 -j DROP\n"
+      "-A FLIGHTWALL_APP -m mark --mark 0x4000000/0x34000000 -j CONNMARK --save-mark "
+      "--nfmask 0x34000000 --ctmask 0x34000000\n"
+      "-A FLIGHTWALL_APP -m mark --mark 0x4000000/0x34000000 -j ACCEPT\n"
+      "-A FLIGHTWALL_APP -m mark --mark 0x34000000/0x34000000 -j CONNMARK --save-mark "
+      "--nfmask 0x34000000 --ctmask 0x34000000\n"
+      "-A FLIGHTWALL_APP -m mark --mark 0x34000000/0x34000000 -j ACCEPT\n"
+      "-A FLIGHTWALL_APP -j CONNMARK --set-xmark 0x40000000/0x40000000\n"
+      "-A FLIGHTWALL_APP -j CONNMARK --restore-mark --nfmask 0xff0000 --ctmask 0xff0000\n"
+      "-A FLIGHTWALL_APP -m connmark --mark 0x20000000/0x34000000 -j DROP\n"
+      "-A FLIGHTWALL_APP -p udp -m multiport --ports 53 -j NFQUEUE --queue-num 0\n"
+      "-A FLIGHTWALL_APP -p tcp -m multiport --ports 53 -j NFQUEUE --queue-num 0\n"
+      "-A FLIGHTWALL_APP -m connmark --mark 0x4000000/0x34000000 -m conntrack --ctdir REPLY "
+      "-m length --length 121:65535 -j ACCEPT\n"
+      "-A FLIGHTWALL_APP -m connmark --mark 0x10000000/0x34000000 -j ACCEPT\n"
+      "-A FLIGHTWALL_APP -j NFQUEUE --queue-num 0\n"
+      "-I OUTPUT 1 -j FLIGHTWALL\n"
+      "-I INPUT 1 ! -i lo -m connmark --mark 0x40000000/0x40000000 -j FLIGHTWALL_APP\n"
+      "COMMIT\n");
   // The same rules for IPv6: uids and cgroups have no family.
   EXPECT_EQ(Script(OutputPlan(), true), Script(OutputPlan(), false));
 }
@@ -140,13 +160,16 @@ TEST(IptablesRenderTest, QueueRangeFailOpenAndEveryPacket) {
   const IptablesRuleSet set = BuildIptablesRules(plan, "FW", false);
   // every-packet: nothing is accepted by connmark, DNS needs no rule of its own;
   // a repeat-mark verdict is still honoured (else the packet would loop).
-  ASSERT_EQ(set.rules.size(), 17u);
-  EXPECT_EQ(set.rules[6], "-A FW_APP -m mark --mark 0x10000000/0x34000000 -j ACCEPT");
-  EXPECT_EQ(set.rules[13], "-A FW_APP -j CONNMARK --set-xmark 0x40000000/0x40000000");
-  EXPECT_EQ(set.rules[14],
+  // Its fast path only drops what is decided denied.
+  ASSERT_EQ(set.rules.size(), 18u);
+  EXPECT_EQ(set.rules[0],
+            "-A FW -m mark --mark 0x0/0x34000000 -m connmark --mark 0x60000000/0x74000000 -j DROP");
+  EXPECT_EQ(set.rules[7], "-A FW_APP -m mark --mark 0x10000000/0x34000000 -j ACCEPT");
+  EXPECT_EQ(set.rules[14], "-A FW_APP -j CONNMARK --set-xmark 0x40000000/0x40000000");
+  EXPECT_EQ(set.rules[15],
             "-A FW_APP -j CONNMARK --restore-mark --nfmask 0xff0000 --ctmask 0xff0000");
-  EXPECT_EQ(set.rules[15], "-A FW_APP -m connmark --mark 0x20000000/0x34000000 -j DROP");
-  EXPECT_EQ(set.rules[16], "-A FW_APP -j NFQUEUE --queue-num 7");
+  EXPECT_EQ(set.rules[16], "-A FW_APP -m connmark --mark 0x20000000/0x34000000 -j DROP");
+  EXPECT_EQ(set.rules[17], "-A FW_APP -j NFQUEUE --queue-num 7");
   EXPECT_EQ(Script(plan, false).find("bypass"), std::string::npos);
   EXPECT_EQ(Script(plan, false).find("-m connmark --mark 0x10000000"), std::string::npos);
 }
@@ -160,14 +183,23 @@ TEST(IptablesRenderTest, ManyDnsPortsAreSplitForMultiport) {
             std::string::npos);
   EXPECT_NE(script.find("-p udp -m multiport --ports 16,17 -j"), std::string::npos);
   EXPECT_NE(script.find("-p tcp -m multiport --ports 16,17 -j"), std::string::npos);
+  // The fast path leaves out every DNS port: both lists, negated.
+  EXPECT_NE(script.find("-A FLIGHTWALL -p udp -m multiport ! --ports "
+                        "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15 -m multiport ! --ports 16,17 -m mark"),
+            std::string::npos);
   plan.dns_ports.clear();
   EXPECT_EQ(Script(plan, false).find("multiport"), std::string::npos);
+  EXPECT_NE(Script(plan, false)
+                .find("-A FLIGHTWALL -p udp -m mark --mark 0x0/0x34000000 "
+                      "-m connmark --mark 0x50000000/0x74000000 -j ACCEPT"),
+            std::string::npos);
 }
 
 TEST(IptablesRenderTest, NoSelectorsStillFollowsGovernedConnections) {
   RulePlan plan;
   const IptablesRuleSet set = BuildIptablesRules(plan, "FLIGHTWALL", false);
-  EXPECT_EQ(set.rules[0],
+  ASSERT_GE(set.rules.size(), 5u);
+  EXPECT_EQ(set.rules[4],
             "-A FLIGHTWALL -m connmark --mark 0x40000000/0x40000000 -j FLIGHTWALL_APP");
 }
 
@@ -262,16 +294,16 @@ TEST(IptablesBackendTest, InstallErrorNamesToolAndQuotesTheFailingRule) {
   FakeWorld world;
   world.restore_result =
       Failed(4,
-             "iptables-restore v1.8.9 (nf_tables): \nline 7: RULE_APPEND failed (Invalid "
+             "iptables-restore v1.8.9 (nf_tables): \nline 11: RULE_APPEND failed (Invalid "
              "argument): rule in chain FLIGHTWALL\n");
   const Status installed = world.Backend()->Install(OutputPlan());
   ASSERT_FALSE(installed.ok());
   const std::string error = installed.ToString();
   EXPECT_EQ(error.find("iptables-restore --noflush: exit 4: iptables-restore v1.8.9 (nf_tables): "
-                       "line 7: RULE_APPEND failed"),
+                       "line 11: RULE_APPEND failed"),
             0u)
       << error;
-  EXPECT_NE(error.find("[line 7: -A FLIGHTWALL -m cgroup --path \"/flight.slice\" -j CONNMARK "
+  EXPECT_NE(error.find("[line 11: -A FLIGHTWALL -m cgroup --path \"/flight.slice\" -j CONNMARK "
                        "--set-xmark 0x20000/0xff0000]"),
             std::string::npos)
       << error;
