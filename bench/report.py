@@ -16,7 +16,7 @@ import sys
 MODES = ["none", "rules_only", "nfq_reference", "nfq_reference_gso_copy128", "decisions", "every_packet"]
 LABEL = {
     "none": "(a) no queue",
-    "rules_only": "(a') flightwall's rules, NFQUEUE -> ACCEPT",
+    "rules_only": "(a') flightwall's rules, all decided, no queue",
     "nfq_reference": "(b) nfq_reference",
     "nfq_reference_gso_copy128": "(b) nfq_reference --gso --copy 128",
     "decisions": "(c) flightwall decisions",
@@ -180,7 +180,7 @@ def targets(r):
         dec_rules = get(r, "bulk", off, "decisions", "ratios", "vs_rules_only") or {}
         for m, label, goal in (("https_MB_s", "HTTPS", 0.95), ("http_MB_s", "plain HTTP", 0.9)):
             v = dec_rules.get(m)
-            add(f"decisions {label} bulk, {off.replace('_', ' ')}, against (a') rules without a queue",
+            add(f"decisions {label} bulk, {off.replace('_', ' ')}, against (a'): its rules, all decided, no queue",
                 f">= {goal} of (a')", v, v is not None and v >= goal)
         ev = get(r, "bulk", off, "every_packet", "ratios", "vs_none") or {}
         for m, label in (("iperf3_gbit_s", "iperf3"), ("http_MB_s", "HTTP"), ("https_MB_s", "HTTPS")):
