@@ -31,53 +31,60 @@ RulePlan OutputPlan() {
   return plan;
 }
 
+// The fast path for decided connections, first in FLIGHTWALL (DNS port 53).
+const char* const kFastPath =
+    "-A FLIGHTWALL -m mark --mark 0x0/0x34000000 -m connmark --mark 0x60000000/0x74000000 "
+    "-j DROP\n"
+    "-A FLIGHTWALL -p tcp -m multiport ! --ports 53 -m mark --mark 0x0/0x34000000 -m connmark "
+    "--mark 0x50000000/0x74000000 -j ACCEPT\n"
+    "-A FLIGHTWALL -p tcp -m multiport ! --ports 53 -m mark --mark 0x0/0x34000000 -m connmark "
+    "--mark 0x44000000/0x74000000 -m conntrack --ctdir REPLY -m length --length 121:65535 "
+    "-j ACCEPT\n"
+    "-A FLIGHTWALL -p udp -m multiport ! --ports 53 -m mark --mark 0x0/0x34000000 -m connmark "
+    "--mark 0x50000000/0x74000000 -j ACCEPT\n";
+
+// FLIGHTWALL_APP in decisions mode: repeat-mark verdicts, marks, DNS, the connmark verdicts.
+const char* const kAppChain =
+    "-A FLIGHTWALL_APP -m mark --mark 0x10000000/0x34000000 -j CONNMARK --save-mark "
+    "--nfmask 0x34000000 --ctmask 0x34000000\n"
+    "-A FLIGHTWALL_APP -m mark --mark 0x10000000/0x34000000 -j ACCEPT\n"
+    "-A FLIGHTWALL_APP -m mark --mark 0x20000000/0x34000000 -j CONNMARK --save-mark "
+    "--nfmask 0x34000000 --ctmask 0x34000000\n"
+    "-A FLIGHTWALL_APP -m mark --mark 0x20000000/0x34000000 -j DROP\n"
+    "-A FLIGHTWALL_APP -m mark --mark 0x4000000/0x34000000 -j CONNMARK --save-mark "
+    "--nfmask 0x34000000 --ctmask 0x34000000\n"
+    "-A FLIGHTWALL_APP -m mark --mark 0x4000000/0x34000000 -j ACCEPT\n"
+    "-A FLIGHTWALL_APP -m mark --mark 0x34000000/0x34000000 -j CONNMARK --save-mark "
+    "--nfmask 0x34000000 --ctmask 0x34000000\n"
+    "-A FLIGHTWALL_APP -m mark --mark 0x34000000/0x34000000 -j ACCEPT\n"
+    "-A FLIGHTWALL_APP -j CONNMARK --set-xmark 0x40000000/0x40000000\n"
+    "-A FLIGHTWALL_APP -j CONNMARK --restore-mark --nfmask 0xff0000 --ctmask 0xff0000\n"
+    "-A FLIGHTWALL_APP -m connmark --mark 0x20000000/0x34000000 -j DROP\n"
+    "-A FLIGHTWALL_APP -p udp -m multiport --ports 53 -j NFQUEUE --queue-num 0\n"
+    "-A FLIGHTWALL_APP -p tcp -m multiport --ports 53 -j NFQUEUE --queue-num 0\n"
+    "-A FLIGHTWALL_APP -m connmark --mark 0x4000000/0x34000000 -m conntrack --ctdir REPLY "
+    "-m length --length 121:65535 -j ACCEPT\n"
+    "-A FLIGHTWALL_APP -m connmark --mark 0x10000000/0x34000000 -j ACCEPT\n"
+    "-A FLIGHTWALL_APP -j NFQUEUE --queue-num 0\n";
+
 std::string Script(const RulePlan& plan, bool v6) {
   return RenderIptablesScript(BuildIptablesRules(plan, "FLIGHTWALL", v6));
 }
 
 TEST(IptablesRenderTest, ForwardModeIPv4) {
-  EXPECT_EQ(
-      Script(ForwardPlan(), false),
-      "*mangle\n"
-      ":FLIGHTWALL - [0:0]\n"
-      ":FLIGHTWALL_APP - [0:0]\n"
-      "-A FLIGHTWALL -m mark --mark 0x0/0x34000000 -m connmark --mark 0x60000000/0x74000000 "
-      "-j DROP\n"
-      "-A FLIGHTWALL -p tcp -m multiport ! --ports 53 -m mark --mark 0x0/0x34000000 -m connmark "
-      "--mark 0x50000000/0x74000000 -j ACCEPT\n"
-      "-A FLIGHTWALL -p tcp -m multiport ! --ports 53 -m mark --mark 0x0/0x34000000 -m connmark "
-      "--mark 0x44000000/0x74000000 -m conntrack --ctdir REPLY -m length --length 121:65535 "
-      "-j ACCEPT\n"
-      "-A FLIGHTWALL -p udp -m multiport ! --ports 53 -m mark --mark 0x0/0x34000000 -m connmark "
-      "--mark 0x50000000/0x74000000 -j ACCEPT\n"
-      "-A FLIGHTWALL -i lan0 -j CONNMARK --set-xmark 0x10000/0xff0000\n"
-      "-A FLIGHTWALL -i lan0 -j FLIGHTWALL_APP\n"
-      "-A FLIGHTWALL -s 192.0.2.0/24 -j CONNMARK --set-xmark 0x20000/0xff0000\n"
-      "-A FLIGHTWALL -s 192.0.2.0/24 -j FLIGHTWALL_APP\n"
-      "-A FLIGHTWALL -m connmark --mark 0x40000000/0x40000000 -j FLIGHTWALL_APP\n"
-      "-A FLIGHTWALL_APP -m mark --mark 0x10000000/0x34000000 -j CONNMARK --save-mark "
-      "--nfmask 0x34000000 --ctmask 0x34000000\n"
-      "-A FLIGHTWALL_APP -m mark --mark 0x10000000/0x34000000 -j ACCEPT\n"
-      "-A FLIGHTWALL_APP -m mark --mark 0x20000000/0x34000000 -j CONNMARK --save-mark "
-      "--nfmask 0x34000000 --ctmask 0x34000000\n"
-      "-A FLIGHTWALL_APP -m mark --mark 0x20000000/0x34000000 -j DROP\n"
-      "-A FLIGHTWALL_APP -m mark --mark 0x4000000/0x34000000 -j CONNMARK --save-mark "
-      "--nfmask 0x34000000 --ctmask 0x34000000\n"
-      "-A FLIGHTWALL_APP -m mark --mark 0x4000000/0x34000000 -j ACCEPT\n"
-      "-A FLIGHTWALL_APP -m mark --mark 0x34000000/0x34000000 -j CONNMARK --save-mark "
-      "--nfmask 0x34000000 --ctmask 0x34000000\n"
-      "-A FLIGHTWALL_APP -m mark --mark 0x34000000/0x34000000 -j ACCEPT\n"
-      "-A FLIGHTWALL_APP -j CONNMARK --set-xmark 0x40000000/0x40000000\n"
-      "-A FLIGHTWALL_APP -j CONNMARK --restore-mark --nfmask 0xff0000 --ctmask 0xff0000\n"
-      "-A FLIGHTWALL_APP -m connmark --mark 0x20000000/0x34000000 -j DROP\n"
-      "-A FLIGHTWALL_APP -p udp -m multiport --ports 53 -j NFQUEUE --queue-num 0\n"
-      "-A FLIGHTWALL_APP -p tcp -m multiport --ports 53 -j NFQUEUE --queue-num 0\n"
-      "-A FLIGHTWALL_APP -m connmark --mark 0x4000000/0x34000000 -m conntrack --ctdir REPLY "
-      "-m length --length 121:65535 -j ACCEPT\n"
-      "-A FLIGHTWALL_APP -m connmark --mark 0x10000000/0x34000000 -j ACCEPT\n"
-      "-A FLIGHTWALL_APP -j NFQUEUE --queue-num 0\n"
-      "-I FORWARD 1 -j FLIGHTWALL\n"
-      "COMMIT\n");
+  EXPECT_EQ(Script(ForwardPlan(), false),
+            "*mangle\n"
+            ":FLIGHTWALL - [0:0]\n"
+            ":FLIGHTWALL_APP - [0:0]\n" +
+                std::string(kFastPath) +
+                "-A FLIGHTWALL -i lan0 -j CONNMARK --set-xmark 0x10000/0xff0000\n"
+                "-A FLIGHTWALL -i lan0 -j FLIGHTWALL_APP\n"
+                "-A FLIGHTWALL -s 192.0.2.0/24 -j CONNMARK --set-xmark 0x20000/0xff0000\n"
+                "-A FLIGHTWALL -s 192.0.2.0/24 -j FLIGHTWALL_APP\n"
+                "-A FLIGHTWALL -m connmark --mark 0x40000000/0x40000000 -j FLIGHTWALL_APP\n" +
+                kAppChain +
+                "-I FORWARD 1 -j FLIGHTWALL\n"
+                "COMMIT\n");
 }
 
 TEST(IptablesRenderTest, ForwardModeIPv6TakesOnlyIPv6Sources) {
@@ -95,51 +102,22 @@ TEST(IptablesRenderTest, ForwardModeIPv6TakesOnlyIPv6Sources) {
 }
 
 TEST(IptablesRenderTest, OutputModeUsesOwnerAndCgroupAndSkipsLoopbackInInput) {
-  EXPECT_EQ(
-      Script(OutputPlan(), false),
-      "*mangle\n"
-      ":FLIGHTWALL - [0:0]\n"
-      ":FLIGHTWALL_APP - [0:0]\n"
-      "-A FLIGHTWALL -m mark --mark 0x8000000/0x8000000 -j RETURN\n"
-      "-A FLIGHTWALL -m mark --mark 0x0/0x34000000 -m connmark --mark 0x60000000/0x74000000 "
-      "-j DROP\n"
-      "-A FLIGHTWALL -p tcp -m multiport ! --ports 53 -m mark --mark 0x0/0x34000000 -m connmark "
-      "--mark 0x50000000/0x74000000 -j ACCEPT\n"
-      "-A FLIGHTWALL -p tcp -m multiport ! --ports 53 -m mark --mark 0x0/0x34000000 -m connmark "
-      "--mark 0x44000000/0x74000000 -m conntrack --ctdir REPLY -m length --length 121:65535 "
-      "-j ACCEPT\n"
-      "-A FLIGHTWALL -p udp -m multiport ! --ports 53 -m mark --mark 0x0/0x34000000 -m connmark "
-      "--mark 0x50000000/0x74000000 -j ACCEPT\n"
-      "-A FLIGHTWALL -m owner --uid-owner 1001 -j CONNMARK --set-xmark 0x10000/0xff0000\n"
-      "-A FLIGHTWALL -m owner --uid-owner 1001 -j FLIGHTWALL_APP\n"
-      "-A FLIGHTWALL -m cgroup --path \"/flight.slice\" -j CONNMARK --set-xmark "
-      "0x20000/0xff0000\n"
-      "-A FLIGHTWALL -m cgroup --path \"/flight.slice\" -j FLIGHTWALL_APP\n"
-      "-A FLIGHTWALL -m connmark --mark 0x40000000/0x40000000 -j FLIGHTWALL_APP\n"
-      "-A FLIGHTWALL_APP -m mark --mark 0x10000000/0x34000000 -j CONNMARK --save-mark "
-      "--nfmask 0x34000000 --ctmask 0x34000000\n"
-      "-A FLIGHTWALL_APP -m mark --mark 0x10000000/0x34000000 -j ACCEPT\n"
-      "-A FLIGHTWALL_APP -m mark --mark 0x20000000/0x34000000 -j CONNMARK --save-mark "
-      "--nfmask 0x34000000 --ctmask 0x34000000\n"
-      "-A FLIGHTWALL_APP -m mark --mark 0x20000000/0x34000000 -j DROP\n"
-      "-A FLIGHTWALL_APP -m mark --mark 0x4000000/0x34000000 -j CONNMARK --save-mark "
-      "--nfmask 0x34000000 --ctmask 0x34000000\n"
-      "-A FLIGHTWALL_APP -m mark --mark 0x4000000/0x34000000 -j ACCEPT\n"
-      "-A FLIGHTWALL_APP -m mark --mark 0x34000000/0x34000000 -j CONNMARK --save-mark "
-      "--nfmask 0x34000000 --ctmask 0x34000000\n"
-      "-A FLIGHTWALL_APP -m mark --mark 0x34000000/0x34000000 -j ACCEPT\n"
-      "-A FLIGHTWALL_APP -j CONNMARK --set-xmark 0x40000000/0x40000000\n"
-      "-A FLIGHTWALL_APP -j CONNMARK --restore-mark --nfmask 0xff0000 --ctmask 0xff0000\n"
-      "-A FLIGHTWALL_APP -m connmark --mark 0x20000000/0x34000000 -j DROP\n"
-      "-A FLIGHTWALL_APP -p udp -m multiport --ports 53 -j NFQUEUE --queue-num 0\n"
-      "-A FLIGHTWALL_APP -p tcp -m multiport --ports 53 -j NFQUEUE --queue-num 0\n"
-      "-A FLIGHTWALL_APP -m connmark --mark 0x4000000/0x34000000 -m conntrack --ctdir REPLY "
-      "-m length --length 121:65535 -j ACCEPT\n"
-      "-A FLIGHTWALL_APP -m connmark --mark 0x10000000/0x34000000 -j ACCEPT\n"
-      "-A FLIGHTWALL_APP -j NFQUEUE --queue-num 0\n"
-      "-I OUTPUT 1 -j FLIGHTWALL\n"
-      "-I INPUT 1 ! -i lo -m connmark --mark 0x40000000/0x40000000 -j FLIGHTWALL_APP\n"
-      "COMMIT\n");
+  EXPECT_EQ(Script(OutputPlan(), false),
+            "*mangle\n"
+            ":FLIGHTWALL - [0:0]\n"
+            ":FLIGHTWALL_APP - [0:0]\n"
+            "-A FLIGHTWALL -m mark --mark 0x8000000/0x8000000 -j RETURN\n" +
+                std::string(kFastPath) +
+                "-A FLIGHTWALL -m owner --uid-owner 1001 -j CONNMARK --set-xmark 0x10000/0xff0000\n"
+                "-A FLIGHTWALL -m owner --uid-owner 1001 -j FLIGHTWALL_APP\n"
+                "-A FLIGHTWALL -m cgroup --path \"/flight.slice\" -j CONNMARK --set-xmark "
+                "0x20000/0xff0000\n"
+                "-A FLIGHTWALL -m cgroup --path \"/flight.slice\" -j FLIGHTWALL_APP\n"
+                "-A FLIGHTWALL -m connmark --mark 0x40000000/0x40000000 -j FLIGHTWALL_APP\n" +
+                kAppChain +
+                "-I OUTPUT 1 -j FLIGHTWALL\n"
+                "-I INPUT 1 ! -i lo -m connmark --mark 0x40000000/0x40000000 -j FLIGHTWALL_APP\n"
+                "COMMIT\n");
   // The same rules for IPv6: uids and cgroups have no family.
   EXPECT_EQ(Script(OutputPlan(), true), Script(OutputPlan(), false));
 }
