@@ -26,7 +26,6 @@
 
 #include <cstdio>
 #include <sstream>
-#include <string_view>
 #include <utility>
 
 namespace flightwall {
@@ -100,6 +99,13 @@ std::string QuoteFailingLine(const std::string& message, const std::string& scri
 // router that is 2 rules instead of about 17 for each packet of a download
 // (with wire-sized packets the kernel forwarded 0.75 of no-firewall with the
 // long path, 0.88 with conntrack alone; bench/README.md).
+// Plain HTTP's server data: reply-direction packets long enough to carry
+// payload whatever their headers (see kReplyBypassMinLength).
+std::string ServerDataMatch() {
+  return "-m conntrack --ctdir REPLY -m length --length " + std::to_string(kReplyBypassMinLength) +
+         ":65535";
+}
+
 template <typename Add>
 void AddDecidedFastPath(const RulePlan& plan, const std::string& select, const Add& add) {
   const std::string fresh = MarkMatch("mark", 0, kConnmarkVerdictMask) + " ";
@@ -110,18 +116,14 @@ void AddDecidedFastPath(const RulePlan& plan, const std::string& select, const A
   };
   add(select, fresh + decided(kConnmarkDenied) + "-j DROP");
   if (plan.settings.every_packet) return;
-  for (const char* proto : {"tcp", "udp"}) {
-    std::string match = std::string("-p ") + proto + " ";
-    for (const std::string& ports : PortLists(plan.dns_ports)) {
-      match += "-m multiport ! --ports " + ports + " ";
-    }
-    add(select, match + fresh + decided(kConnmarkAllowed) + "-j ACCEPT");
-    if (std::string_view(proto) == "tcp") {
-      add(select, match + fresh + decided(kConnmarkRequests) +
-                      "-m conntrack --ctdir REPLY -m length --length " +
-                      std::to_string(kReplyBypassMinLength) + ":65535 -j ACCEPT");
-    }
+  std::string not_dns;
+  for (const std::string& ports : PortLists(plan.dns_ports)) {
+    not_dns += "-m multiport ! --ports " + ports + " ";
   }
+  add(select, "-p tcp " + not_dns + fresh + decided(kConnmarkAllowed) + "-j ACCEPT");
+  add(select,
+      "-p tcp " + not_dns + fresh + decided(kConnmarkRequests) + ServerDataMatch() + " -j ACCEPT");
+  add(select, "-p udp " + not_dns + fresh + decided(kConnmarkAllowed) + "-j ACCEPT");
 }
 
 }  // namespace
@@ -202,9 +204,8 @@ IptablesRuleSet BuildIptablesRules(const RulePlan& plan, const std::string& pref
       }
     }
     // Plain HTTP between requests: the server's data passes in the kernel.
-    add(app, MarkMatch("connmark", kConnmarkRequests, kConnmarkVerdictMask) +
-                 " -m conntrack --ctdir REPLY -m length --length " +
-                 std::to_string(kReplyBypassMinLength) + ":65535 -j ACCEPT");
+    add(app, MarkMatch("connmark", kConnmarkRequests, kConnmarkVerdictMask) + " " +
+                 ServerDataMatch() + " -j ACCEPT");
     add(app, MarkMatch("connmark", kConnmarkAllowed, kConnmarkVerdictMask) + " -j ACCEPT");
   }
   add(app, queue);
