@@ -35,6 +35,7 @@ dl_write_config "$CONFIG" "$POLICY" closed decisions
 cat >"$DL_DIR/keepalive.py" <<'EOF'
 import socket
 import sys
+import time
 
 
 def response(sock, buf):
@@ -60,7 +61,7 @@ def response(sock, buf):
     return status, length, buf[length:]
 
 
-family = socket.AF_INET6 if sys.argv[1:] == ["6"] else socket.AF_INET
+family = socket.AF_INET6 if sys.argv[1:2] == ["6"] else socket.AF_INET
 address = socket.getaddrinfo("a.tiles.mapbox.com", 80, family, socket.SOCK_STREAM)[0][4]
 sock = socket.create_connection(address[:2], timeout=10)
 get = "GET {} HTTP/1.1\r\nHost: a.tiles.mapbox.com\r\nConnection: keep-alive\r\n\r\n"
@@ -71,12 +72,25 @@ if status != 200:
 sock.sendall(get.format("/v4/mapbox.satellite/1/0/0.png").encode())
 tile, _, rest = response(sock, rest)
 upload = b"LAT=46.51234;LON=6.63201;ALT=118;" * 8
-sock.sendall(b"POST /upload HTTP/1.1\r\nHost: flightlog.dji.com\r\nContent-Length: "
-             + str(len(upload)).encode() + b"\r\n\r\n" + upload)
+post = (b"POST /upload HTTP/1.1\r\nHost: flightlog.dji.com\r\nContent-Length: "
+        + str(len(upload)).encode() + b"\r\n\r\n" + upload)
 sock.settimeout(5)
 try:
+    if sys.argv[2:] == ["tiny"]:
+        # The attack on a "pure ACK" rule: segments of 1, 2 and 3 bytes, as
+        # close to an ACK as data gets (Nagle off; a pause so that each send
+        # leaves as its own segment).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        at = 0
+        while at < len(post):
+            size = 1 + at % 3
+            sock.send(post[at:at + size])
+            at += size
+            time.sleep(0.002)
+    else:
+        sock.sendall(post)
     denied = "answered-%d" % response(sock, rest)[0]
-except (ConnectionResetError, EOFError):
+except (ConnectionResetError, BrokenPipeError, EOFError):
     denied = "reset"
 except socket.timeout:
     denied = "no-answer"
@@ -90,26 +104,36 @@ fast_path_bytes() {
     awk -v m="--mark $1/0x74000000" 'index($0, "-A FLIGHTWALL ") && index($0, m) && /-j ACCEPT$/ {
       n = $1; gsub(/[^0-9:]/, "", n); split(n, c, ":"); b += c[2] } END { print b + 0 }'
 }
+hex() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
 queued() { # packets queue 0 has handed out so far (id_sequence)
   dl_g cat /proc/net/netfilter/nfnetlink_queue 2>/dev/null | awk '$1 == 0 { print $8 }'
 }
 
-dl_capture_start "$DL_NS_S" eth0 "$DL_DIR/server.pcap" "tcp port 80" ||
+# The witnesses record the segments the client sends that carry payload
+# (the server's 80 MiB and the client's pure ACKs would make tcpdump drop
+# packets on a busy machine, and a witness must miss nothing).
+dl_capture_start "$DL_NS_S" eth0 "$DL_DIR/server.pcap" "tcp dst port 80 and $DL_TCP_PAYLOAD" ||
   { echo "FAIL: tcpdump on the server side"; exit 1; }
 SERVER_CAP=$DL_CAPTURE_PID
+dl_capture_start "$DL_NS_C" eth0 "$DL_DIR/client.pcap" "tcp dst port 80 and $DL_TCP_PAYLOAD" ||
+  { echo "FAIL: tcpdump on the client side"; exit 1; }
+CLIENT_CAP=$DL_CAPTURE_PID
 if dl_start_daemon "$CONFIG" http; then
   queued_total=0
-  for family in 4 6; do
+  for run in 4 6 "4 tiny" "6 tiny"; do
+    read -r family how <<<"$run"
+    what="IPv$family${how:+, the upload in 1-3 byte segments}"
     before=$(queued)
-    read -r result < <(dl_c timeout 60 python3 "$DL_DIR/keepalive.py" "$family" 2>"$DL_DIR/client.err")
+    # shellcheck disable=SC2086  # $run is the client's two arguments
+    read -r result < <(dl_c timeout 60 python3 "$DL_DIR/keepalive.py" $run 2>"$DL_DIR/client.err")
     after=$(queued)
     queued_total=$((queued_total + ${after:-0} - ${before:-0}))
-    echo "  IPv$family client: ${result:-nothing} $(tail -n 1 "$DL_DIR/client.err")"
-    check "IPv$family: the 20 MiB download arrived whole" \
+    echo "  $what: ${result:-nothing}, queued $((${after:-0} - ${before:-0})) $(tail -n 1 "$DL_DIR/client.err")"
+    check "$what: the 20 MiB download arrived whole" \
       grep -q "^bulk=$((20 * 1024 * 1024)) " <<<"${result:-}"
-    check "IPv$family: the next allowed request on the kept-alive connection got its tile" \
+    check "$what: the next allowed request on the kept-alive connection got its tile" \
       grep -q " tile=200 " <<<"${result:-}"
-    check "IPv$family: the upload naming a denied host on the same connection got no answer" \
+    check "$what: the upload naming a denied host on the same connection got no answer" \
       grep -Eq " denied=(reset|no-answer)$" <<<"${result:-}"
   done
   requests_fast=$(fast_path_bytes 0x44000000)
@@ -124,13 +148,28 @@ if dl_start_daemon "$CONFIG" http; then
   check "the allowed HTTPS connection took the fast path (>= 15 MiB of 20)" \
     test "$allowed_fast" -ge $((15 * 1024 * 1024))
   sleep 0.5
-  dl_capture_stop "$SERVER_CAP"
-  sent=$(tcpdump -r "$DL_DIR/server.pcap" -n 'src port 80 and greater 200' 2>/dev/null | wc -l)
-  echo "  server sent ${sent} data packets; queue 0 handed out ${queued_total} packets"
-  check "the server's data passed in the kernel (queued < half of what the server sent)" \
-    test "$queued_total" -lt "$((sent / 2))"
-  check "no byte naming flightlog.dji.com reached the server" \
-    equals 0 "$(tcpdump -r "$DL_DIR/server.pcap" -n -A 'dst port 80' 2>/dev/null | grep -c flightlog)"
+  check "the server-side witness missed no packet" dl_capture_stop "$SERVER_CAP"
+  check "the client-side witness missed no packet" dl_capture_stop "$CLIENT_CAP"
+  tiny=$(tshark -r "$DL_DIR/client.pcap" -Y 'tcp.len >= 1 && tcp.len <= 3' 2>/dev/null | wc -l)
+  # 4 x 20 MiB in segments of at most 1460 bytes: >= 57,000 server packets,
+  # a pure ACK from the client for every one or two of them.
+  bound=$((4 * 20 * 1024 * 1024 / 1460 / 20))
+  echo "  the client sent ${tiny} segments of 1-3 bytes;" \
+    "queue 0 handed out ${queued_total} packets in all"
+  check "the server's data and the client's pure ACKs passed in the kernel (queued < $bound, 1/20 of the server's packets)" \
+    test "$queued_total" -lt "$bound"
+  # The request line and Host header alone are 48 bytes: >= 16 segments.
+  check "the attack happened: the client sent >= 16 segments of 1-3 bytes" test "$tiny" -ge 16
+  # What the server received, each connection's bytes joined in order of
+  # capture (tshark's stream index), so a name cut into 1-byte segments is
+  # found as well: neither the name nor the request line may be there.
+  streams=$(tshark -r "$DL_DIR/server.pcap" -Y 'tcp.dstport == 80 && tcp.len > 0' \
+    -T fields -e tcp.stream -e tcp.payload 2>/dev/null | tr -d ':' |
+    awk '{ s[$1] = s[$1] $2 } END { for (k in s) print s[k] }')
+  check "the server received the allowed requests (the witness reads them)" \
+    test "$(grep -c "$(hex 'Host: a.tiles')" <<<"$streams")" -ge 4
+  check "no byte of the upload naming flightlog.dji.com reached the server, whole or in segments" \
+    equals 0 "$(grep -cE "$(hex flightlog)|$(hex 'POST /upload')" <<<"$streams")"
   dl_stop_daemon TERM
   check "the event log names the denied host and why" \
     grep -q '"hostname":"flightlog.dji.com".*"reason":"name-not-allowed"' "$DL_DIR/events.jsonl"

@@ -40,8 +40,18 @@ const char* const kFastPath =
     "-A FLIGHTWALL -p tcp -m multiport ! --ports 53 -m mark --mark 0x0/0x34000000 -m connmark "
     "--mark 0x44000000/0x74000000 -m conntrack --ctdir REPLY -m length --length 121:65535 "
     "-j ACCEPT\n"
+    "-A FLIGHTWALL -p tcp -m multiport ! --ports 53 -m mark --mark 0x0/0x34000000 -m connmark "
+    "--mark 0x44000000/0x74000000 -m conntrack --ctdir ORIGINAL -m tcp --tcp-flags "
+    "FIN,SYN,RST,PSH,ACK,URG ACK -m u32 --u32 \"0&0x3=0&&4&0x3FFF=0\" -m u32 ! --u32 "
+    "\"0>>22&0x3C@12>>26&0x3C@0=0:0xFFFFFFFF\" -j ACCEPT\n"
     "-A FLIGHTWALL -p udp -m multiport ! --ports 53 -m mark --mark 0x0/0x34000000 -m connmark "
     "--mark 0x50000000/0x74000000 -j ACCEPT\n";
+
+// The pure ACK rule's u32 tests, by family.
+const char* const kPureAckV4 =
+    "-m u32 --u32 \"0&0x3=0&&4&0x3FFF=0\" -m u32 ! --u32 \"0>>22&0x3C@12>>26&0x3C@0=0:0xFFFFFFFF\"";
+const char* const kPureAckV6 =
+    "-m u32 --u32 \"4>>8&0xFF=6&&4>>16&0x3=0\" -m u32 ! --u32 \"52>>26&0x3C@40=0:0xFFFFFFFF\"";
 
 // FLIGHTWALL_APP in decisions mode: repeat-mark verdicts, marks, DNS, the connmark verdicts.
 const char* const kAppChain =
@@ -89,13 +99,15 @@ TEST(IptablesRenderTest, ForwardModeIPv4) {
 
 TEST(IptablesRenderTest, ForwardModeIPv6TakesOnlyIPv6Sources) {
   const IptablesRuleSet set = BuildIptablesRules(ForwardPlan(), "FLIGHTWALL", true);
-  ASSERT_GE(set.rules.size(), 9u);
-  EXPECT_EQ(set.rules[4], "-A FLIGHTWALL -i lan0 -j CONNMARK --set-xmark 0x10000/0xff0000");
-  EXPECT_EQ(set.rules[5], "-A FLIGHTWALL -i lan0 -j FLIGHTWALL_APP");
-  EXPECT_EQ(set.rules[6],
+  ASSERT_GE(set.rules.size(), 10u);
+  // The client's pure ACKs, read in IPv6's header.
+  EXPECT_NE(set.rules[3].find(kPureAckV6), std::string::npos) << set.rules[3];
+  EXPECT_EQ(set.rules[5], "-A FLIGHTWALL -i lan0 -j CONNMARK --set-xmark 0x10000/0xff0000");
+  EXPECT_EQ(set.rules[6], "-A FLIGHTWALL -i lan0 -j FLIGHTWALL_APP");
+  EXPECT_EQ(set.rules[7],
             "-A FLIGHTWALL -s 2001:db8:1::/64 -j CONNMARK --set-xmark 0x20000/0xff0000");
-  EXPECT_EQ(set.rules[7], "-A FLIGHTWALL -s 2001:db8:1::/64 -j FLIGHTWALL_APP");
-  EXPECT_EQ(set.rules[8],
+  EXPECT_EQ(set.rules[8], "-A FLIGHTWALL -s 2001:db8:1::/64 -j FLIGHTWALL_APP");
+  EXPECT_EQ(set.rules[9],
             "-A FLIGHTWALL -m connmark --mark 0x40000000/0x40000000 -j FLIGHTWALL_APP");
   EXPECT_EQ(Script(ForwardPlan(), true).find("192.0.2.0"), std::string::npos);
   EXPECT_EQ(set.jumps, std::vector<std::string>{"-I FORWARD 1 -j FLIGHTWALL"});
@@ -118,8 +130,13 @@ TEST(IptablesRenderTest, OutputModeUsesOwnerAndCgroupAndSkipsLoopbackInInput) {
                 "-I OUTPUT 1 -j FLIGHTWALL\n"
                 "-I INPUT 1 ! -i lo -m connmark --mark 0x40000000/0x40000000 -j FLIGHTWALL_APP\n"
                 "COMMIT\n");
-  // The same rules for IPv6: uids and cgroups have no family.
-  EXPECT_EQ(Script(OutputPlan(), true), Script(OutputPlan(), false));
+  // The same rules for IPv6 (uids and cgroups have no family) but for where
+  // the pure ACK rule reads the headers.
+  std::string v4 = Script(OutputPlan(), false);
+  const auto at = v4.find(kPureAckV4);
+  ASSERT_NE(at, std::string::npos);
+  v4.replace(at, std::string(kPureAckV4).size(), kPureAckV6);
+  EXPECT_EQ(Script(OutputPlan(), true), v4);
 }
 
 TEST(IptablesRenderTest, QueueRangeFailOpenAndEveryPacket) {
@@ -177,7 +194,7 @@ TEST(IptablesRenderTest, NoSelectorsStillFollowsGovernedConnections) {
   RulePlan plan;
   const IptablesRuleSet set = BuildIptablesRules(plan, "FLIGHTWALL", false);
   ASSERT_GE(set.rules.size(), 5u);
-  EXPECT_EQ(set.rules[4],
+  EXPECT_EQ(set.rules[5],
             "-A FLIGHTWALL -m connmark --mark 0x40000000/0x40000000 -j FLIGHTWALL_APP");
 }
 
@@ -272,16 +289,16 @@ TEST(IptablesBackendTest, InstallErrorNamesToolAndQuotesTheFailingRule) {
   FakeWorld world;
   world.restore_result =
       Failed(4,
-             "iptables-restore v1.8.9 (nf_tables): \nline 11: RULE_APPEND failed (Invalid "
+             "iptables-restore v1.8.9 (nf_tables): \nline 12: RULE_APPEND failed (Invalid "
              "argument): rule in chain FLIGHTWALL\n");
   const Status installed = world.Backend()->Install(OutputPlan());
   ASSERT_FALSE(installed.ok());
   const std::string error = installed.ToString();
   EXPECT_EQ(error.find("iptables-restore --noflush: exit 4: iptables-restore v1.8.9 (nf_tables): "
-                       "line 11: RULE_APPEND failed"),
+                       "line 12: RULE_APPEND failed"),
             0u)
       << error;
-  EXPECT_NE(error.find("[line 11: -A FLIGHTWALL -m cgroup --path \"/flight.slice\" -j CONNMARK "
+  EXPECT_NE(error.find("[line 12: -A FLIGHTWALL -m cgroup --path \"/flight.slice\" -j CONNMARK "
                        "--set-xmark 0x20000/0xff0000]"),
             std::string::npos)
       << error;
