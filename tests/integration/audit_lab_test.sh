@@ -80,7 +80,9 @@ if python3 "$CHECK" "$WORK/stdin.json" "$DATA/leaky.expected.json" >/dev/null; t
   pass "capture on standard input"; else fail "capture on standard input"; fi
 # --fail-on attempts turns attempts without leaks into failures; tiles-only has none.
 "$FW" audit --policy "$POLICY" --fail-on attempts -q "$DATA/tiles-only.pcap" >/dev/null 2>&1
-[[ $? -eq 0 ]] && pass "--fail-on attempts on a clean session" || fail "--fail-on attempts on a clean session"
+rc=$?
+if [[ $rc -eq 0 ]]; then pass "--fail-on attempts on a clean session"
+else fail "--fail-on attempts on a clean session (exit $rc)"; fi
 
 # --baseline: the tiles-only session as the last app version's audit, the
 # leaky one as the new version's: the vendor destinations are new.
@@ -98,23 +100,24 @@ sys.exit(0 if "flightlog.dji.com" in added and "a.tiles.mapbox.com" not in added
 PY
 then pass "--baseline: the newer capture's vendor destinations are new (exit $rc)"
 else fail "--baseline: new destinations (exit $rc)"; cat "$WORK/v2.txt"; fi
-grep -q '^  NEW     flightlog.dji.com \[flight-logs\]' "$WORK/v2.txt" &&
-  grep -q 'testsuite name="changes since .*v1.json" .*failures="[1-9]' "$WORK/v2.xml" &&
-  pass "--baseline: the summary and the JUnit suite list them" ||
-  fail "--baseline: summary / JUnit"
+if grep -q '^  NEW     flightlog.dji.com \[flight-logs\]' "$WORK/v2.txt" &&
+  grep -q 'testsuite name="changes since .*v1.json" .*failures="[1-9]' "$WORK/v2.xml"; then
+  pass "--baseline: the summary and the JUnit suite list them"
+else fail "--baseline: summary / JUnit"; fi
 # The other way round: the vendor destinations are gone, nothing is new.
 "$FW" audit --policy "$POLICY" --report-json "$WORK/v2only.json" -q "$DATA/leaky.pcap" >/dev/null 2>&1
 "$FW" audit --policy "$POLICY" --baseline "$WORK/v2only.json" --report-json "$WORK/v3.json" -q \
   "$DATA/tiles-only.pcap" >/dev/null 2>&1
-python3 -c 'import json, sys
+if python3 -c 'import json, sys
 b = json.load(open(sys.argv[1]))["baseline"]
 sys.exit(0 if not b["added"] and "flightlog.dji.com" in {d["host"] for d in b["removed"]} else 1)' \
-  "$WORK/v3.json" && pass "--baseline: destinations gone since" || fail "--baseline: gone"
+  "$WORK/v3.json"; then pass "--baseline: destinations gone since"
+else fail "--baseline: gone"; fi
 "$FW" audit --policy "$POLICY" --baseline "$DATA/leaky.pcap" -q "$DATA/tiles-only.pcap" >"$WORK/bad.txt" 2>&1
 rc=$?
-[[ $rc -eq 2 ]] && grep -q -- "--baseline .*leaky.pcap: not JSON" "$WORK/bad.txt" &&
-  pass "--baseline: a capture given as baseline is refused with what to give (exit 2)" ||
-  fail "--baseline: bad file (exit $rc): $(cat "$WORK/bad.txt")"
+if [[ $rc -eq 2 ]] && grep -q -- "--baseline .*leaky.pcap: not JSON" "$WORK/bad.txt"; then
+  pass "--baseline: a capture given as baseline is refused with what to give (exit 2)"
+else fail "--baseline: bad file (exit $rc): $(cat "$WORK/bad.txt")"; fi
 
 # A campaign of two scenarios: idle (the tiles-only session) and flying (the
 # leaky one), each audited on its own, compared in one report.
@@ -137,12 +140,14 @@ sys.exit(0 if c["verdict"] == "leak" and verdicts == {"idle": "clean", "flying":
 PY
 then pass "campaign: a verdict per scenario, leak overall, the upload only in 'flying' (exit $rc)"
 else fail "campaign: verdicts and matrix (exit $rc)"; cat "$WORK/campaign/c.txt"; fi
-grep -q '<testsuite name="idle" ' "$WORK/campaign/c.xml" &&
-  grep -q '<testsuite name="flying" .*failures="[1-9]' "$WORK/campaign/c.xml" &&
-  pass "campaign: JUnit has one testsuite per scenario" || fail "campaign: JUnit testsuites"
-grep -q 'href="c-flying.html"' "$WORK/campaign/c.html" && [[ -s "$WORK/campaign/c-idle.html" ]] &&
-  grep -q '<h1>Local data mode verification report</h1>' "$WORK/campaign/c-flying.html" &&
-  pass "campaign: the HTML page links each scenario's full report" || fail "campaign: HTML pages"
+if grep -q '<testsuite name="idle" ' "$WORK/campaign/c.xml" &&
+  grep -q '<testsuite name="flying" .*failures="[1-9]' "$WORK/campaign/c.xml"; then
+  pass "campaign: JUnit has one testsuite per scenario"
+else fail "campaign: JUnit testsuites"; fi
+if grep -q 'href="c-flying.html"' "$WORK/campaign/c.html" && [[ -s "$WORK/campaign/c-idle.html" ]] &&
+  grep -q '<h1>Local data mode verification report</h1>' "$WORK/campaign/c-flying.html"; then
+  pass "campaign: the HTML page links each scenario's full report"
+else fail "campaign: HTML pages"; fi
 # A campaign's baseline is compared scenario by scenario: the earlier
 # release flew without uploading (tiles-only for both scenarios).
 "$FW" audit --policy "$POLICY" --scenario "idle=$DATA/tiles-only.pcap" \
@@ -150,15 +155,15 @@ grep -q 'href="c-flying.html"' "$WORK/campaign/c.html" && [[ -s "$WORK/campaign/
 "$FW" audit --policy "$POLICY" --scenario "idle=$DATA/tiles-only.pcap" \
   --scenario "flying=$DATA/leaky.pcap" --baseline "$WORK/campaign/v1.json" \
   --report-json "$WORK/campaign/v2.json" --junit "$WORK/campaign/v2.xml" -q >/dev/null 2>&1
-python3 -c 'import json, sys
+if python3 -c 'import json, sys
 c = json.load(open(sys.argv[1]))
 b = {s["name"]: s["report"]["baseline"] for s in c["scenarios"]}
 sys.exit(0 if not b["idle"]["added"]
          and "flightlog.dji.com" in {d["host"] for d in b["flying"]["added"]} else 1)' \
   "$WORK/campaign/v2.json" && grep -q '<testsuite name="flying: changes since .*v1.json" .*failures="[1-9]' \
-  "$WORK/campaign/v2.xml" &&
-  pass "campaign --baseline: new destinations only where the flight uploads, in JSON and JUnit" ||
-  fail "campaign --baseline"
+  "$WORK/campaign/v2.xml"; then
+  pass "campaign --baseline: new destinations only where the flight uploads, in JSON and JUnit"
+else fail "campaign --baseline"; fi
 
 # The same campaign from a campaign file, captures named relative to it.
 ln -sf "$DATA/tiles-only.pcap" "$WORK/campaign/idle.pcap"
@@ -177,24 +182,27 @@ Y
 (cd / && "$FW" audit --policy "$POLICY" --campaign "$WORK/campaign/pilot.yaml" \
   --report-json "$WORK/campaign/f.json" -q >/dev/null 2>&1)
 rc=$?
-python3 -c 'import json, sys
+if python3 -c 'import json, sys
 c = json.load(open(sys.argv[1]))
 m = c["campaign"]
 sys.exit(0 if m["app"] == "lab app" and m["version"] == "2.0" and len(m["sha256"]) == 64
          and [s["name"] for s in c["scenarios"]] == ["idle", "flying"]
          and c["scenarios"][0]["description"] == "the map open, no flight"
-         and c["verdict"] == "leak" else 1)' "$WORK/campaign/f.json" 2>/dev/null && [[ $rc -eq 1 ]] &&
-  pass "campaign file: app, version, scenarios and captures beside the file (exit $rc)" ||
-  fail "campaign file (exit $rc)"
+         and c["verdict"] == "leak" else 1)' "$WORK/campaign/f.json" 2>/dev/null && [[ $rc -eq 1 ]]; then
+  pass "campaign file: app, version, scenarios and captures beside the file (exit $rc)"
+else fail "campaign file (exit $rc)"; fi
 printf 'app: x\nscenarios:\n  - name: idle\n    capture: [idle.pcap]\n' >"$WORK/campaign/typo.yaml"
 "$FW" audit --policy "$POLICY" --campaign "$WORK/campaign/typo.yaml" -q >"$WORK/campaign/typo.txt" 2>&1
-[[ $? -eq 2 ]] && grep -q "typo.yaml:4:5: .*did you mean 'captures'" "$WORK/campaign/typo.txt" &&
-  pass "campaign file: a typo is named with file:line:column (exit 2)" ||
-  fail "campaign file typo: $(cat "$WORK/campaign/typo.txt")"
+rc=$?
+if [[ $rc -eq 2 ]] && grep -q "typo.yaml:4:5: .*did you mean 'captures'" "$WORK/campaign/typo.txt"; then
+  pass "campaign file: a typo is named with file:line:column (exit 2)"
+else fail "campaign file typo (exit $rc): $(cat "$WORK/campaign/typo.txt")"; fi
 "$FW" audit --policy "$POLICY" --scenario "idle=$DATA/tiles-only.pcap" --scenario "=x.pcap" -q \
   >"$WORK/campaign/bad.txt" 2>&1
-[[ $? -eq 2 ]] && grep -q "NAME=CAPTURE" "$WORK/campaign/bad.txt" &&
-  pass "campaign: a scenario without a name is refused (exit 2)" || fail "campaign: bad --scenario"
+rc=$?
+if [[ $rc -eq 2 ]] && grep -q "NAME=CAPTURE" "$WORK/campaign/bad.txt"; then
+  pass "campaign: a scenario without a name is refused (exit 2)"
+else fail "campaign: bad --scenario (exit $rc)"; fi
 
 # 2. Sessions recorded now, with real clients, in a lab of our own.
 if [[ $EUID -ne 0 ]]; then
