@@ -24,6 +24,8 @@ SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export FLIGHTWALL_SOURCE_DIR="$SRC"
 # shellcheck source=tests/integration/lib/daemon_lab.sh
 source "$SRC/tests/integration/lib/daemon_lab.sh"
+# shellcheck source=bench/lib/rules.sh
+source "$SRC/bench/lib/rules.sh"
 dl_check_requirements rules_cost >&2 || exit 2
 for t in iperf3 jq; do
   command -v "$t" >/dev/null || { echo "rules_cost: needs $t (scripts/setup)" >&2; exit 2; }
@@ -57,12 +59,8 @@ use_config() { # CONFIG
   case "$1" in
     none) ;;
     conntrack) dl_g iptables -t mangle -A FORWARD -m conntrack --ctstate NEW,ESTABLISHED,RELATED -j ACCEPT ;;
-    long) sed -E 's/-j NFQUEUE.*$/-j ACCEPT/' "$DL_DIR/daemon.rules" | dl_g iptables-restore ;;
-    decided)
-      sed -E -e 's/-j NFQUEUE.*$/-j ACCEPT/' \
-        -e 's|^-A FORWARD -j FLIGHTWALL$|-A FORWARD -j CONNMARK --set-xmark 0x50000000/0x74000000\n&|' \
-        "$DL_DIR/daemon.rules" | dl_g iptables-restore
-      ;;
+    long) rules_without_queue "$DL_DIR/daemon.rules" | dl_g iptables-restore ;;
+    decided) rules_without_queue "$DL_DIR/daemon.rules" decided | dl_g iptables-restore ;;
   esac
 }
 gbit() {

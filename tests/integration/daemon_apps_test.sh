@@ -150,8 +150,7 @@ code() { "$@" 2>/dev/null || true; } # the HTTP code, whatever curl's status
 not_ok() { [[ "$1" != 200 ]]; }
 
 # --- run ------------------------------------------------------------------------
-dl_capture_start "$DL_NS_S" eth0 "$DL_DIR/server.pcap" host 198.51.100.10 or host 203.0.113.77 ||
-  { echo "FAIL: tcpdump on the server side"; exit 1; }
+dl_witness server "$DL_DIR/server.pcap" host 198.51.100.10 or host 203.0.113.77
 SERVER_CAP=$DL_CAPTURE_PID
 if ! dl_start_daemon "$CONFIG"; then
   echo "FAIL: flightwall run (output mode, two apps) reaches READY"

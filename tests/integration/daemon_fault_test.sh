@@ -73,11 +73,9 @@ queue_bound() { dl_g cat /proc/net/netfilter/nfnetlink_queue 2>/dev/null | awk '
 daemon_dead() { ! kill -0 "$1" 2>/dev/null; }
 
 # --- 1. on_failure: closed, SIGKILL mid-traffic -----------------------------
-dl_capture_start "$DL_NS_S" eth0 "$DL_DIR/server-closed.pcap" "$CAPTURE_HOSTS" ||
-  { echo "FAIL: tcpdump on the server side"; exit 1; }
+dl_witness server "$DL_DIR/server-closed.pcap" "$CAPTURE_HOSTS"
 SERVER_CAP=$DL_CAPTURE_PID
-dl_capture_start "$DL_NS_C" eth0 "$DL_DIR/client-closed.pcap" "$DENIED_HOSTS" ||
-  { echo "FAIL: tcpdump on the client side"; exit 1; }
+dl_witness client "$DL_DIR/client-closed.pcap" "$DENIED_HOSTS"
 CLIENT_CAP=$DL_CAPTURE_PID
 
 if ! dl_start_daemon "$CLOSED" closed; then
@@ -156,8 +154,7 @@ check "closed: SIGTERM exits 0" equals 0 "$DL_DAEMON_RC"
 check "closed: SIGTERM removes the rules (enforce mode)" dl_not dl_rules_present
 
 # --- 2. on_failure: open ------------------------------------------------------
-dl_capture_start "$DL_NS_S" eth0 "$DL_DIR/server-open.pcap" "$CAPTURE_HOSTS" ||
-  { echo "FAIL: tcpdump on the server side"; exit 1; }
+dl_witness server "$DL_DIR/server-open.pcap" "$CAPTURE_HOSTS"
 SERVER_CAP=$DL_CAPTURE_PID
 if dl_start_daemon "$OPEN" open; then
   check "open: rules use --queue-bypass" \
@@ -233,8 +230,7 @@ metric_sum() { # sum of every series of a metric family
     awk -v m="$1" '{ n = $1; sub(/\{.*/, "", n) } n == m { s += $2; f = 1 } END { if (f) printf "%d\n", s }'
 }
 
-dl_capture_start "$DL_NS_S" eth0 "$DL_DIR/server-flood.pcap" "udp and dst host 203.0.113.88" ||
-  { echo "FAIL: tcpdump on the server side"; exit 1; }
+dl_witness server "$DL_DIR/server-flood.pcap" "udp and dst host 203.0.113.88"
 SERVER_CAP=$DL_CAPTURE_PID
 if dl_start_daemon "$CLOSED" flood; then
   check "flood: allowed fetch before the flood" dl_fetch_ok a.tiles.mapbox.com
@@ -280,8 +276,7 @@ sleep 300 <>"$FIFO" &
 HOLD_PID=$!
 dl_write_config "$STUCK" "$POLICY" closed decisions 0 $'limits:\n  event_queue: 64'
 sed -i "s|^  path: .*|  path: $FIFO|" "$STUCK"
-dl_capture_start "$DL_NS_S" eth0 "$DL_DIR/server-stuck.pcap" "udp and dst host 203.0.113.88" ||
-  { echo "FAIL: tcpdump on the server side"; exit 1; }
+dl_witness server "$DL_DIR/server-stuck.pcap" "udp and dst host 203.0.113.88"
 SERVER_CAP=$DL_CAPTURE_PID
 if dl_start_daemon "$STUCK" stuck; then
   # 20k denied UDP flows: far more events than the pipe (64 KiB) and the

@@ -112,11 +112,9 @@ queued() { # packets queue 0 has handed out so far (id_sequence)
 # The witnesses record the segments the client sends that carry payload
 # (the server's 80 MiB and the client's pure ACKs would make tcpdump drop
 # packets on a busy machine, and a witness must miss nothing).
-dl_capture_start "$DL_NS_S" eth0 "$DL_DIR/server.pcap" "tcp dst port 80 and $DL_TCP_PAYLOAD" ||
-  { echo "FAIL: tcpdump on the server side"; exit 1; }
+dl_witness server "$DL_DIR/server.pcap" "tcp dst port 80 and $DL_TCP_PAYLOAD"
 SERVER_CAP=$DL_CAPTURE_PID
-dl_capture_start "$DL_NS_C" eth0 "$DL_DIR/client.pcap" "tcp dst port 80 and $DL_TCP_PAYLOAD" ||
-  { echo "FAIL: tcpdump on the client side"; exit 1; }
+dl_witness client "$DL_DIR/client.pcap" "tcp dst port 80 and $DL_TCP_PAYLOAD"
 CLIENT_CAP=$DL_CAPTURE_PID
 if dl_start_daemon "$CONFIG" http; then
   queued_total=0

@@ -120,11 +120,9 @@ EOF
 TABLET_V4=192.0.2.10
 TABLET_V6=2001:db8:1::10
 FROM_TABLET="src host $TABLET_V4 or src host $TABLET_V6"
-dl_capture_start "$DL_NS_S" eth0 "$DL_DIR/far.pcap" "$FROM_TABLET" ||
-  { echo "FAIL: tcpdump on the far side"; exit 1; }
+dl_witness server "$DL_DIR/far.pcap" "$FROM_TABLET"
 FAR_CAP=$DL_CAPTURE_PID
-dl_capture_start "$DL_NS_C" eth0 "$DL_DIR/tablet.pcap" "$FROM_TABLET" ||
-  { echo "FAIL: tcpdump in the tablet"; exit 1; }
+dl_witness client "$DL_DIR/tablet.pcap" "$FROM_TABLET"
 TABLET_CAP=$DL_CAPTURE_PID
 if dl_start_daemon "$CONFIG" inbound; then
   coproc APP { dl_c timeout 60 python3 "$DL_DIR/app_server.py" "$PORT" 50 2>&1; }

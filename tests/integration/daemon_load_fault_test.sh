@@ -128,8 +128,7 @@ remount() { in_mnt mount -o "remount,$1" "$LOGFS" 2>/dev/null; }
 # writing: it succeeds once the failing daemon let go of its log.
 remount_ro() { dl_wait 100 remount ro; }
 
-dl_capture_start "$DL_NS_S" eth0 "$DL_DIR/server-disk.pcap" "$DENIED_HOSTS" ||
-  { echo "FAIL: tcpdump on the server side"; exit 1; }
+dl_witness server "$DL_DIR/server-disk.pcap" "$DENIED_HOSTS"
 SERVER_CAP=$DL_CAPTURE_PID
 if start_daemon_in_holder "$DISK" disk; then
   D="$DL_DAEMON_LOG"
@@ -260,9 +259,8 @@ fetch_loop() {
 # First successful fetch that ended after MS.
 first_ok_after() { awk -v t="$1" '$1 >= t && $2 == 200 { print $1; exit }' "$DL_DIR/fetch.log"; }
 
-dl_capture_start "$DL_NS_S" eth0 "$DL_DIR/server-flood.pcap" \
-  "(udp and dst host 203.0.113.88) or $DENIED_HOSTS" ||
-  { echo "FAIL: tcpdump on the server side"; exit 1; }
+dl_witness server "$DL_DIR/server-flood.pcap" \
+  "(udp and dst host 203.0.113.88) or $DENIED_HOSTS"
 SERVER_CAP=$DL_CAPTURE_PID
 if dl_start_daemon "$CLOSED" flood; then
   D="$DL_DAEMON_LOG"
@@ -344,8 +342,7 @@ fi
 SMALLBUF="$DL_DIR/smallbuf.yaml"
 dl_write_config "$SMALLBUF" "$POLICY" closed
 sed -i 's/^  on_failure: closed$/&\n  receive_buffer_bytes: 65536/' "$SMALLBUF"
-dl_capture_start "$DL_NS_S" eth0 "$DL_DIR/server-enobufs.pcap" "dst host 203.0.113.88 or $DENIED_HOSTS" ||
-  { echo "FAIL: tcpdump on the server side"; exit 1; }
+dl_witness server "$DL_DIR/server-enobufs.pcap" "dst host 203.0.113.88 or $DENIED_HOSTS"
 SERVER_CAP=$DL_CAPTURE_PID
 if dl_start_daemon "$SMALLBUF" enobufs; then
   D="$DL_DAEMON_LOG"
@@ -472,9 +469,8 @@ BOUND=$(awk 'tolower($0) ~ /memory/ {
 check "many: flightwall check --config prints the memory bound (${BOUND:-none} bytes)" \
   test -n "$BOUND"
 
-dl_capture_start "$DL_NS_S" eth0 "$DL_DIR/server-many.pcap" \
-  "(udp and dst host 203.0.113.88) or (tcp and net 2001:db8:77::/64)" ||
-  { echo "FAIL: tcpdump on the server side"; exit 1; }
+dl_witness server "$DL_DIR/server-many.pcap" \
+  "(udp and dst host 203.0.113.88) or (tcp and net 2001:db8:77::/64)"
 SERVER_CAP=$DL_CAPTURE_PID
 if dl_start_daemon "$MANY" many; then
   D="$DL_DAEMON_LOG"

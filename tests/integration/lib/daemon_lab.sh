@@ -350,6 +350,19 @@ dl_capture_start() {
   DL_CAPTURE_FILES[$DL_CAPTURE_PID]="$3"
 }
 
+# dl_witness server|client FILE [FILTER...]: dl_capture_start in the server's
+# or the client's namespace (eth0); a test without its witness cannot judge
+# anything, so on failure it prints a FAIL line and exits 1.
+dl_witness() {
+  local side="$1" ns="$DL_NS_S"
+  shift
+  [[ "$side" == client ]] && ns="$DL_NS_C"
+  dl_capture_start "$ns" eth0 "$@" || {
+    echo "FAIL: tcpdump on the $side side"
+    exit 1
+  }
+}
+
 # dl_capture_stop PID: stops the capture and waits until its file is
 # complete; returns 1 (and says why) if tcpdump dropped packets or did not
 # exit cleanly, so a witness that missed packets is never read as clean.
