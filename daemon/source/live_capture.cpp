@@ -121,8 +121,7 @@ LivePoll LiveCapture::Poll(RawPacket* out, int wait_ms) {
         }
       }
       out->number = packets_;
-      out->time = static_cast<Timestamp>(header->ts.tv_sec) * kMicrosPerSecond +
-                  static_cast<Timestamp>(header->ts.tv_usec);
+      out->time = PacketTimeOf(header->ts.tv_sec, header->ts.tv_usec);
       out->link = link_;
       out->wire_length = header->len;
       out->data = std::span<const std::uint8_t>(data, header->caplen);

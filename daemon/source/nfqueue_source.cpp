@@ -172,8 +172,8 @@ struct NfqueueSource::Impl {
         mnl_attr_get_payload_len(attr[NFQA_TIMESTAMP]) >= sizeof(nfqnl_msg_packet_timestamp)) {
       nfqnl_msg_packet_timestamp ts{};
       std::memcpy(&ts, mnl_attr_get_payload(attr[NFQA_TIMESTAMP]), sizeof ts);
-      time = static_cast<Timestamp>(be64toh(ts.sec)) * kMicrosPerSecond +
-             static_cast<Timestamp>(be64toh(ts.usec));
+      time = PacketTimeOf(static_cast<std::int64_t>(be64toh(ts.sec)),
+                          static_cast<std::int64_t>(be64toh(ts.usec)));
     }
     if (time == 0) time = ClockNow(CLOCK_REALTIME);  // queued packets rarely carry one
     if (meta->in_ifindex != 0) {

@@ -5,11 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <limits>
 #include <memory>
 #include <span>
 #include <string_view>
@@ -61,15 +59,9 @@ bool HashStream(std::FILE* in, std::FILE* copy, std::string* sha256, std::uint64
 
 // A packet's time in microseconds. pcapng stores 64-bit timestamps in the
 // interface's own resolution, so libpcap can hand out seconds whose
-// microseconds do not fit a Timestamp (found by pcap_source_fuzz): such a
-// time is clamped to the representable range instead of overflowing.
-Timestamp PacketTime(const timeval& ts) {
-  constexpr Timestamp kMaxSeconds = std::numeric_limits<Timestamp>::max() / kMicrosPerSecond - 1;
-  const Timestamp usec = std::clamp<Timestamp>(ts.tv_usec, 0, kMicrosPerSecond - 1);
-  if (ts.tv_sec > kMaxSeconds) return kMaxSeconds * kMicrosPerSecond + usec;
-  if (ts.tv_sec < -kMaxSeconds) return -kMaxSeconds * kMicrosPerSecond;
-  return static_cast<Timestamp>(ts.tv_sec) * kMicrosPerSecond + usec;
-}
+// microseconds do not fit a Timestamp, or negative ones (found by
+// pcap_source_fuzz): PacketTimeOf clamps them (common/timestamp.h).
+Timestamp PacketTime(const timeval& ts) { return PacketTimeOf(ts.tv_sec, ts.tv_usec); }
 
 std::string NotACapture(const char* libpcap_says) {
   return std::string("not a pcap or pcapng file (libpcap: ") + libpcap_says +

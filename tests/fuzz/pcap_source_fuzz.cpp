@@ -54,7 +54,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   Check(size > 0);
   Check(source->Inputs().size() == 2);
 
-  static flightwall::PacketDecoder decoder([] {
+  // A decoder per input, so that a finding reproduces from its input alone
+  // (a static one once carried a fragment from an earlier input into the
+  // run that crashed).
+  flightwall::PacketDecoder decoder([] {
     flightwall::DecoderLimits limits;
     limits.max_datagrams_in_reassembly = 4;
     limits.max_reassembly_bytes = 65536;

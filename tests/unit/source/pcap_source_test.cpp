@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 // GCC 12 at -O3 reports a false -Wrestrict on `"text" + std::to_string(n)`
@@ -320,6 +321,69 @@ TEST_F(PcapSourceTest, ReadsPublicCapturesBackToBack) {
   EXPECT_EQ(last, 18u);
   EXPECT_EQ(source->Inputs()[1].link, LinkType::kNull);
   EXPECT_EQ(source->Inputs()[0].sha256.size(), 64u);
+}
+
+// pcapng lets a file claim any time: 64-bit timestamps, and an interface's
+// if_tsoffset (seconds added to each of its times; libpcap adds it unsigned,
+// so a negative one gives times before 1970). Two interfaces, one packet
+// each: the first 2^63 microseconds, the second 0 plus an offset of -10^6 s.
+Bytes PcapngWithExtremeTimes(const Bytes& frame) {
+  Bytes b;
+  const auto block = [&b](std::uint32_t type, const Bytes& body) {
+    const std::uint32_t total = 12 + static_cast<std::uint32_t>((body.size() + 3) & ~3u);
+    PutLe32(&b, type);
+    PutLe32(&b, total);
+    b.insert(b.end(), body.begin(), body.end());
+    for (std::size_t i = body.size(); i % 4 != 0; ++i) b.push_back(0);
+    PutLe32(&b, total);
+  };
+  Bytes shb;
+  PutLe32(&shb, 0x1a2b3c4d);
+  PutLe16(&shb, 1);
+  PutLe16(&shb, 0);
+  PutLe32(&shb, 0xffffffff);
+  PutLe32(&shb, 0xffffffff);
+  block(0x0a0d0d0a, shb);
+  Bytes idb;
+  PutLe16(&idb, 1);  // Ethernet
+  PutLe16(&idb, 0);
+  PutLe32(&idb, 65535);
+  block(1, idb);
+  PutLe16(&idb, 14);  // if_tsoffset
+  PutLe16(&idb, 8);
+  const auto offset = static_cast<std::uint64_t>(-1000000LL);
+  PutLe32(&idb, static_cast<std::uint32_t>(offset));
+  PutLe32(&idb, static_cast<std::uint32_t>(offset >> 32));
+  PutLe32(&idb, 0);  // end of options
+  block(1, idb);
+  for (const auto& [interface, ts] : {std::pair<std::uint32_t, std::uint64_t>{0, 1ULL << 63},
+                                      std::pair<std::uint32_t, std::uint64_t>{1, 0}}) {
+    Bytes epb;
+    PutLe32(&epb, interface);
+    PutLe32(&epb, static_cast<std::uint32_t>(ts >> 32));
+    PutLe32(&epb, static_cast<std::uint32_t>(ts));
+    PutLe32(&epb, static_cast<std::uint32_t>(frame.size()));
+    PutLe32(&epb, static_cast<std::uint32_t>(frame.size()));
+    epb.insert(epb.end(), frame.begin(), frame.end());
+    block(6, epb);
+  }
+  return b;
+}
+
+// Found by pcap_source_fuzz: the decoder's fragment expiry subtracted the
+// first time from the second and overflowed. Times are clamped into
+// [0, kMaxPacketTime], where no difference overflows.
+TEST_F(PcapSourceTest, ExtremeTimesAreClampedIntoTheRangeThatCannotOverflow) {
+  const std::string path = Write("times.pcapng", PcapngWithExtremeTimes(kFrameA));
+  auto opened = PcapSource::Open({path});
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  auto source = std::move(opened).value();
+  RawPacket raw;
+  ASSERT_TRUE(source->Next(&raw));
+  EXPECT_EQ(raw.time, kMaxPacketTime);
+  ASSERT_TRUE(source->Next(&raw));
+  EXPECT_EQ(raw.time, 0);
+  EXPECT_FALSE(source->Next(&raw));
 }
 
 }  // namespace
