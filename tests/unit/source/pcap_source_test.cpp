@@ -58,17 +58,23 @@ Bytes Pcap(std::uint32_t link_type, const std::vector<Record>& records, bool nan
   return b;
 }
 
+// A pcapng section header block's body: byte-order magic, version 1.0,
+// section length unknown.
+void PutSectionHeaderBody(Bytes* b) {
+  PutLe32(b, 0x1a2b3c4d);
+  PutLe16(b, 1);
+  PutLe16(b, 0);
+  PutLe32(b, 0xffffffff);
+  PutLe32(b, 0xffffffff);
+}
+
 // A minimal pcapng file: section header, one interface, enhanced packets
 // with the default microsecond resolution.
 Bytes Pcapng(std::uint16_t link_type, const std::vector<Record>& records) {
   Bytes b;
   PutLe32(&b, 0x0a0d0d0a);
   PutLe32(&b, 28);
-  PutLe32(&b, 0x1a2b3c4d);
-  PutLe16(&b, 1);
-  PutLe16(&b, 0);
-  PutLe32(&b, 0xffffffff);
-  PutLe32(&b, 0xffffffff);
+  PutSectionHeaderBody(&b);
   PutLe32(&b, 28);
   PutLe32(&b, 1);
   PutLe32(&b, 20);
@@ -338,11 +344,7 @@ Bytes PcapngWithExtremeTimes(const Bytes& frame) {
     PutLe32(&b, total);
   };
   Bytes shb;
-  PutLe32(&shb, 0x1a2b3c4d);
-  PutLe16(&shb, 1);
-  PutLe16(&shb, 0);
-  PutLe32(&shb, 0xffffffff);
-  PutLe32(&shb, 0xffffffff);
+  PutSectionHeaderBody(&shb);
   block(0x0a0d0d0a, shb);
   Bytes idb;
   PutLe16(&idb, 1);  // Ethernet
