@@ -110,6 +110,7 @@ std::string ServerDataMatch() {
 // Plain HTTP's client pure ACKs: what the client sends while it downloads,
 // one for every other segment of the server's data. They cannot carry the
 // app's data, so they pass too; a segment with one byte of payload must not.
+// In the form iptables -S prints it back (hex), so the listing matches the plan.
 // u32 cannot compare the IP length with the headers' lengths, so the rule
 // says "no payload" in two steps: the first 4 bytes after the TCP header are
 // not there (the read from IP header length + TCP data offset fails), and the
@@ -124,12 +125,12 @@ std::string ClientPureAckMatch(bool v6) {
       "-m conntrack --ctdir ORIGINAL -m tcp --tcp-flags FIN,SYN,RST,PSH,ACK,URG ACK ";
   if (v6) {
     match +=
-        "-m u32 --u32 \"4>>8&0xFF=6&&4>>16&0x3=0\" "
-        "-m u32 ! --u32 \"52>>26&0x3C@40=0:0xFFFFFFFF\"";
+        "-m u32 --u32 \"0x4>>0x8&0xff=0x6&&0x4>>0x10&0x3=0x0\" "
+        "-m u32 ! --u32 \"0x34>>0x1a&0x3c@0x28=0x0:0xffffffff\"";
   } else {
     match +=
-        "-m u32 --u32 \"0&0x3=0&&4&0x3FFF=0\" "
-        "-m u32 ! --u32 \"0>>22&0x3C@12>>26&0x3C@0=0:0xFFFFFFFF\"";
+        "-m u32 --u32 \"0x0&0x3=0x0&&0x4&0x3fff=0x0\" "
+        "-m u32 ! --u32 \"0x0>>0x16&0x3c@0xc>>0x1a&0x3c@0x0=0x0:0xffffffff\"";
   }
   return match;
 }

@@ -42,16 +42,18 @@ const char* const kFastPath =
     "-j ACCEPT\n"
     "-A FLIGHTWALL -p tcp -m multiport ! --ports 53 -m mark --mark 0x0/0x34000000 -m connmark "
     "--mark 0x44000000/0x74000000 -m conntrack --ctdir ORIGINAL -m tcp --tcp-flags "
-    "FIN,SYN,RST,PSH,ACK,URG ACK -m u32 --u32 \"0&0x3=0&&4&0x3FFF=0\" -m u32 ! --u32 "
-    "\"0>>22&0x3C@12>>26&0x3C@0=0:0xFFFFFFFF\" -j ACCEPT\n"
+    "FIN,SYN,RST,PSH,ACK,URG ACK -m u32 --u32 \"0x0&0x3=0x0&&0x4&0x3fff=0x0\" -m u32 ! --u32 "
+    "\"0x0>>0x16&0x3c@0xc>>0x1a&0x3c@0x0=0x0:0xffffffff\" -j ACCEPT\n"
     "-A FLIGHTWALL -p udp -m multiport ! --ports 53 -m mark --mark 0x0/0x34000000 -m connmark "
     "--mark 0x50000000/0x74000000 -j ACCEPT\n";
 
 // The pure ACK rule's u32 tests, by family.
 const char* const kPureAckV4 =
-    "-m u32 --u32 \"0&0x3=0&&4&0x3FFF=0\" -m u32 ! --u32 \"0>>22&0x3C@12>>26&0x3C@0=0:0xFFFFFFFF\"";
+    "-m u32 --u32 \"0x0&0x3=0x0&&0x4&0x3fff=0x0\" -m u32 ! --u32 "
+    "\"0x0>>0x16&0x3c@0xc>>0x1a&0x3c@0x0=0x0:0xffffffff\"";
 const char* const kPureAckV6 =
-    "-m u32 --u32 \"4>>8&0xFF=6&&4>>16&0x3=0\" -m u32 ! --u32 \"52>>26&0x3C@40=0:0xFFFFFFFF\"";
+    "-m u32 --u32 \"0x4>>0x8&0xff=0x6&&0x4>>0x10&0x3=0x0\" -m u32 ! --u32 "
+    "\"0x34>>0x1a&0x3c@0x28=0x0:0xffffffff\"";
 
 // FLIGHTWALL_APP in decisions mode: repeat-mark verdicts, marks, DNS, the connmark verdicts.
 const char* const kAppChain =
