@@ -110,7 +110,6 @@ std::string ServerDataMatch() {
 // Plain HTTP's client pure ACKs: what the client sends while it downloads,
 // one for every other segment of the server's data. They cannot carry the
 // app's data, so they pass too; a segment with one byte of payload must not.
-// In the form iptables -S prints it back (hex), so the listing matches the plan.
 // u32 cannot compare the IP length with the headers' lengths, so the rule
 // says "no payload" in two steps: the first 4 bytes after the TCP header are
 // not there (the read from IP header length + TCP data offset fails), and the
@@ -120,6 +119,8 @@ std::string ServerDataMatch() {
 // a FIN, RST, PSH or URG still goes to the daemon. What passes while a new
 // request is held unjudged is its length, in the ACKs' sequence numbers, not
 // its bytes; the held request itself still waits for the daemon.
+// The u32 tests are written as iptables -S prints them back (hex), so the
+// listing matches the plan.
 std::string ClientPureAckMatch(bool v6) {
   std::string match =
       "-m conntrack --ctdir ORIGINAL -m tcp --tcp-flags FIN,SYN,RST,PSH,ACK,URG ACK ";
@@ -150,10 +151,9 @@ void AddDecidedFastPath(const RulePlan& plan, const std::string& select, bool v6
     not_dns += "-m multiport ! --ports " + ports + " ";
   }
   add(select, "-p tcp " + not_dns + fresh + decided(kConnmarkAllowed) + "-j ACCEPT");
-  add(select,
-      "-p tcp " + not_dns + fresh + decided(kConnmarkRequests) + ServerDataMatch() + " -j ACCEPT");
-  add(select, "-p tcp " + not_dns + fresh + decided(kConnmarkRequests) + ClientPureAckMatch(v6) +
-                  " -j ACCEPT");
+  const std::string requests = "-p tcp " + not_dns + fresh + decided(kConnmarkRequests);
+  add(select, requests + ServerDataMatch() + " -j ACCEPT");
+  add(select, requests + ClientPureAckMatch(v6) + " -j ACCEPT");
   add(select, "-p udp " + not_dns + fresh + decided(kConnmarkAllowed) + "-j ACCEPT");
 }
 

@@ -57,12 +57,6 @@ bool HashStream(std::FILE* in, std::FILE* copy, std::string* sha256, std::uint64
   return true;
 }
 
-// A packet's time in microseconds. pcapng stores 64-bit timestamps in the
-// interface's own resolution, so libpcap can hand out seconds whose
-// microseconds do not fit a Timestamp, or negative ones (found by
-// pcap_source_fuzz): PacketTimeOf clamps them (common/timestamp.h).
-Timestamp PacketTime(const timeval& ts) { return PacketTimeOf(ts.tv_sec, ts.tv_usec); }
-
 std::string NotACapture(const char* libpcap_says) {
   return std::string("not a pcap or pcapng file (libpcap: ") + libpcap_says +
          "); check that the path is a capture, and convert other capture formats with `editcap -F "
@@ -226,7 +220,9 @@ bool PcapSource::Next(RawPacket* out) {
     const u_char* data = nullptr;
     const int rc = pcap_next_ex(handle, &header, &data);
     if (rc == 1) {
-      const Timestamp time = PacketTime(header->ts);
+      // pcapng can claim any 64-bit time, or one before 1970 (found by
+      // pcap_source_fuzz): PacketTimeOf clamps it (common/timestamp.h).
+      const Timestamp time = PacketTimeOf(header->ts.tv_sec, header->ts.tv_usec);
       if (info.packets == 0) info.first_time = time;
       info.last_time = time;
       ++info.packets;
