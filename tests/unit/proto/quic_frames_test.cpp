@@ -172,5 +172,37 @@ TEST(QuicFramesTest, TruncatedFramesAreMalformed) {
   EXPECT_EQ(stats.crypto_frames, 0u);
 }
 
+TEST(QuicFramesTest, PaddingRunsOfEveryLengthAroundTheFrames) {
+  // PADDING runs are skipped a word at a time: each length across two words,
+  // before, between and after frames, must walk like one-byte frames would.
+  const Bytes hello = {0x16, 0x03, 0x01, 0x00};
+  for (std::size_t run = 0; run <= 17; ++run) {
+    for (std::size_t misalign = 0; misalign < 8; ++misalign) {
+      CryptoReassembler r;
+      FrameWalkStats stats;
+      Bytes frames(misalign, 0x01);  // PINGs shift the run against the buffer
+      frames.resize(frames.size() + run, 0x00);
+      testing::PutBytes(frames, CryptoFrame(0, hello));
+      frames.resize(frames.size() + run, 0x00);
+      testing::PutBytes(frames, CryptoFrame(hello.size(), hello));
+      frames.resize(frames.size() + run, 0x00);
+      EXPECT_EQ(WalkInitialFrames(frames, &r, &stats), FrameWalkResult::kOk) << run;
+      EXPECT_EQ(stats.crypto_frames, 2u) << run;
+      EXPECT_EQ(r.Contiguous().size(), 2 * hello.size()) << run;
+      // A frame type not allowed in Initials right after the run still ends the walk.
+      frames.push_back(0x08);  // STREAM
+      EXPECT_EQ(WalkInitialFrames(frames, &r, &stats), FrameWalkResult::kMalformed) << run;
+    }
+  }
+  // A zero inside a CRYPTO frame's data is data, not padding.
+  CryptoReassembler r;
+  FrameWalkStats stats;
+  const Bytes zeros(20, 0x00);
+  Bytes frames = CryptoFrame(0, zeros);
+  frames.push_back(0x1c);  // CONNECTION_CLOSE right after it
+  EXPECT_EQ(WalkInitialFrames(frames, &r, &stats), FrameWalkResult::kConnectionClose);
+  EXPECT_EQ(r.Contiguous().size(), zeros.size());
+}
+
 }  // namespace
 }  // namespace flightwall
