@@ -152,6 +152,7 @@ def judge(rows, run):
 
     lat_warm = col(warm, "latency_us")
     lat_post = col(post, "latency_us")
+    p99_post = sorted(col(post, "latency_p99_us"))
     figures = {
         "rss_kib": {"start": (col(rows, "rss_kib") or [0])[0], "warmup": rss_warm,
                     "peak": rss_peak, "end": rss_end, "bound": rss_bound,
@@ -169,7 +170,10 @@ def judge(rows, run):
         "latency_us": {
             "warmup_mean": sum(lat_warm) / len(lat_warm) if lat_warm else None,
             "mean": sum(lat_post) / len(lat_post) if lat_post else None,
-            "max_1s": max(lat_post) if lat_post else None},
+            "max_1s": max(lat_post) if lat_post else None,
+            # Per second, estimated from the histogram's buckets (10 us .. 100 ms).
+            "p99_median_1s": p99_post[len(p99_post) // 2] if p99_post else None,
+            "p99_max_1s": p99_post[-1] if p99_post else None},
         "allowed": {"ok": ok, "failed": fail, "success_pct": 100 * rate},
         "denied": {"blocked": blocked, "leaked": leaked},
         "adversary": {"runs": runs, "leaked": adv},
@@ -206,6 +210,9 @@ def main(argv):
     if lat.get("mean") is not None:
         print("verdict latency: mean %.1f us after warm-up (warm-up %.1f us), worst second %.1f us"
               % (lat["mean"], lat["warmup_mean"] or 0, lat["max_1s"]))
+    if lat.get("p99_median_1s") is not None:
+        print("verdict latency p99 of each second after warm-up: median %.1f us, worst %.1f us"
+              % (lat["p99_median_1s"], lat["p99_max_1s"]))
     print("soak: %s" % ("PASS" if ok else "FAIL"))
     return 0 if ok else 1
 

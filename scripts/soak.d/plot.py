@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """scripts/soak's plot: soak.csv (sampler.py) to a PNG with one panel each
-for RSS, open fds, flows, held packets and verdict latency over time; the
-warm-up is shaded and the RSS / fd bounds of summary.json are drawn.
+for RSS, open fds, flows, held packets and verdict latency (mean and p99 of
+each second) over time; the warm-up is shaded and the RSS / fd bounds of
+summary.json are drawn.
 Needs python3-matplotlib (scripts/setup installs it).
 """
 import argparse
@@ -44,7 +45,7 @@ def main(argv):
                      key=lambda v: v if v is not None else 1e18)
     panels = [("rss_kib", "RSS (MiB)", 1 / 1024.0), ("fds", "open fds", 1.0),
               ("flows_active", "flows in table", 1.0), ("held", "held packets", 1.0),
-              ("latency_us", "verdict latency,\nmean per s (us)", 1.0)]
+              ("latency_us", "verdict latency\nper s (us)", 1.0)]
     fig, axes = plt.subplots(len(panels), 1, figsize=(10, 2.1 * len(panels)), sharex=True)
     for ax, (name, label, scale) in zip(axes, panels):
         xs, ys = series(rows, name, scale)
@@ -54,6 +55,12 @@ def main(argv):
         if cool_start is not None:
             ax.axvspan(cool_start, max(xs or [cool_start]), color="#e8f0ff", label="cool-down")
         ax.grid(True, linewidth=0.3)
+    # The last panel also carries each second's p99 (from the histogram's buckets).
+    xs, ys = series(rows, "latency_p99_us")
+    if xs:
+        axes[-1].plot(xs, ys, linewidth=0.9, color="tab:red")
+        axes[-1].set_yscale("log")
+        axes[-1].legend(axes[-1].get_lines(), ["mean", "p99"], loc="upper right", fontsize=7)
     rss = figures.get("rss_kib", {})
     if rss.get("bound"):
         axes[0].axhline(rss["bound"] / 1024.0, color="red", linestyle="--", linewidth=0.8,

@@ -31,7 +31,7 @@ import urllib.request
 COUNTERS = ["allowed_ok", "allowed_fail", "denied_blocked", "denied_leaked",
             "adversary_runs", "adversary_leaked"]
 COLUMNS = (["t", "phase", "alive", "rss_kib", "fds", "threads", "flows_active", "flow_fill_pct",
-            "names_cached", "held", "latency_us", "accepted_per_s", "dropped_per_s",
+            "names_cached", "held", "latency_us", "latency_p99_us", "accepted_per_s", "dropped_per_s",
             "events_lost", "reloads_ok", "reloads_failed", "kernel_queue_dropped",
             "kernel_user_dropped", "metrics_ok", "stream_slots_in_use", "pool_exhausted"]
            + COUNTERS)
@@ -59,6 +59,42 @@ def scrape(url):
 
 def metric(m, name, labels=""):
     return m.get((name, labels), 0.0) if m else 0.0
+
+
+LE = re.compile(r'le="([^"]+)"')
+
+
+def buckets(m):
+    """{upper bound in s: cumulative count} of the verdict latency histogram."""
+    out = {}
+    for (name, labels), v in (m or {}).items():
+        if name == "flightwall_verdict_latency_seconds_bucket":
+            le = LE.search(labels)
+            if le:
+                bound = float(le.group(1))  # "+Inf" parses as inf
+                out[bound] = out.get(bound, 0.0) + v
+    return out
+
+
+def quantile_us(now, before, q):
+    """The q-quantile (us) of the verdicts between two scrapes, interpolated
+    within its bucket as Prometheus' histogram_quantile does; "" when no
+    verdict fell between them. Past the last finite bound it is that bound."""
+    bounds = sorted(now)
+    delta = [now[b] - before.get(b, 0.0) for b in bounds]
+    if not delta or delta[-1] <= 0:
+        return ""
+    rank = q * delta[-1]
+    lower, below = 0.0, 0.0
+    for bound, cum in zip(bounds, delta):
+        if cum >= rank:
+            if bound == float("inf"):
+                return "%.1f" % (lower * 1e6)
+            inside = cum - below
+            frac = (rank - below) / inside if inside > 0 else 1.0
+            return "%.1f" % ((lower + (bound - lower) * frac) * 1e6)
+        lower, below = bound, cum
+    return "%.1f" % (lower * 1e6)
 
 
 def proc_status(pid):
@@ -116,7 +152,7 @@ def main(argv):
     args = p.parse_args(argv)
 
     t0 = time.time()
-    prev = None  # (time, latency sum, latency count, accepted, dropped)
+    prev = None  # (time, latency sum, latency count, accepted, dropped, latency buckets)
     with open(args.csv, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(COLUMNS)
@@ -133,15 +169,17 @@ def main(argv):
             lcount = metric(m, "flightwall_verdict_latency_seconds_count")
             drop = metric(m, "flightwall_packets_total", '{verdict="deny"}')
             acc = sum(v for (n, _), v in (m or {}).items() if n == "flightwall_packets_total") - drop
-            latency_us = acc_rate = drop_rate = ""
+            hist = buckets(m)
+            latency_us = p99_us = acc_rate = drop_rate = ""
             if m and prev:
                 dt = max(now - prev[0], 1e-3)
                 if lcount > prev[2]:
                     latency_us = "%.1f" % ((lsum - prev[1]) / (lcount - prev[2]) * 1e6)
+                    p99_us = quantile_us(hist, prev[5], 0.99)
                 acc_rate = "%.0f" % ((acc - prev[3]) / dt)
                 drop_rate = "%.0f" % ((drop - prev[4]) / dt)
             if m:
-                prev = (now, lsum, lcount, acc, drop)
+                prev = (now, lsum, lcount, acc, drop, hist)
             flows = metric(m, "flightwall_flows_active")
             phase = ("warmup" if now < args.warmup_until else
                      "run" if now < args.traffic_until else "cool")
@@ -149,7 +187,7 @@ def main(argv):
                    int(flows) if m else "",
                    ("%.2f" % (100.0 * flows / args.max_flows)) if m and args.max_flows else "",
                    int(metric(m, "flightwall_names_cached")) if m else "", held,
-                   latency_us, acc_rate, drop_rate,
+                   latency_us, p99_us, acc_rate, drop_rate,
                    int(metric(m, "flightwall_events_lost_total")) if m else "",
                    int(metric(m, "flightwall_policy_reloads_total", '{result="ok"}')) if m else "",
                    int(metric(m, "flightwall_policy_reloads_total", '{result="failed"}'))

@@ -43,6 +43,9 @@ n=$(summary_value denied.blocked)
 check "denied attempts ran and were blocked (${n:-0})" test "${n:-0}" -gt $((MINUTES * 10))
 n=$(summary_value adversary.runs)
 check "attack-kit runs (${n:-0})" test "${n:-0}" -gt $((MINUTES * 5))
+n=$(summary_value latency_us.p99_median_1s)
+check "p99 verdict latency recorded per second (median ${n:-none} us)" \
+  test "${n:-0}" -gt 0 -a "${n:-0}" -le 100000
 n=$(summary_value reloads.ok)
 check "reloads applied (${n:-0})" test "${n:-0}" -ge $((MINUTES * 3 - 1))
 if "$PY" -c 'import matplotlib' 2>/dev/null; then
