@@ -16,7 +16,8 @@
 #     denied uploads running: the kernel drops what the queue cannot hold
 #     (counted in /proc/net/netfilter/nfnetlink_queue and the metrics,
 #     logged once per episode), nothing reaches the denied destination, and
-#     allowed fetches work again within a bounded time.
+#     allowed fetches work again within a bounded time. FW_FLOOD_SECONDS
+#     (default 8) sets how long the two senders flood.
 #  3. ENOBUFS: with the smallest receive buffer the config takes
 #     (intercept.receive_buffer_bytes: 65536), a burst of datagrams to new
 #     flows overruns the queue socket's receive buffer. The daemon counts
@@ -50,6 +51,8 @@ FW_LOAD_FLOWS="${FW_LOAD_FLOWS:-200000}"
 FW_LOAD_NAMES="${FW_LOAD_NAMES:-200000}"
 # Longest each of the two senders of section 4 may run (raise it with 1M).
 FW_LOAD_SECONDS="${FW_LOAD_SECONDS:-240}"
+# How long section 2's senders flood the queue (a long run: 300 or more).
+FW_FLOOD_SECONDS="${FW_FLOOD_SECONDS:-8}"
 
 dl_test_up daemon_load_fault_test "fwl$$"
 
@@ -247,10 +250,10 @@ print(sent, errors, round(time.monotonic() - start, 2))
 EOF
 
 # Allowed fetches back to back; each line "MS CODE" (ms since the epoch at
-# its end). Bounded: 600 fetches or 120 s.
+# its end). Bounded: 600 fetches or 120 s, more for a longer flood.
 fetch_loop() {
-  local end=$((SECONDS + 120)) i c
-  for ((i = 0; i < 600 && SECONDS < end; i++)); do
+  local end=$((SECONDS + 120 + FW_FLOOD_SECONDS)) i c
+  for ((i = 0; i < 600 + 10 * FW_FLOOD_SECONDS && SECONDS < end; i++)); do
     [[ -e "$DL_DIR/fetch.stop" ]] && break
     c=$(DL_CURL_TIMEOUT=2 dl_fetch a.tiles.mapbox.com)
     echo "$(now_ms) $c" >>"$DL_DIR/fetch.log"
@@ -265,7 +268,7 @@ SERVER_CAP=$DL_CAPTURE_PID
 if dl_start_daemon "$CLOSED" flood; then
   D="$DL_DAEMON_LOG"
   check "flood: allowed fetch before the flood" dl_fetch_ok a.tiles.mapbox.com
-  loop_start flood
+  cl_loop_start flood $((400 + 2 * FW_FLOOD_SECONDS)) $((240 + FW_FLOOD_SECONDS)) dig
   : >"$DL_DIR/fetch.log"
   rm -f "$DL_DIR/fetch.stop"
   fetch_loop &
@@ -273,9 +276,11 @@ if dl_start_daemon "$CLOSED" flood; then
   drops0=$(proc_drops)
   pkts0=$(metric_sum flightwall_packets_total)
   t0=$(now_ms)
-  # Two senders in parallel: 150k small datagrams each, at most 8 s.
+  # Two senders in parallel: 150k small datagrams each per 8 s, for at most
+  # FW_FLOOD_SECONDS.
   for n in 1 2; do
-    dl_c timeout 30 python3 "$DL_DIR/flood.py" 150000 8 60 4000 >"$DL_DIR/flood$n.out" &
+    dl_c timeout $((FW_FLOOD_SECONDS + 22)) python3 "$DL_DIR/flood.py" \
+      $((150000 * ((FW_FLOOD_SECONDS + 7) / 8))) "$FW_FLOOD_SECONDS" 60 4000 >"$DL_DIR/flood$n.out" &
     eval "FLOOD$n=\$!"
   done
   wait "$FLOOD1" "$FLOOD2"
@@ -328,6 +333,10 @@ if dl_start_daemon "$CLOSED" flood; then
     equals 0 "$(dl_count "$DL_DIR/server-flood.pcap" 'udp and dst host 203.0.113.88')"
   check "flood: zero payload packets reached the denied hosts" \
     equals 0 "$(denied_payload "$DL_DIR/server-flood.pcap")"
+  figure "flood: held ${secs}s of flood with the gate shut (on_failure: closed):" \
+    "$(dl_count "$DL_DIR/server-flood.pcap" 'udp and dst host 203.0.113.88') datagrams and" \
+    "$(denied_payload "$DL_DIR/server-flood.pcap") denied payload packets on the far side;" \
+    "$(leaky_rounds flood) leaky client rounds of $(grep -c '^flood ' "$DL_DIR/loop.log")"
 
   dl_stop_daemon TERM
   check "flood: SIGTERM exits 0" equals 0 "$DL_DAEMON_RC"
