@@ -276,11 +276,11 @@ if dl_start_daemon "$CLOSED" flood; then
   drops0=$(proc_drops)
   pkts0=$(metric_sum flightwall_packets_total)
   t0=$(now_ms)
-  # Two senders in parallel: 150k small datagrams each per 8 s, for at most
-  # FW_FLOOD_SECONDS.
+  # Two senders in parallel: 150k small datagrams each (100k per second of a
+  # longer flood, more than one sender sends), for at most FW_FLOOD_SECONDS.
   for n in 1 2; do
     dl_c timeout $((FW_FLOOD_SECONDS + 22)) python3 "$DL_DIR/flood.py" \
-      $((150000 * ((FW_FLOOD_SECONDS + 7) / 8))) "$FW_FLOOD_SECONDS" 60 4000 >"$DL_DIR/flood$n.out" &
+      $((FW_FLOOD_SECONDS <= 8 ? 150000 : 100000 * FW_FLOOD_SECONDS)) "$FW_FLOOD_SECONDS" 60 4000 >"$DL_DIR/flood$n.out" &
     eval "FLOOD$n=\$!"
   done
   wait "$FLOOD1" "$FLOOD2"
